@@ -1,0 +1,215 @@
+//! Dates as precise as the source: a year, a quarter ("Anfang 2021"), a month ("seit Anfang Dezember
+//! 2020") or a day. Timestamps of the change log are UTC instants.
+
+use std::fmt;
+
+use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, Utc};
+use juniper::GraphQLScalar;
+
+use super::ids::InvalidId;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Precision {
+    Year,
+    Quarter(u8),
+    Month(u8),
+    Day(u8, u8),
+}
+
+/// A calendar date of year, quarter, month or day precision: `2021`, `2021-Q1`, `2020-12`, `2020-12-03`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, GraphQLScalar)]
+#[graphql(
+    name = "PartialDate",
+    to_output_with = Self::to_output,
+    from_input_with = Self::from_input,
+    parse_token(String)
+)]
+pub struct PartialDate {
+    year: u16,
+    precision: Precision,
+}
+
+const MONTHS: [&str; 12] = [
+    "Januar",
+    "Februar",
+    "März",
+    "April",
+    "Mai",
+    "Juni",
+    "Juli",
+    "August",
+    "September",
+    "Oktober",
+    "November",
+    "Dezember",
+];
+
+impl PartialDate {
+    pub const EXPECTED: &'static str = "a date as YYYY, YYYY-Qn (quarter 1-4), YYYY-MM or YYYY-MM-DD, e.g. \"2021-Q1\" or \"2020-12\"";
+
+    pub fn parse(s: &str) -> Result<Self, InvalidId> {
+        let err = || InvalidId {
+            expected: Self::EXPECTED,
+            found: s.to_owned(),
+        };
+        let num = |t: &str, len: usize| -> Option<u16> {
+            (t.len() == len && t.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| t.parse().ok())
+                .flatten()
+        };
+        let mut parts = s.split('-');
+        let year = parts
+            .next()
+            .and_then(|y| num(y, 4))
+            .filter(|y| (1900..=2999).contains(y))
+            .ok_or_else(err)?;
+        let precision = match (parts.next(), parts.next(), parts.next()) {
+            (None, _, _) => Precision::Year,
+            (Some(q), None, _) if q.starts_with('Q') => {
+                let q = num(&q[1..], 1)
+                    .filter(|q| (1..=4).contains(q))
+                    .ok_or_else(err)?;
+                Precision::Quarter(q as u8)
+            }
+            (Some(m), None, _) => {
+                Precision::Month(num(m, 2).filter(|m| (1..=12).contains(m)).ok_or_else(err)? as u8)
+            }
+            (Some(m), Some(d), None) => {
+                let m = num(m, 2).ok_or_else(err)?;
+                let d = num(d, 2).ok_or_else(err)?;
+                NaiveDate::from_ymd_opt(year.into(), m.into(), d.into()).ok_or_else(err)?;
+                Precision::Day(m as u8, d as u8)
+            }
+            _ => return Err(err()),
+        };
+        Ok(Self { year, precision })
+    }
+
+    /// The first day the date can mean; used for ordering.
+    pub fn start(&self) -> NaiveDate {
+        let y = self.year.into();
+        let (m, d) = match self.precision {
+            Precision::Year => (1, 1),
+            Precision::Quarter(q) => (u32::from(q) * 3 - 2, 1),
+            Precision::Month(m) => (m.into(), 1),
+            Precision::Day(m, d) => (m.into(), d.into()),
+        };
+        NaiveDate::from_ymd_opt(y, m, d).expect("validated on parse")
+    }
+
+    /// German wording, as the newsletter would print it.
+    pub fn label(&self) -> String {
+        match self.precision {
+            Precision::Year => self.year.to_string(),
+            Precision::Quarter(q) => format!("{q}. Quartal {}", self.year),
+            Precision::Month(m) => format!("{} {}", MONTHS[usize::from(m) - 1], self.year),
+            Precision::Day(m, d) => format!("{d}. {} {}", MONTHS[usize::from(m) - 1], self.year),
+        }
+    }
+
+    pub fn today() -> Self {
+        let t = Utc::now().date_naive();
+        Self {
+            year: t.year() as u16,
+            precision: Precision::Day(t.month() as u8, t.day() as u8),
+        }
+    }
+
+    fn to_output(&self) -> String {
+        self.to_string()
+    }
+
+    fn from_input(s: &str) -> Result<Self, Box<str>> {
+        Self::parse(s).map_err(|e| format!("PartialDate: {e}").into())
+    }
+}
+
+impl fmt::Display for PartialDate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.precision {
+            Precision::Year => write!(f, "{:04}", self.year),
+            Precision::Quarter(q) => write!(f, "{:04}-Q{q}", self.year),
+            Precision::Month(m) => write!(f, "{:04}-{m:02}", self.year),
+            Precision::Day(m, d) => write!(f, "{:04}-{m:02}-{d:02}", self.year),
+        }
+    }
+}
+
+/// An instant in UTC, written as RFC 3339 with microseconds (`2026-11-30T04:32:00.123456Z`), so the
+/// text sorts in time order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, GraphQLScalar)]
+#[graphql(
+    name = "DateTime",
+    to_output_with = Self::to_output,
+    from_input_with = Self::from_input,
+    parse_token(String)
+)]
+pub struct Timestamp(DateTime<Utc>);
+
+impl Timestamp {
+    pub const EXPECTED: &'static str = "an RFC 3339 timestamp, e.g. \"2020-12-01T00:00:00Z\"";
+
+    pub fn now() -> Self {
+        Self(Utc::now())
+    }
+
+    pub fn parse(s: &str) -> Result<Self, InvalidId> {
+        DateTime::parse_from_rfc3339(s)
+            .map(|t| Self(t.with_timezone(&Utc)))
+            .map_err(|_| InvalidId {
+                expected: Self::EXPECTED,
+                found: s.to_owned(),
+            })
+    }
+
+    /// The stored form: fixed width, UTC, so it compares as text.
+    pub fn to_db(&self) -> String {
+        self.0.to_rfc3339_opts(SecondsFormat::Micros, true)
+    }
+
+    fn to_output(&self) -> String {
+        self.to_db()
+    }
+
+    fn from_input(s: &str) -> Result<Self, Box<str>> {
+        Self::parse(s).map_err(|e| format!("DateTime: {e}").into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partial_dates() {
+        let q = PartialDate::parse("2021-Q1").unwrap();
+        assert_eq!(q.to_string(), "2021-Q1");
+        assert_eq!(q.label(), "1. Quartal 2021");
+        assert_eq!(
+            PartialDate::parse("2020-12").unwrap().label(),
+            "Dezember 2020"
+        );
+        assert_eq!(
+            PartialDate::parse("2020-12-03").unwrap().label(),
+            "3. Dezember 2020"
+        );
+        assert!(PartialDate::parse("2021-Q5").is_err());
+        assert!(PartialDate::parse("2021-13").is_err());
+        assert!(PartialDate::parse("2021-02-30").is_err());
+        assert!(PartialDate::parse("Anfang 2021").is_err());
+        assert!(
+            PartialDate::parse("2021-Q2").unwrap().start()
+                > PartialDate::parse("2021-03").unwrap().start()
+        );
+    }
+
+    #[test]
+    fn timestamps_sort_as_text() {
+        let a = Timestamp::parse("2020-12-01T00:00:00Z").unwrap().to_db();
+        let b = Timestamp::parse("2020-12-01T01:00:00+00:00")
+            .unwrap()
+            .to_db();
+        assert!(a < b);
+        assert_eq!(a, "2020-12-01T00:00:00.000000Z");
+    }
+}

@@ -1,0 +1,247 @@
+//! Per-request context: one pooled connection, the actor, and the batch loaders that make every
+//! nested level of a query cost one database query.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::Hash;
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
+
+use diesel::QueryResult;
+use juniper::{FieldError, FieldResult};
+
+use super::errors::field_error;
+use crate::error::AppError;
+use crate::service::Actor;
+use crate::store::rows::*;
+use crate::store::{Db, PooledDb, read};
+
+/// Locks a mutex; a panic elsewhere never leaves request state unusable.
+pub trait Lk<T> {
+    fn lk(&self) -> MutexGuard<'_, T>;
+}
+
+impl<T> Lk<T> for Mutex<T> {
+    fn lk(&self) -> MutexGuard<'_, T> {
+        self.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+pub struct Ctx {
+    conn: Mutex<PooledDb>,
+    pub actor: Actor,
+    pub(super) keys: Keys,
+    pub(super) l: Loaders,
+}
+
+impl juniper::Context for Ctx {}
+
+/// Keys of every record of a kind this request has met so far; a loader fetches all of them that it
+/// has not fetched yet in one query when the first of them is asked for.
+#[derive(Default)]
+pub struct Keys {
+    pub projects: Mutex<HashSet<i32>>,
+    pub orgs: Mutex<HashSet<i32>>,
+    pub services: Mutex<HashSet<String>>,
+    pub calls: Mutex<HashSet<i32>>,
+    pub events: Mutex<HashSet<i32>>,
+    pub platforms: Mutex<HashSet<i32>>,
+    pub topics: Mutex<HashSet<String>>,
+    pub life_situations: Mutex<HashSet<i32>>,
+}
+
+#[derive(Default)]
+pub struct Loaders {
+    pub lands: OnceLock<Vec<LandRow>>,
+    pub topic_fields: OnceLock<Vec<TopicFieldRow>>,
+    pub project: Loader<i32, ProjectRow>,
+    pub org: Loader<i32, OrganisationRow>,
+    pub service: Loader<String, OzgServiceRow>,
+    pub platform: Loader<i32, PlatformRow>,
+    pub life_situation: Loader<i32, LifeSituationRow>,
+    pub event: Loader<i32, EventRow>,
+    pub project_services: Loader<i32, Vec<ProjectServiceRow>>,
+    pub service_projects: Loader<String, Vec<ProjectServiceRow>>,
+    pub project_platforms: Loader<i32, Vec<ProjectPlatformRow>>,
+    pub fundings: Loader<i32, Vec<FundingRow>>,
+    pub steps: Loader<i32, Vec<StepRow>>,
+    pub milestones: Loader<i32, Vec<MilestoneRow>>,
+    pub relations_from: Loader<i32, Vec<RelationRow>>,
+    pub relations_to: Loader<i32, Vec<RelationRow>>,
+    pub project_participations: Loader<i32, Vec<ParticipationRow>>,
+    pub org_participations: Loader<i32, Vec<ParticipationRow>>,
+    pub project_calls: Loader<i32, Vec<CallRow>>,
+    pub call_roles: Loader<i32, Vec<CallRoleRow>>,
+    pub project_reuse: Loader<i32, Vec<ReuseRow>>,
+    pub org_reuse: Loader<i32, Vec<ReuseRow>>,
+    pub org_children: Loader<i32, Vec<OrganisationRow>>,
+    pub leika: Loader<String, Vec<LeikaServiceRow>>,
+    pub topic_leads: Loader<String, Vec<TopicFieldLeadRow>>,
+    pub topic_life_situations: Loader<String, Vec<LifeSituationRow>>,
+    pub project_events: Loader<i32, Vec<EventProjectRow>>,
+    pub event_projects: Loader<i32, Vec<EventProjectRow>>,
+}
+
+pub struct Loader<K, V> {
+    cache: Mutex<HashMap<K, V>>,
+}
+
+impl<K, V> Default for Loader<K, V> {
+    fn default() -> Self {
+        Self {
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<K: Eq + Hash + Clone, V> Loader<K, V> {
+    /// The keys to fetch: every known key not cached yet, and the one asked for.
+    fn pending(&self, key: &K, known: &Mutex<HashSet<K>>) -> Vec<K> {
+        let cache = self.cache.lk();
+        let mut want: Vec<K> = known
+            .lk()
+            .iter()
+            .filter(|k| !cache.contains_key(*k))
+            .cloned()
+            .collect();
+        if !want.contains(key) {
+            want.push(key.clone());
+        }
+        want
+    }
+
+    pub fn clear(&self) {
+        self.cache.lk().clear();
+    }
+}
+
+impl<K: Eq + Hash + Clone, R: Clone> Loader<K, R> {
+    /// One record by key.
+    pub fn one(
+        &self,
+        ctx: &Ctx,
+        key: &K,
+        known: &Mutex<HashSet<K>>,
+        fetch: fn(&mut Db, &[K]) -> QueryResult<Vec<R>>,
+        key_of: fn(&R) -> K,
+    ) -> FieldResult<Option<R>> {
+        if let Some(v) = self.cache.lk().get(key) {
+            return Ok(Some(v.clone()));
+        }
+        let want = self.pending(key, known);
+        let rows = ctx.with_conn(|c| fetch(c, &want)).map_err(db_error)?;
+        let mut cache = self.cache.lk();
+        for r in rows {
+            cache.insert(key_of(&r), r);
+        }
+        Ok(cache.get(key).cloned())
+    }
+
+    /// Puts records the request already has into the cache.
+    pub fn prime(&self, rows: &[R], key_of: fn(&R) -> K) {
+        let mut cache = self.cache.lk();
+        for r in rows {
+            cache.entry(key_of(r)).or_insert_with(|| r.clone());
+        }
+    }
+}
+
+impl<K: Eq + Hash + Clone, R: Clone> Loader<K, Vec<R>> {
+    /// All children of a parent key, fetched for every known parent at once.
+    pub fn many(
+        &self,
+        ctx: &Ctx,
+        key: &K,
+        known: &Mutex<HashSet<K>>,
+        fetch: fn(&mut Db, &[K]) -> QueryResult<Vec<R>>,
+        key_of: fn(&R) -> K,
+    ) -> FieldResult<Vec<R>> {
+        if let Some(v) = self.cache.lk().get(key) {
+            return Ok(v.clone());
+        }
+        let want = self.pending(key, known);
+        let rows = ctx.with_conn(|c| fetch(c, &want)).map_err(db_error)?;
+        let mut cache = self.cache.lk();
+        for k in &want {
+            cache.insert(k.clone(), Vec::new());
+        }
+        let wanted: HashSet<&K> = want.iter().collect();
+        for r in rows {
+            let k = key_of(&r);
+            if wanted.contains(&k) {
+                cache.get_mut(&k).expect("inserted above").push(r);
+            }
+        }
+        Ok(cache.get(key).cloned().unwrap_or_default())
+    }
+}
+
+fn db_error(e: diesel::result::Error) -> FieldError {
+    field_error(AppError::from(e))
+}
+
+impl Ctx {
+    pub fn new(conn: PooledDb, actor: Actor) -> Self {
+        Self {
+            conn: Mutex::new(conn),
+            actor,
+            keys: Keys::default(),
+            l: Loaders::default(),
+        }
+    }
+
+    pub fn with_conn<T>(&self, f: impl FnOnce(&mut Db) -> T) -> T {
+        let mut conn = self.conn.lk();
+        f(&mut conn)
+    }
+
+    /// Runs a read that may fail, mapping errors for the client.
+    pub fn read<T>(&self, f: impl FnOnce(&mut Db) -> QueryResult<T>) -> FieldResult<T> {
+        self.with_conn(f).map_err(db_error)
+    }
+
+    /// After a write, every cached record may be stale.
+    pub fn forget(&self) {
+        let l = &self.l;
+        l.project.clear();
+        l.org.clear();
+        l.service.clear();
+        l.platform.clear();
+        l.life_situation.clear();
+        l.event.clear();
+        l.project_services.clear();
+        l.service_projects.clear();
+        l.project_platforms.clear();
+        l.fundings.clear();
+        l.steps.clear();
+        l.milestones.clear();
+        l.relations_from.clear();
+        l.relations_to.clear();
+        l.project_participations.clear();
+        l.org_participations.clear();
+        l.project_calls.clear();
+        l.call_roles.clear();
+        l.project_reuse.clear();
+        l.org_reuse.clear();
+        l.org_children.clear();
+        l.leika.clear();
+        l.topic_leads.clear();
+        l.topic_life_situations.clear();
+        l.project_events.clear();
+        l.event_projects.clear();
+    }
+
+    pub fn lands(&self) -> FieldResult<&[LandRow]> {
+        if let Some(l) = self.l.lands.get() {
+            return Ok(l);
+        }
+        let rows = self.read(read::lands)?;
+        Ok(self.l.lands.get_or_init(|| rows))
+    }
+
+    pub fn topic_fields(&self) -> FieldResult<&[TopicFieldRow]> {
+        if let Some(t) = self.l.topic_fields.get() {
+            return Ok(t);
+        }
+        let rows = self.read(read::topic_fields)?;
+        Ok(self.l.topic_fields.get_or_init(|| rows))
+    }
+}

@@ -1,0 +1,68 @@
+//! How errors reach clients: expected outcomes as `userErrors` in mutation payloads, request-level
+//! failures as GraphQL `errors` with a stable `extensions.code`. Internal detail is never shown.
+
+use juniper::{FieldError, GraphQLObject, graphql_value};
+
+use crate::error::{AppError, ErrorCode, log_internal};
+
+/// An expected outcome of a mutation that the client can act on.
+#[derive(Debug, Clone, GraphQLObject)]
+pub struct UserError {
+    /// Stable machine code.
+    pub code: ErrorCode,
+    /// The input field the error is about, when there is one (e.g. "slug", "expectedVersion").
+    pub field: Option<String>,
+    /// What is wrong and what is allowed.
+    pub message: String,
+    /// With CONFLICT: the record's current version.
+    pub current_version: Option<i32>,
+}
+
+/// A request-level error with `extensions.code`.
+pub fn field_error(e: AppError) -> FieldError {
+    match e {
+        AppError::User {
+            code,
+            field,
+            message,
+            ..
+        } => {
+            let ext = match field {
+                Some(f) => graphql_value!({ "code": (code.as_str()), "field": (f) }),
+                None => graphql_value!({ "code": (code.as_str()) }),
+            };
+            FieldError::new(message, ext)
+        }
+        AppError::Internal(detail) => internal_error(&detail),
+    }
+}
+
+pub fn internal_error(detail: &dyn std::fmt::Display) -> FieldError {
+    let incident = log_internal(detail);
+    FieldError::new(
+        format!("internal error; the incident is logged as {incident}"),
+        graphql_value!({ "code": "INTERNAL", "incident": (incident) }),
+    )
+}
+
+/// Splits a service result into (result, userErrors), or a request-level error for internal ones.
+pub fn payload<T>(r: Result<T, AppError>) -> Result<(Option<T>, Vec<UserError>), FieldError> {
+    match r {
+        Ok(v) => Ok((Some(v), vec![])),
+        Err(AppError::User {
+            code,
+            field,
+            message,
+            current_version,
+        }) => Ok((
+            None,
+            vec![UserError {
+                code,
+                field,
+                message,
+                current_version,
+            }],
+        )),
+        Err(e @ AppError::Internal(_)) => Err(field_error(e)),
+    }
+}

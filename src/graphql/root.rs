@@ -1,0 +1,742 @@
+//! The query and mutation roots.
+
+use juniper::{FieldResult, GraphQLInputObject, GraphQLObject, graphql_object};
+
+use super::context::{Ctx, Lk};
+use super::errors::{UserError, field_error, payload};
+use super::types::*;
+use crate::domain::*;
+use crate::error::AppError;
+use crate::service::{self, OrganisationRef};
+use crate::store::{changes, read};
+
+/// Largest page a client can ask for.
+pub const MAX_PAGE: i32 = 100;
+const DEFAULT_PAGE: i32 = 20;
+
+#[derive(GraphQLObject)]
+pub struct PageInfo {
+    pub has_next_page: bool,
+    pub has_previous_page: bool,
+    pub start_cursor: Option<String>,
+    pub end_cursor: Option<String>,
+}
+
+/// Cursors are opaque to clients: hex of "kind:number".
+fn encode_cursor(kind: &str, n: i64) -> String {
+    format!("{kind}:{n}")
+        .bytes()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn decode_cursor(kind: &str, c: &str) -> Result<i64, AppError> {
+    let bad = || AppError::bad_input("after", "after: not a cursor returned by this list");
+    if c.len() % 2 != 0 || c.len() > 64 {
+        return Err(bad());
+    }
+    let bytes = (0..c.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&c[i..i + 2], 16))
+        .collect::<Result<Vec<u8>, _>>()
+        .map_err(|_| bad())?;
+    let s = String::from_utf8(bytes).map_err(|_| bad())?;
+    s.strip_prefix(kind)
+        .and_then(|r| r.strip_prefix(':'))
+        .and_then(|n| n.parse().ok())
+        .filter(|n| *n >= 0)
+        .ok_or_else(bad)
+}
+
+/// Validates `first`/`after` into (offset, limit).
+fn window(first: Option<i32>, after: Option<String>) -> FieldResult<(i64, i64)> {
+    let first = first.unwrap_or(DEFAULT_PAGE);
+    if !(0..=MAX_PAGE).contains(&first) {
+        return Err(field_error(AppError::bad_input(
+            "first",
+            format!("first: must be between 0 and {MAX_PAGE}"),
+        )));
+    }
+    let offset = match after {
+        Some(c) => decode_cursor("offset", &c).map_err(field_error)? + 1,
+        None => 0,
+    };
+    Ok((offset, first.into()))
+}
+
+macro_rules! connection {
+    ($conn:ident, $edge:ident, $node:ty, $doc:literal) => {
+        #[doc = $doc]
+        #[derive(GraphQLObject)]
+        #[graphql(context = Ctx)]
+        pub struct $conn {
+            pub edges: Vec<$edge>,
+            pub page_info: PageInfo,
+            /// How many records match, over all pages.
+            pub total_count: i32,
+        }
+
+        #[derive(GraphQLObject)]
+        #[graphql(context = Ctx)]
+        pub struct $edge {
+            pub cursor: String,
+            pub node: $node,
+        }
+
+        impl $conn {
+            fn from_offset(nodes: Vec<$node>, offset: i64, total: i64) -> Self {
+                let n = nodes.len() as i64;
+                let edges: Vec<$edge> = nodes
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, node)| $edge {
+                        cursor: encode_cursor("offset", offset + i as i64),
+                        node,
+                    })
+                    .collect();
+                $conn {
+                    page_info: PageInfo {
+                        has_next_page: offset + n < total,
+                        has_previous_page: offset > 0,
+                        start_cursor: edges.first().map(|e| e.cursor.clone()),
+                        end_cursor: edges.last().map(|e| e.cursor.clone()),
+                    },
+                    edges,
+                    total_count: total as i32,
+                }
+            }
+        }
+    };
+}
+
+connection!(
+    OzgServiceConnection,
+    OzgServiceEdge,
+    OzgService,
+    "A page of OZG-Leistungen."
+);
+connection!(
+    OrganisationConnection,
+    OrganisationEdge,
+    Organisation,
+    "A page of organisations."
+);
+connection!(
+    ProjectConnection,
+    ProjectEdge,
+    Project,
+    "A page of implementation projects."
+);
+connection!(
+    ChangeConnection,
+    ChangeEdge,
+    ChangeEntry,
+    "A page of change-log entries, oldest first."
+);
+
+#[derive(GraphQLInputObject)]
+pub struct OzgServiceFilter {
+    /// Topic field slug, e.g. "ein_auswanderung".
+    pub topic_field: Option<String>,
+    /// Case-insensitive part of the name.
+    pub name_contains: Option<String>,
+    pub federal_priority: Option<FederalPriority>,
+}
+
+#[derive(GraphQLInputObject)]
+pub struct OrganisationFilter {
+    pub kind: Option<OrganisationKind>,
+    /// ISO 3166-2 code, e.g. "DE-NW".
+    pub land: Option<String>,
+    pub name_contains: Option<String>,
+}
+
+#[derive(GraphQLInputObject)]
+pub struct ProjectFilter {
+    /// Topic field slug of any of the project's OZG-Leistungen.
+    pub topic_field: Option<String>,
+    /// Any of these phases.
+    pub phase: Option<Vec<Phase>>,
+    /// ISO 3166-2 code of the leading Land.
+    pub lead_land: Option<String>,
+    pub ozg_id: Option<OzgId>,
+    /// Whether the project has an open call for participation.
+    pub has_open_call: Option<bool>,
+    pub title_contains: Option<String>,
+    /// Projects this organisation takes part in (withdrawn participations excluded).
+    pub participant: Option<OrganisationRef>,
+}
+
+#[derive(GraphQLInputObject)]
+pub struct ReuseFilter {
+    pub project_slug: Option<String>,
+    pub organisation: Option<OrganisationRef>,
+    pub status: Option<Vec<ReuseStatus>>,
+}
+
+fn slug_of_topic(ctx: &Ctx, slug: &str) -> FieldResult<String> {
+    let topics = ctx.topic_fields()?;
+    if topics.iter().any(|t| t.slug == slug) {
+        Ok(slug.to_owned())
+    } else {
+        Err(field_error(AppError::bad_input(
+            "topicField",
+            format!(
+                "topicField: {slug:?} is not a topic field slug; allowed: {}",
+                topics
+                    .iter()
+                    .map(|t| t.slug.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )))
+    }
+}
+
+fn land_of(ctx: &Ctx, code: &str, field: &str) -> FieldResult<String> {
+    let lands = ctx.lands()?;
+    if lands.iter().any(|l| l.code == code) {
+        Ok(code.to_owned())
+    } else {
+        Err(field_error(AppError::bad_input(
+            field,
+            format!(
+                "{field}: {code:?} is not a Land; allowed: {}",
+                lands
+                    .iter()
+                    .map(|l| l.code.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )))
+    }
+}
+
+fn org_ref(ctx: &Ctx, r: &OrganisationRef, field: &str) -> FieldResult<i32> {
+    ctx.with_conn(|c| service::find_organisation(c, r, field))
+        .map(|o| o.id)
+        .map_err(field_error)
+}
+
+pub struct Query;
+
+#[graphql_object(context = Ctx)]
+impl Query {
+    /// The API's version.
+    fn api_version() -> &'static str {
+        env!("CARGO_PKG_VERSION")
+    }
+
+    fn lands(context: &Ctx) -> FieldResult<Vec<Land>> {
+        Ok(context.lands()?.iter().cloned().map(Land).collect())
+    }
+
+    /// The 14 OZG-Themenfelder.
+    fn topic_fields(context: &Ctx) -> FieldResult<Vec<TopicField>> {
+        Ok(context.topic_field_objects(context.topic_fields()?.to_vec()))
+    }
+
+    fn topic_field(context: &Ctx, slug: String) -> FieldResult<Option<TopicField>> {
+        let t = context
+            .topic_fields()?
+            .iter()
+            .find(|t| t.slug == slug)
+            .cloned();
+        Ok(t.map(|t| context.topic_field_objects(vec![t]).remove(0)))
+    }
+
+    fn ozg_service(context: &Ctx, ozg_id: OzgId) -> FieldResult<Option<OzgService>> {
+        let rows = context.read(|c| read::ozg_services_by_ids(c, &[ozg_id.as_str().to_owned()]))?;
+        Ok(context.services(rows).pop())
+    }
+
+    fn ozg_services(
+        context: &Ctx,
+        filter: Option<OzgServiceFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> FieldResult<OzgServiceConnection> {
+        let (offset, limit) = window(first, after)?;
+        let mut f = read::ServiceFilter::default();
+        if let Some(filter) = filter {
+            f.topic_field = filter
+                .topic_field
+                .map(|t| slug_of_topic(context, &t))
+                .transpose()?;
+            f.name_contains = filter
+                .name_contains
+                .filter(|n| !n.trim().is_empty())
+                .map(|n| n.trim().to_owned());
+            f.federal_priority = filter.federal_priority.map(|p| p.code().to_owned());
+        }
+        let page = context.read(|c| read::ozg_services_page(c, &f, offset, limit))?;
+        Ok(OzgServiceConnection::from_offset(
+            context.services(page.rows),
+            offset,
+            page.total,
+        ))
+    }
+
+    /// A LeiKa-Leistung by its 14-digit key.
+    fn leika_service(context: &Ctx, key: LeikaKey) -> FieldResult<Option<LeikaService>> {
+        let row = context.read(|c| read::leika_by_key(c, key.as_str()))?;
+        if let Some(id) = row.as_ref().and_then(|r| r.ozg_id.clone()) {
+            context.keys.services.lk().insert(id);
+        }
+        Ok(row.map(LeikaService))
+    }
+
+    /// One organisation by exactly one of id, AGS, ARS or slug.
+    fn organisation(
+        context: &Ctx,
+        id: Option<juniper::ID>,
+        ags: Option<Ags>,
+        ars: Option<Ars>,
+        slug: Option<String>,
+    ) -> FieldResult<Option<Organisation>> {
+        let given = [id.is_some(), ags.is_some(), ars.is_some(), slug.is_some()]
+            .iter()
+            .filter(|b| **b)
+            .count();
+        if given != 1 {
+            return Err(field_error(AppError::bad_input(
+                "id",
+                "give exactly one of id, ags, ars or slug",
+            )));
+        }
+        let row = if let Some(id) = id {
+            let id = service::parse_id(&id, "id").map_err(field_error)?;
+            context.read(|c| read::organisation_by_id(c, id))?
+        } else if let Some(a) = ags {
+            context.read(|c| read::organisation_by_ags(c, a.as_str()))?
+        } else if let Some(a) = ars {
+            context.read(|c| read::organisation_by_ars(c, a.as_str()))?
+        } else {
+            let s = slug.unwrap_or_default();
+            context.read(|c| read::organisation_by_slug(c, &s))?
+        };
+        Ok(row.map(|r| context.organisations(vec![r]).remove(0)))
+    }
+
+    fn organisations(
+        context: &Ctx,
+        filter: Option<OrganisationFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> FieldResult<OrganisationConnection> {
+        let (offset, limit) = window(first, after)?;
+        let mut f = read::OrganisationFilter::default();
+        if let Some(filter) = filter {
+            f.kind = filter.kind.map(|k| k.code().to_owned());
+            f.land = filter
+                .land
+                .map(|l| land_of(context, &l, "filter.land"))
+                .transpose()?;
+            f.name_contains = filter
+                .name_contains
+                .filter(|n| !n.trim().is_empty())
+                .map(|n| n.trim().to_owned());
+        }
+        let page = context.read(|c| read::organisations_page(c, &f, offset, limit))?;
+        Ok(OrganisationConnection::from_offset(
+            context.organisations(page.rows),
+            offset,
+            page.total,
+        ))
+    }
+
+    fn project(context: &Ctx, slug: String) -> FieldResult<Option<Project>> {
+        let row = context.read(|c| read::project_by_slug(c, &slug))?;
+        Ok(row.map(|r| context.projects(vec![r]).remove(0)))
+    }
+
+    fn projects(
+        context: &Ctx,
+        filter: Option<ProjectFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> FieldResult<ProjectConnection> {
+        let (offset, limit) = window(first, after)?;
+        let mut f = read::ProjectFilter::default();
+        if let Some(filter) = filter {
+            f.topic_field = filter
+                .topic_field
+                .map(|t| slug_of_topic(context, &t))
+                .transpose()?;
+            f.phases = filter
+                .phase
+                .map(|ps| ps.iter().map(|p| p.code().to_owned()).collect());
+            f.lead_land = filter
+                .lead_land
+                .map(|l| land_of(context, &l, "filter.leadLand"))
+                .transpose()?;
+            f.ozg_id = filter.ozg_id.map(|o| o.as_str().to_owned());
+            f.has_open_call = filter.has_open_call;
+            f.title_contains = filter
+                .title_contains
+                .filter(|n| !n.trim().is_empty())
+                .map(|n| n.trim().to_owned());
+            f.organisation_id = filter
+                .participant
+                .map(|r| org_ref(context, &r, "filter.participant"))
+                .transpose()?;
+        }
+        let page = context.read(|c| read::projects_page(c, &f, offset, limit))?;
+        Ok(ProjectConnection::from_offset(
+            context.projects(page.rows),
+            offset,
+            page.total,
+        ))
+    }
+
+    /// Calls for participation; `open: true` for those still open.
+    fn calls(context: &Ctx, open: Option<bool>) -> FieldResult<Vec<Call>> {
+        let status = open.map(|o| if o { "OPEN" } else { "CLOSED" });
+        let rows = context.read(|c| read::calls_filtered(c, status, None))?;
+        Ok(context.calls(rows))
+    }
+
+    fn reuse_declarations(
+        context: &Ctx,
+        filter: Option<ReuseFilter>,
+    ) -> FieldResult<Vec<ReuseDeclaration>> {
+        let mut f = read::ReuseFilter::default();
+        if let Some(filter) = filter {
+            if let Some(slug) = filter.project_slug {
+                let p = context
+                    .with_conn(|c| service::find_project(c, &slug, "filter.projectSlug"))
+                    .map_err(field_error)?;
+                f.project_id = Some(p.id);
+            }
+            f.organisation_id = filter
+                .organisation
+                .map(|r| org_ref(context, &r, "filter.organisation"))
+                .transpose()?;
+            f.statuses = filter
+                .status
+                .map(|s| s.iter().map(|x| x.code().to_owned()).collect());
+        }
+        let rows = context.read(|c| read::reuse_filtered(c, &f))?;
+        Ok(context.reuse(rows))
+    }
+
+    /// Workshops, meetings and decisions, oldest first.
+    fn events(context: &Ctx) -> FieldResult<Vec<Event>> {
+        let rows = context.read(read::events_all)?;
+        Ok(context.events(rows))
+    }
+
+    /// The change log, oldest first: every write with who, what and when.
+    fn changes(
+        context: &Ctx,
+        since: Option<Timestamp>,
+        project_slug: Option<String>,
+        entity_type: Option<String>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> FieldResult<ChangeConnection> {
+        let limit = first.unwrap_or(DEFAULT_PAGE);
+        if !(0..=MAX_PAGE).contains(&limit) {
+            return Err(field_error(AppError::bad_input(
+                "first",
+                format!("first: must be between 0 and {MAX_PAGE}"),
+            )));
+        }
+        let mut f = changes::ChangeFilter {
+            since: since.map(|s| s.to_db()),
+            entity_type,
+            after_id: after
+                .map(|a| decode_cursor("change", &a))
+                .transpose()
+                .map_err(field_error)?,
+            ..Default::default()
+        };
+        if let Some(slug) = project_slug {
+            let p = context
+                .with_conn(|c| service::find_project(c, &slug, "projectSlug"))
+                .map_err(field_error)?;
+            f.project_id = Some(p.id);
+        }
+        let (rows, total) = context.read(|c| changes::page(c, &f, i64::from(limit) + 1))?;
+        let has_next = rows.len() as i64 > i64::from(limit);
+        let edges: Vec<ChangeEdge> = rows
+            .into_iter()
+            .take(limit as usize)
+            .map(|r| ChangeEdge {
+                cursor: encode_cursor("change", r.id),
+                node: ChangeEntry(r),
+            })
+            .collect();
+        context
+            .keys
+            .projects
+            .lk()
+            .extend(edges.iter().filter_map(|e| e.node.0.project_id));
+        Ok(ChangeConnection {
+            page_info: PageInfo {
+                has_next_page: has_next,
+                has_previous_page: f.after_id.is_some(),
+                start_cursor: edges.first().map(|e| e.cursor.clone()),
+                end_cursor: edges.last().map(|e| e.cursor.clone()),
+            },
+            edges,
+            total_count: total as i32,
+        })
+    }
+
+    /// Every enumeration with its codes and German labels.
+    fn vocabularies() -> Vec<VocabularyInfo> {
+        vec![
+            vocabulary::<Phase>(),
+            vocabulary::<DeliveryModel>(),
+            vocabulary::<OrganisationKind>(),
+            vocabulary::<ParticipationRole>(),
+            vocabulary::<ParticipationStatus>(),
+            vocabulary::<ReuseStatus>(),
+            vocabulary::<CallStatus>(),
+            vocabulary::<PlatformKind>(),
+            vocabulary::<PlatformUsage>(),
+            vocabulary::<FundingStatus>(),
+            vocabulary::<StepStatus>(),
+            vocabulary::<RelationKind>(),
+            vocabulary::<EventKind>(),
+            vocabulary::<FederalPriority>(),
+            vocabulary::<ChangeAction>(),
+        ]
+    }
+}
+
+macro_rules! payload_type {
+    ($name:ident, $field:ident, $ty:ty, $doc:literal) => {
+        #[doc = $doc]
+        #[derive(GraphQLObject)]
+        #[graphql(context = Ctx)]
+        pub struct $name {
+            pub $field: Option<$ty>,
+            /// Expected outcomes (validation, conflicts, illegal transitions); empty on success.
+            pub user_errors: Vec<UserError>,
+        }
+    };
+}
+
+payload_type!(
+    ProjectPayload,
+    project,
+    Project,
+    "The result of a project mutation."
+);
+payload_type!(
+    MilestonePayload,
+    milestone,
+    Milestone,
+    "The result of a milestone mutation."
+);
+payload_type!(
+    ParticipationPayload,
+    participation,
+    Participation,
+    "The result of a participation mutation."
+);
+payload_type!(CallPayload, call, Call, "The result of a call mutation.");
+payload_type!(
+    ReuseDeclarationPayload,
+    reuse_declaration,
+    ReuseDeclaration,
+    "The result of a reuse mutation."
+);
+
+pub struct Mutation;
+
+/// Runs a service operation on the request's connection and drops every cached read afterwards.
+fn run<T>(
+    ctx: &Ctx,
+    f: impl FnOnce(&mut crate::store::Db, &service::Actor) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    let r = ctx.with_conn(|c| f(c, &ctx.actor));
+    ctx.forget();
+    r
+}
+
+#[graphql_object(context = Ctx)]
+impl Mutation {
+    /// Coordinators: create an implementation project.
+    fn create_project(
+        context: &Ctx,
+        input: service::CreateProjectInput,
+    ) -> FieldResult<ProjectPayload> {
+        let (p, user_errors) = payload(run(context, |c, a| {
+            service::projects::create_project(c, a, input)
+        }))?;
+        Ok(ProjectPayload {
+            project: p.map(|p| context.projects(vec![p]).remove(0)),
+            user_errors,
+        })
+    }
+
+    /// Coordinators: change a project's title, summary, lead Land, delivery model, status note or services.
+    fn update_project(
+        context: &Ctx,
+        input: service::UpdateProjectInput,
+    ) -> FieldResult<ProjectPayload> {
+        let (p, user_errors) = payload(run(context, |c, a| {
+            service::projects::update_project(c, a, input)
+        }))?;
+        Ok(ProjectPayload {
+            project: p.map(|p| context.projects(vec![p]).remove(0)),
+            user_errors,
+        })
+    }
+
+    /// Coordinators: move a project to another phase; only allowed transitions.
+    fn change_project_phase(
+        context: &Ctx,
+        input: service::ChangePhaseInput,
+    ) -> FieldResult<ProjectPayload> {
+        let (p, user_errors) = payload(run(context, |c, a| {
+            service::projects::change_phase(c, a, input)
+        }))?;
+        Ok(ProjectPayload {
+            project: p.map(|p| context.projects(vec![p]).remove(0)),
+            user_errors,
+        })
+    }
+
+    fn add_milestone(
+        context: &Ctx,
+        input: service::AddMilestoneInput,
+    ) -> FieldResult<MilestonePayload> {
+        let (m, user_errors) = payload(run(context, |c, a| {
+            service::projects::add_milestone(c, a, input)
+        }))?;
+        Ok(MilestonePayload {
+            milestone: m.map(Milestone),
+            user_errors,
+        })
+    }
+
+    fn complete_milestone(
+        context: &Ctx,
+        input: service::CompleteMilestoneInput,
+    ) -> FieldResult<MilestonePayload> {
+        let (m, user_errors) = payload(run(context, |c, a| {
+            service::projects::complete_milestone(c, a, input)
+        }))?;
+        Ok(MilestonePayload {
+            milestone: m.map(Milestone),
+            user_errors,
+        })
+    }
+
+    /// Coordinators: record an organisation's participation (confirmed unless `confirmed: false`).
+    fn add_participation(
+        context: &Ctx,
+        input: service::AddParticipationInput,
+    ) -> FieldResult<ParticipationPayload> {
+        let (p, user_errors) = payload(run(context, |c, a| {
+            service::participation::add_participation(c, a, input)
+        }))?;
+        Ok(ParticipationPayload {
+            participation: p.map(|p| context.participations(vec![p]).remove(0)),
+            user_errors,
+        })
+    }
+
+    fn confirm_participation(
+        context: &Ctx,
+        input: service::ParticipationStatusInput,
+    ) -> FieldResult<ParticipationPayload> {
+        let (p, user_errors) = payload(run(context, |c, a| {
+            service::participation::confirm_participation(c, a, input)
+        }))?;
+        Ok(ParticipationPayload {
+            participation: p.map(|p| context.participations(vec![p]).remove(0)),
+            user_errors,
+        })
+    }
+
+    fn withdraw_participation(
+        context: &Ctx,
+        input: service::ParticipationStatusInput,
+    ) -> FieldResult<ParticipationPayload> {
+        let (p, user_errors) = payload(run(context, |c, a| {
+            service::participation::withdraw_participation(c, a, input)
+        }))?;
+        Ok(ParticipationPayload {
+            participation: p.map(|p| context.participations(vec![p]).remove(0)),
+            user_errors,
+        })
+    }
+
+    /// Kommunen: sign up for a project as PILOT, CORE_TEAM or EXTENDED_TEAM (status REQUESTED).
+    fn sign_up(context: &Ctx, input: service::SignUpInput) -> FieldResult<ParticipationPayload> {
+        let (p, user_errors) = payload(run(context, |c, a| {
+            service::participation::sign_up(c, a, input)
+        }))?;
+        Ok(ParticipationPayload {
+            participation: p.map(|p| context.participations(vec![p]).remove(0)),
+            user_errors,
+        })
+    }
+
+    /// Coordinators: open a call for participation.
+    fn open_call(context: &Ctx, input: service::OpenCallInput) -> FieldResult<CallPayload> {
+        let (call, user_errors) = payload(run(context, |c, a| {
+            service::participation::open_call(c, a, input)
+        }))?;
+        Ok(CallPayload {
+            call: call.map(|c| context.calls(vec![c]).remove(0)),
+            user_errors,
+        })
+    }
+
+    fn close_call(context: &Ctx, input: service::CloseCallInput) -> FieldResult<CallPayload> {
+        let (call, user_errors) = payload(run(context, |c, a| {
+            service::participation::close_call(c, a, input)
+        }))?;
+        Ok(CallPayload {
+            call: call.map(|c| context.calls(vec![c]).remove(0)),
+            user_errors,
+        })
+    }
+
+    /// Kommunen and Länder: declare interest in reusing a project's solution.
+    fn declare_reuse_interest(
+        context: &Ctx,
+        input: service::DeclareReuseInput,
+    ) -> FieldResult<ReuseDeclarationPayload> {
+        let (r, user_errors) = payload(run(context, |c, a| {
+            service::participation::declare_reuse(c, a, input)
+        }))?;
+        Ok(ReuseDeclarationPayload {
+            reuse_declaration: r.map(|r| context.reuse(vec![r]).remove(0)),
+            user_errors,
+        })
+    }
+
+    /// Move a reuse declaration along its lifecycle (INTEREST → NEGOTIATING → AGREED → ONBOARDING → LIVE, or DECLINED).
+    fn advance_reuse_declaration(
+        context: &Ctx,
+        input: service::AdvanceReuseInput,
+    ) -> FieldResult<ReuseDeclarationPayload> {
+        let (r, user_errors) = payload(run(context, |c, a| {
+            service::participation::advance_reuse(c, a, input)
+        }))?;
+        Ok(ReuseDeclarationPayload {
+            reuse_declaration: r.map(|r| context.reuse(vec![r]).remove(0)),
+            user_errors,
+        })
+    }
+
+    fn withdraw_reuse_declaration(
+        context: &Ctx,
+        input: service::WithdrawReuseInput,
+    ) -> FieldResult<ReuseDeclarationPayload> {
+        let (r, user_errors) = payload(run(context, |c, a| {
+            service::participation::withdraw_reuse(c, a, input)
+        }))?;
+        Ok(ReuseDeclarationPayload {
+            reuse_declaration: r.map(|r| context.reuse(vec![r]).remove(0)),
+            user_errors,
+        })
+    }
+}

@@ -1,0 +1,1198 @@
+//! GraphQL object types. Each wraps a stored row; nested fields go through the request's loaders.
+
+use juniper::{FieldResult, GraphQLObject, ID, graphql_object};
+
+use super::context::{Ctx, Lk};
+use super::errors::internal_error;
+use crate::domain::*;
+use crate::store::{read, rows::*};
+
+fn parse_vocab<T: Vocabulary>(code: &str) -> FieldResult<T> {
+    T::parse(code).map_err(|e| internal_error(&format!("stored value: {e}")))
+}
+
+fn parse_date(s: &Option<String>) -> Option<PartialDate> {
+    s.as_deref().and_then(|d| PartialDate::parse(d).ok())
+}
+
+fn timestamp(s: &str) -> FieldResult<Timestamp> {
+    Timestamp::parse(s).map_err(|e| internal_error(&format!("stored timestamp: {e}")))
+}
+
+// ---- registration and lookups ---------------------------------------------------------------
+
+impl Ctx {
+    pub fn projects(&self, rows: Vec<ProjectRow>) -> Vec<Project> {
+        self.keys.projects.lk().extend(rows.iter().map(|r| r.id));
+        self.l.project.prime(&rows, |r| r.id);
+        rows.into_iter().map(Project).collect()
+    }
+
+    pub fn organisations(&self, rows: Vec<OrganisationRow>) -> Vec<Organisation> {
+        self.keys.orgs.lk().extend(rows.iter().map(|r| r.id));
+        self.keys
+            .orgs
+            .lk()
+            .extend(rows.iter().filter_map(|r| r.parent_id));
+        self.l.org.prime(&rows, |r| r.id);
+        rows.into_iter().map(Organisation).collect()
+    }
+
+    pub fn services(&self, rows: Vec<OzgServiceRow>) -> Vec<OzgService> {
+        self.keys
+            .services
+            .lk()
+            .extend(rows.iter().map(|r| r.ozg_id.clone()));
+        self.keys
+            .life_situations
+            .lk()
+            .extend(rows.iter().map(|r| r.life_situation_id));
+        self.l.service.prime(&rows, |r| r.ozg_id.clone());
+        rows.into_iter().map(OzgService).collect()
+    }
+
+    pub fn participations(&self, rows: Vec<ParticipationRow>) -> Vec<Participation> {
+        self.keys
+            .projects
+            .lk()
+            .extend(rows.iter().map(|r| r.project_id));
+        self.keys
+            .orgs
+            .lk()
+            .extend(rows.iter().map(|r| r.organisation_id));
+        rows.into_iter().map(Participation).collect()
+    }
+
+    pub fn calls(&self, rows: Vec<CallRow>) -> Vec<Call> {
+        self.keys.calls.lk().extend(rows.iter().map(|r| r.id));
+        self.keys
+            .projects
+            .lk()
+            .extend(rows.iter().map(|r| r.project_id));
+        self.keys.orgs.lk().extend(rows.iter().map(|r| r.issuer_id));
+        rows.into_iter().map(Call).collect()
+    }
+
+    pub fn reuse(&self, rows: Vec<ReuseRow>) -> Vec<ReuseDeclaration> {
+        self.keys
+            .projects
+            .lk()
+            .extend(rows.iter().map(|r| r.project_id));
+        self.keys
+            .orgs
+            .lk()
+            .extend(rows.iter().map(|r| r.organisation_id));
+        rows.into_iter().map(ReuseDeclaration).collect()
+    }
+
+    pub fn events(&self, rows: Vec<EventRow>) -> Vec<Event> {
+        self.keys.events.lk().extend(rows.iter().map(|r| r.id));
+        self.keys.orgs.lk().extend(
+            rows.iter()
+                .flat_map(|r| [r.location_id, r.organiser_id])
+                .flatten(),
+        );
+        self.l.event.prime(&rows, |r| r.id);
+        rows.into_iter().map(Event).collect()
+    }
+
+    pub fn topic_field_objects(&self, rows: Vec<TopicFieldRow>) -> Vec<TopicField> {
+        self.keys
+            .topics
+            .lk()
+            .extend(rows.iter().map(|r| r.slug.clone()));
+        rows.into_iter().map(TopicField).collect()
+    }
+
+    fn project_by_id(&self, id: i32) -> FieldResult<Project> {
+        let row =
+            self.l
+                .project
+                .one(self, &id, &self.keys.projects, read::projects_by_ids, |r| {
+                    r.id
+                })?;
+        row.map(Project)
+            .ok_or_else(|| internal_error(&format!("project {id} vanished")))
+    }
+
+    fn org_by_id(&self, id: i32) -> FieldResult<Organisation> {
+        let row = self.l.org.one(
+            self,
+            &id,
+            &self.keys.orgs,
+            read::organisations_by_ids,
+            |r| r.id,
+        )?;
+        let row = row.ok_or_else(|| internal_error(&format!("organisation {id} vanished")))?;
+        if let Some(p) = row.parent_id {
+            self.keys.orgs.lk().insert(p);
+        }
+        Ok(Organisation(row))
+    }
+
+    fn service_by_id(&self, id: &str) -> FieldResult<OzgService> {
+        let row = self.l.service.one(
+            self,
+            &id.to_owned(),
+            &self.keys.services,
+            read::ozg_services_by_ids,
+            |r| r.ozg_id.clone(),
+        )?;
+        let row = row.ok_or_else(|| internal_error(&format!("OZG service {id} vanished")))?;
+        self.keys.life_situations.lk().insert(row.life_situation_id);
+        Ok(OzgService(row))
+    }
+
+    fn land(&self, code: &Option<String>) -> FieldResult<Option<Land>> {
+        let Some(code) = code else { return Ok(None) };
+        Ok(self
+            .lands()?
+            .iter()
+            .find(|l| &l.code == code)
+            .cloned()
+            .map(Land))
+    }
+
+    fn topic_field(&self, slug: &str) -> FieldResult<TopicField> {
+        let t = self
+            .topic_fields()?
+            .iter()
+            .find(|t| t.slug == slug)
+            .cloned();
+        let t = t.ok_or_else(|| internal_error(&format!("topic field {slug} vanished")))?;
+        self.keys.topics.lk().insert(t.slug.clone());
+        Ok(TopicField(t))
+    }
+}
+
+// ---- reference data -------------------------------------------------------------------------
+
+/// A German Land (Bundesland).
+pub struct Land(pub LandRow);
+
+#[graphql_object(context = Ctx)]
+impl Land {
+    /// ISO 3166-2 code, e.g. DE-NW.
+    fn code(&self) -> &str {
+        &self.0.code
+    }
+    /// Two-letter short code, e.g. NW.
+    fn short_code(&self) -> &str {
+        &self.0.short_code
+    }
+    /// The first two digits of every AGS in this Land.
+    fn ags_prefix(&self) -> &str {
+        &self.0.ags_prefix
+    }
+    fn name(&self) -> &str {
+        &self.0.name
+    }
+}
+
+/// One of the 14 OZG-Themenfelder.
+pub struct TopicField(pub TopicFieldRow);
+
+#[graphql_object(context = Ctx)]
+impl TopicField {
+    fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// The Länder and federal ministries leading the topic field, each with its source.
+    fn leads(&self, context: &Ctx) -> FieldResult<Vec<TopicFieldLead>> {
+        let rows = context.l.topic_leads.many(
+            context,
+            &self.0.slug,
+            &context.keys.topics,
+            read::topic_field_leads,
+            |r| r.topic_field_slug.clone(),
+        )?;
+        Ok(rows.into_iter().map(TopicFieldLead).collect())
+    }
+    /// Lebenslagen / Unternehmenslagen of this topic field.
+    fn life_situations(&self, context: &Ctx) -> FieldResult<Vec<String>> {
+        let rows = context.l.topic_life_situations.many(
+            context,
+            &self.0.slug,
+            &context.keys.topics,
+            read::life_situations_by_topic,
+            |r| r.topic_field_slug.clone(),
+        )?;
+        Ok(rows.into_iter().map(|r| r.name).collect())
+    }
+}
+
+pub struct TopicFieldLead(TopicFieldLeadRow);
+
+#[graphql_object(context = Ctx)]
+impl TopicFieldLead {
+    fn land(&self, context: &Ctx) -> FieldResult<Option<Land>> {
+        context.land(&self.0.land_code)
+    }
+    fn federal_ministry(&self) -> Option<&str> {
+        self.0.federal_ministry.as_deref()
+    }
+    /// Where this assignment comes from.
+    fn source(&self) -> &str {
+        &self.0.source_note
+    }
+}
+
+/// An OZG-Leistung.
+pub struct OzgService(pub OzgServiceRow);
+
+#[graphql_object(context = Ctx)]
+impl OzgService {
+    fn ozg_id(&self) -> OzgId {
+        OzgId::parse(&self.0.ozg_id).expect("checked by the schema")
+    }
+    fn name(&self) -> &str {
+        &self.0.name
+    }
+    fn topic_field(&self, context: &Ctx) -> FieldResult<TopicField> {
+        context.topic_field(&self.0.topic_field_slug)
+    }
+    /// The Lebenslage or Unternehmenslage.
+    fn life_situation(&self, context: &Ctx) -> FieldResult<String> {
+        let id = self.0.life_situation_id;
+        let row = context.l.life_situation.one(
+            context,
+            &id,
+            &context.keys.life_situations,
+            read::life_situations_by_ids,
+            |r| r.id,
+        )?;
+        Ok(row.map(|r| r.name).unwrap_or_default())
+    }
+    fn federal_priority(&self) -> FieldResult<FederalPriority> {
+        parse_vocab(&self.0.federal_priority)
+    }
+    fn federal_priority_label(&self) -> FieldResult<&'static str> {
+        parse_vocab::<FederalPriority>(&self.0.federal_priority).map(|p| p.label())
+    }
+    fn priority_note(&self) -> Option<&str> {
+        self.0.priority_note.as_deref()
+    }
+    /// The LeiKa-Leistungen this OZG-Leistung bundles.
+    fn leika_services(&self, context: &Ctx) -> FieldResult<Vec<LeikaService>> {
+        let rows = context.l.leika.many(
+            context,
+            &self.0.ozg_id,
+            &context.keys.services,
+            read::leika_by_ozg,
+            |r| r.ozg_id.clone().unwrap_or_default(),
+        )?;
+        Ok(rows.into_iter().map(LeikaService).collect())
+    }
+    /// Implementation projects working on this OZG-Leistung.
+    fn projects(&self, context: &Ctx) -> FieldResult<Vec<Project>> {
+        let links = context.l.service_projects.many(
+            context,
+            &self.0.ozg_id,
+            &context.keys.services,
+            read::project_services_by_services,
+            |r| r.ozg_id.clone(),
+        )?;
+        context
+            .keys
+            .projects
+            .lk()
+            .extend(links.iter().map(|l| l.project_id));
+        links
+            .iter()
+            .map(|l| context.project_by_id(l.project_id))
+            .collect()
+    }
+}
+
+/// A LeiKa-Leistung.
+pub struct LeikaService(pub LeikaServiceRow);
+
+#[graphql_object(context = Ctx)]
+impl LeikaService {
+    /// The 14-digit key; null where the service is "nicht im LeiKa".
+    fn key(&self) -> Option<LeikaKey> {
+        self.0
+            .leika_key
+            .as_deref()
+            .and_then(|k| LeikaKey::parse(k).ok())
+    }
+    fn in_leika(&self) -> bool {
+        self.0.leika_key.is_some()
+    }
+    fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// FIM/LeiKa Typisierung code, e.g. "2/3".
+    fn typisierung(&self) -> Option<&str> {
+        self.0.typisierung.as_deref()
+    }
+    fn ozg_service(&self, context: &Ctx) -> FieldResult<Option<OzgService>> {
+        self.0
+            .ozg_id
+            .as_deref()
+            .map(|id| context.service_by_id(id))
+            .transpose()
+    }
+}
+
+// ---- organisations --------------------------------------------------------------------------
+
+/// A Land, ministry, Kommune, Kreis, IT service provider, association, vendor or office.
+pub struct Organisation(pub OrganisationRow);
+
+#[graphql_object(context = Ctx)]
+impl Organisation {
+    fn id(&self) -> ID {
+        ID::new(self.0.id.to_string())
+    }
+    fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    fn name(&self) -> &str {
+        &self.0.name
+    }
+    fn short_name(&self) -> Option<&str> {
+        self.0.short_name.as_deref()
+    }
+    fn kind(&self) -> FieldResult<OrganisationKind> {
+        parse_vocab(&self.0.kind)
+    }
+    fn kind_label(&self) -> FieldResult<&'static str> {
+        parse_vocab::<OrganisationKind>(&self.0.kind).map(|k| k.label())
+    }
+    fn land(&self, context: &Ctx) -> FieldResult<Option<Land>> {
+        context.land(&self.0.land_code)
+    }
+    fn ags(&self) -> Option<Ags> {
+        self.0.ags.as_deref().and_then(|a| Ags::parse(a).ok())
+    }
+    fn ars(&self) -> Option<Ars> {
+        self.0.ars.as_deref().and_then(|a| Ars::parse(a).ok())
+    }
+    /// Kreisschlüssel of a Kreis or kreisfreie Stadt.
+    fn district_key(&self) -> Option<DistrictKey> {
+        self.0
+            .district_key
+            .as_deref()
+            .and_then(|a| DistrictKey::parse(a).ok())
+    }
+    /// The organisation this one belongs to (an office's city, a municipality's Kreis).
+    fn parent(&self, context: &Ctx) -> FieldResult<Option<Organisation>> {
+        self.0.parent_id.map(|p| context.org_by_id(p)).transpose()
+    }
+    fn children(&self, context: &Ctx) -> FieldResult<Vec<Organisation>> {
+        let rows = context.l.org_children.many(
+            context,
+            &self.0.id,
+            &context.keys.orgs,
+            read::organisations_by_parents,
+            |r| r.parent_id.unwrap_or_default(),
+        )?;
+        Ok(context.organisations(rows))
+    }
+    fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
+    }
+    /// Every participation of this organisation, withdrawn ones included.
+    fn participations(&self, context: &Ctx) -> FieldResult<Vec<Participation>> {
+        let rows = context.l.org_participations.many(
+            context,
+            &self.0.id,
+            &context.keys.orgs,
+            read::participations_by_organisations,
+            |r| r.organisation_id,
+        )?;
+        Ok(context.participations(rows))
+    }
+    fn reuse_declarations(&self, context: &Ctx) -> FieldResult<Vec<ReuseDeclaration>> {
+        let rows = context.l.org_reuse.many(
+            context,
+            &self.0.id,
+            &context.keys.orgs,
+            read::reuse_by_organisations,
+            |r| r.organisation_id,
+        )?;
+        Ok(context.reuse(rows))
+    }
+    fn version(&self) -> i32 {
+        self.0.version
+    }
+}
+
+// ---- projects -------------------------------------------------------------------------------
+
+/// An implementation project (Umsetzungsprojekt).
+pub struct Project(pub ProjectRow);
+
+impl Project {
+    fn phase_value(&self) -> FieldResult<Phase> {
+        parse_vocab(&self.0.phase)
+    }
+}
+
+#[graphql_object(context = Ctx)]
+impl Project {
+    fn id(&self) -> ID {
+        ID::new(self.0.id.to_string())
+    }
+    fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    fn title(&self) -> &str {
+        &self.0.title
+    }
+    fn summary(&self) -> Option<&str> {
+        self.0.summary.as_deref()
+    }
+    /// The Land with the Federführung.
+    fn lead_land(&self, context: &Ctx) -> FieldResult<Option<Land>> {
+        context.land(&self.0.lead_land_code)
+    }
+    fn delivery_model(&self) -> FieldResult<DeliveryModel> {
+        parse_vocab(&self.0.delivery_model)
+    }
+    fn delivery_model_label(&self) -> FieldResult<&'static str> {
+        parse_vocab::<DeliveryModel>(&self.0.delivery_model).map(|d| d.label())
+    }
+    fn phase(&self) -> FieldResult<Phase> {
+        self.phase_value()
+    }
+    fn phase_label(&self) -> FieldResult<&'static str> {
+        self.phase_value().map(|p| p.label())
+    }
+    /// The phases `changeProjectPhase` accepts next.
+    fn allowed_next_phases(&self) -> FieldResult<Vec<Phase>> {
+        let resume = self
+            .0
+            .phase_before_hold
+            .as_deref()
+            .and_then(|p| Phase::parse(p).ok());
+        Ok(self.phase_value()?.allowed_next(resume))
+    }
+    fn status_note(&self) -> Option<&str> {
+        self.0.status_note.as_deref()
+    }
+    /// The OZG-Leistungen this project implements, in order.
+    fn services(&self, context: &Ctx) -> FieldResult<Vec<ProjectService>> {
+        let rows = context.l.project_services.many(
+            context,
+            &self.0.id,
+            &context.keys.projects,
+            read::project_services_by_projects,
+            |r| r.project_id,
+        )?;
+        context
+            .keys
+            .services
+            .lk()
+            .extend(rows.iter().map(|r| r.ozg_id.clone()));
+        Ok(rows.into_iter().map(ProjectService).collect())
+    }
+    /// Portals, transport, standards, form technology and methods the project uses.
+    fn platforms(&self, context: &Ctx) -> FieldResult<Vec<PlatformUse>> {
+        let rows = context.l.project_platforms.many(
+            context,
+            &self.0.id,
+            &context.keys.projects,
+            read::project_platforms_by_projects,
+            |r| r.project_id,
+        )?;
+        context
+            .keys
+            .platforms
+            .lk()
+            .extend(rows.iter().map(|r| r.platform_id));
+        Ok(rows.into_iter().map(PlatformUse).collect())
+    }
+    fn fundings(&self, context: &Ctx) -> FieldResult<Vec<Funding>> {
+        let rows = context.l.fundings.many(
+            context,
+            &self.0.id,
+            &context.keys.projects,
+            read::fundings_by_projects,
+            |r| r.project_id,
+        )?;
+        context
+            .keys
+            .orgs
+            .lk()
+            .extend(rows.iter().filter_map(|r| r.funder_id));
+        Ok(rows.into_iter().map(Funding).collect())
+    }
+    /// Ordered steps (Schritt 1, Schritt 2, …).
+    fn steps(&self, context: &Ctx) -> FieldResult<Vec<Step>> {
+        let rows = context.l.steps.many(
+            context,
+            &self.0.id,
+            &context.keys.projects,
+            read::steps_by_projects,
+            |r| r.project_id,
+        )?;
+        Ok(rows.into_iter().map(Step).collect())
+    }
+    fn milestones(&self, context: &Ctx) -> FieldResult<Vec<Milestone>> {
+        let mut rows = context.l.milestones.many(
+            context,
+            &self.0.id,
+            &context.keys.projects,
+            read::milestones_by_projects,
+            |r| r.project_id,
+        )?;
+        rows.sort_by_key(|m| {
+            (
+                parse_date(&m.actual)
+                    .or(parse_date(&m.planned))
+                    .map(|d| d.start()),
+                m.id,
+            )
+        });
+        Ok(rows.into_iter().map(Milestone).collect())
+    }
+    /// Relations from this project to others (merged into, builds on, reuses).
+    fn relations(&self, context: &Ctx) -> FieldResult<Vec<ProjectRelation>> {
+        let rows = context.l.relations_from.many(
+            context,
+            &self.0.id,
+            &context.keys.projects,
+            read::relations_by_projects,
+            |r| r.from_project_id,
+        )?;
+        context
+            .keys
+            .projects
+            .lk()
+            .extend(rows.iter().map(|r| r.to_project_id));
+        Ok(rows
+            .into_iter()
+            .map(|r| ProjectRelation {
+                other: r.to_project_id,
+                row: r,
+            })
+            .collect())
+    }
+    /// Relations from other projects to this one (e.g. projects merged into it or reusing it).
+    fn related_from(&self, context: &Ctx) -> FieldResult<Vec<ProjectRelation>> {
+        let rows = context.l.relations_to.many(
+            context,
+            &self.0.id,
+            &context.keys.projects,
+            read::relations_by_projects,
+            |r| r.to_project_id,
+        )?;
+        context
+            .keys
+            .projects
+            .lk()
+            .extend(rows.iter().map(|r| r.from_project_id));
+        Ok(rows
+            .into_iter()
+            .map(|r| ProjectRelation {
+                other: r.from_project_id,
+                row: r,
+            })
+            .collect())
+    }
+    /// Participating organisations; filter by role and status.
+    fn participations(
+        &self,
+        context: &Ctx,
+        role: Option<Vec<ParticipationRole>>,
+        status: Option<Vec<ParticipationStatus>>,
+    ) -> FieldResult<Vec<Participation>> {
+        let rows = context.l.project_participations.many(
+            context,
+            &self.0.id,
+            &context.keys.projects,
+            read::participations_by_projects,
+            |r| r.project_id,
+        )?;
+        let rows = rows
+            .into_iter()
+            .filter(|r| {
+                role.as_ref()
+                    .is_none_or(|rs| rs.iter().any(|x| x.code() == r.role))
+            })
+            .filter(|r| {
+                status
+                    .as_ref()
+                    .is_none_or(|ss| ss.iter().any(|x| x.code() == r.status))
+            })
+            .collect();
+        Ok(context.participations(rows))
+    }
+    /// Calls for participation; `open: true` for the open ones only.
+    fn calls(&self, context: &Ctx, open: Option<bool>) -> FieldResult<Vec<Call>> {
+        let rows = context.l.project_calls.many(
+            context,
+            &self.0.id,
+            &context.keys.projects,
+            read::calls_by_projects,
+            |r| r.project_id,
+        )?;
+        let rows = rows
+            .into_iter()
+            .filter(|c| open.is_none_or(|o| o == (c.status == "OPEN")))
+            .collect();
+        Ok(context.calls(rows))
+    }
+    fn has_open_call(&self, context: &Ctx) -> FieldResult<bool> {
+        let rows = context.l.project_calls.many(
+            context,
+            &self.0.id,
+            &context.keys.projects,
+            read::calls_by_projects,
+            |r| r.project_id,
+        )?;
+        Ok(rows.iter().any(|c| c.status == "OPEN"))
+    }
+    fn reuse_declarations(&self, context: &Ctx) -> FieldResult<Vec<ReuseDeclaration>> {
+        let rows = context.l.project_reuse.many(
+            context,
+            &self.0.id,
+            &context.keys.projects,
+            read::reuse_by_projects,
+            |r| r.project_id,
+        )?;
+        Ok(context.reuse(rows))
+    }
+    fn events(&self, context: &Ctx) -> FieldResult<Vec<EventLink>> {
+        let rows = context.l.project_events.many(
+            context,
+            &self.0.id,
+            &context.keys.projects,
+            read::event_projects_by_projects,
+            |r| r.project_id,
+        )?;
+        context
+            .keys
+            .events
+            .lk()
+            .extend(rows.iter().map(|r| r.event_id));
+        Ok(rows.into_iter().map(EventLink).collect())
+    }
+    /// Increases with every change; pass it as `expectedVersion` when updating.
+    fn version(&self) -> i32 {
+        self.0.version
+    }
+    fn created_at(&self) -> FieldResult<Timestamp> {
+        timestamp(&self.0.created_at)
+    }
+    fn updated_at(&self) -> FieldResult<Timestamp> {
+        timestamp(&self.0.updated_at)
+    }
+}
+
+/// An OZG-Leistung as part of a project.
+pub struct ProjectService(ProjectServiceRow);
+
+#[graphql_object(context = Ctx)]
+impl ProjectService {
+    fn ozg_id(&self) -> OzgId {
+        OzgId::parse(&self.0.ozg_id).expect("checked by the schema")
+    }
+    fn service(&self, context: &Ctx) -> FieldResult<OzgService> {
+        context.service_by_id(&self.0.ozg_id)
+    }
+    fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
+    }
+}
+
+/// A portal, transport, standard, form technology or method.
+pub struct Platform(PlatformRow);
+
+#[graphql_object(context = Ctx)]
+impl Platform {
+    fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    fn name(&self) -> &str {
+        &self.0.name
+    }
+    fn kind(&self) -> FieldResult<PlatformKind> {
+        parse_vocab(&self.0.kind)
+    }
+    fn kind_label(&self) -> FieldResult<&'static str> {
+        parse_vocab::<PlatformKind>(&self.0.kind).map(|k| k.label())
+    }
+    fn operator(&self, context: &Ctx) -> FieldResult<Option<Organisation>> {
+        self.0.operator_id.map(|o| context.org_by_id(o)).transpose()
+    }
+    fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
+    }
+}
+
+/// How a project uses a platform.
+pub struct PlatformUse(ProjectPlatformRow);
+
+#[graphql_object(context = Ctx)]
+impl PlatformUse {
+    fn platform(&self, context: &Ctx) -> FieldResult<Platform> {
+        let id = self.0.platform_id;
+        let row = context.l.platform.one(
+            context,
+            &id,
+            &context.keys.platforms,
+            read::platforms_by_ids,
+            |r| r.id,
+        )?;
+        let row = row.ok_or_else(|| internal_error(&format!("platform {id} vanished")))?;
+        if let Some(o) = row.operator_id {
+            context.keys.orgs.lk().insert(o);
+        }
+        Ok(Platform(row))
+    }
+    fn usage(&self) -> FieldResult<PlatformUsage> {
+        parse_vocab(&self.0.usage)
+    }
+    fn usage_label(&self) -> FieldResult<&'static str> {
+        parse_vocab::<PlatformUsage>(&self.0.usage).map(|u| u.label())
+    }
+    fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
+    }
+}
+
+pub struct Funding(FundingRow);
+
+#[graphql_object(context = Ctx)]
+impl Funding {
+    fn source(&self) -> &str {
+        &self.0.source
+    }
+    /// E.g. "Fördersteckbrief".
+    fn instrument(&self) -> Option<&str> {
+        self.0.instrument.as_deref()
+    }
+    fn status(&self) -> FieldResult<FundingStatus> {
+        parse_vocab(&self.0.status)
+    }
+    fn status_label(&self) -> FieldResult<&'static str> {
+        parse_vocab::<FundingStatus>(&self.0.status).map(|s| s.label())
+    }
+    fn funder(&self, context: &Ctx) -> FieldResult<Option<Organisation>> {
+        self.0.funder_id.map(|o| context.org_by_id(o)).transpose()
+    }
+    fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
+    }
+}
+
+pub struct Step(StepRow);
+
+#[graphql_object(context = Ctx)]
+impl Step {
+    fn position(&self) -> i32 {
+        self.0.position
+    }
+    fn title(&self) -> &str {
+        &self.0.title
+    }
+    fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+    fn status(&self) -> FieldResult<StepStatus> {
+        parse_vocab(&self.0.status)
+    }
+    fn status_label(&self) -> FieldResult<&'static str> {
+        parse_vocab::<StepStatus>(&self.0.status).map(|s| s.label())
+    }
+}
+
+/// A dated milestone, planned and/or reached.
+pub struct Milestone(pub MilestoneRow);
+
+#[graphql_object(context = Ctx)]
+impl Milestone {
+    fn id(&self) -> ID {
+        ID::new(self.0.id.to_string())
+    }
+    fn title(&self) -> &str {
+        &self.0.title
+    }
+    fn phase(&self) -> FieldResult<Option<Phase>> {
+        self.0.phase.as_deref().map(parse_vocab).transpose()
+    }
+    fn planned(&self) -> Option<PartialDate> {
+        parse_date(&self.0.planned)
+    }
+    /// German wording of the planned date, e.g. "1. Quartal 2021".
+    fn planned_label(&self) -> Option<String> {
+        parse_date(&self.0.planned).map(|d| d.label())
+    }
+    fn actual(&self) -> Option<PartialDate> {
+        parse_date(&self.0.actual)
+    }
+    fn actual_label(&self) -> Option<String> {
+        parse_date(&self.0.actual).map(|d| d.label())
+    }
+    fn reached(&self) -> bool {
+        self.0.actual.is_some()
+    }
+    fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
+    }
+    fn project(&self, context: &Ctx) -> FieldResult<Project> {
+        context.keys.projects.lk().insert(self.0.project_id);
+        context.project_by_id(self.0.project_id)
+    }
+    fn version(&self) -> i32 {
+        self.0.version
+    }
+}
+
+pub struct ProjectRelation {
+    row: RelationRow,
+    other: i32,
+}
+
+#[graphql_object(context = Ctx)]
+impl ProjectRelation {
+    fn kind(&self) -> FieldResult<RelationKind> {
+        parse_vocab(&self.row.kind)
+    }
+    fn kind_label(&self) -> FieldResult<&'static str> {
+        parse_vocab::<RelationKind>(&self.row.kind).map(|k| k.label())
+    }
+    /// The project on the other side.
+    fn project(&self, context: &Ctx) -> FieldResult<Project> {
+        context.project_by_id(self.other)
+    }
+    fn note(&self) -> Option<&str> {
+        self.row.note.as_deref()
+    }
+}
+
+// ---- participation, calls, reuse -------------------------------------------------------------
+
+/// An organisation's role in a project.
+pub struct Participation(pub ParticipationRow);
+
+#[graphql_object(context = Ctx)]
+impl Participation {
+    fn id(&self) -> ID {
+        ID::new(self.0.id.to_string())
+    }
+    fn project(&self, context: &Ctx) -> FieldResult<Project> {
+        context.project_by_id(self.0.project_id)
+    }
+    fn organisation(&self, context: &Ctx) -> FieldResult<Organisation> {
+        context.org_by_id(self.0.organisation_id)
+    }
+    fn role(&self) -> FieldResult<ParticipationRole> {
+        parse_vocab(&self.0.role)
+    }
+    fn role_label(&self) -> FieldResult<&'static str> {
+        parse_vocab::<ParticipationRole>(&self.0.role).map(|r| r.label())
+    }
+    fn status(&self) -> FieldResult<ParticipationStatus> {
+        parse_vocab(&self.0.status)
+    }
+    fn status_label(&self) -> FieldResult<&'static str> {
+        parse_vocab::<ParticipationStatus>(&self.0.status).map(|s| s.label())
+    }
+    fn since(&self) -> Option<PartialDate> {
+        parse_date(&self.0.since)
+    }
+    fn until(&self) -> Option<PartialDate> {
+        parse_date(&self.0.until)
+    }
+    fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
+    }
+    fn version(&self) -> i32 {
+        self.0.version
+    }
+    fn created_at(&self) -> FieldResult<Timestamp> {
+        timestamp(&self.0.created_at)
+    }
+    fn updated_at(&self) -> FieldResult<Timestamp> {
+        timestamp(&self.0.updated_at)
+    }
+}
+
+/// A call for participation (Aufruf, Interessensbekundung).
+pub struct Call(pub CallRow);
+
+#[graphql_object(context = Ctx)]
+impl Call {
+    fn id(&self) -> ID {
+        ID::new(self.0.id.to_string())
+    }
+    fn project(&self, context: &Ctx) -> FieldResult<Project> {
+        context.project_by_id(self.0.project_id)
+    }
+    /// Who issued the call.
+    fn issuer(&self, context: &Ctx) -> FieldResult<Organisation> {
+        context.org_by_id(self.0.issuer_id)
+    }
+    fn title(&self) -> &str {
+        &self.0.title
+    }
+    fn body(&self) -> &str {
+        &self.0.body
+    }
+    fn roles_sought(&self, context: &Ctx) -> FieldResult<Vec<ParticipationRole>> {
+        let rows = context.l.call_roles.many(
+            context,
+            &self.0.id,
+            &context.keys.calls,
+            read::call_roles_by_calls,
+            |r| r.call_id,
+        )?;
+        let mut roles = rows
+            .iter()
+            .map(|r| parse_vocab(&r.role))
+            .collect::<FieldResult<Vec<ParticipationRole>>>()?;
+        roles.sort();
+        Ok(roles)
+    }
+    /// Whether the call also invites declarations of reuse.
+    fn invites_reuse(&self) -> bool {
+        self.0.invites_reuse
+    }
+    fn opened_on(&self) -> Option<PartialDate> {
+        PartialDate::parse(&self.0.opened_on).ok()
+    }
+    fn opened_on_label(&self) -> Option<String> {
+        PartialDate::parse(&self.0.opened_on)
+            .ok()
+            .map(|d| d.label())
+    }
+    fn closes_on(&self) -> Option<PartialDate> {
+        parse_date(&self.0.closes_on)
+    }
+    fn status(&self) -> FieldResult<CallStatus> {
+        parse_vocab(&self.0.status)
+    }
+    fn status_label(&self) -> FieldResult<&'static str> {
+        parse_vocab::<CallStatus>(&self.0.status).map(|s| s.label())
+    }
+    fn is_open(&self) -> bool {
+        self.0.status == "OPEN"
+    }
+    fn version(&self) -> i32 {
+        self.0.version
+    }
+}
+
+/// A Land's or Kommune's declaration that it wants to reuse a project's solution (Nachnutzung).
+pub struct ReuseDeclaration(pub ReuseRow);
+
+#[graphql_object(context = Ctx)]
+impl ReuseDeclaration {
+    fn id(&self) -> ID {
+        ID::new(self.0.id.to_string())
+    }
+    fn project(&self, context: &Ctx) -> FieldResult<Project> {
+        context.project_by_id(self.0.project_id)
+    }
+    fn organisation(&self, context: &Ctx) -> FieldResult<Organisation> {
+        context.org_by_id(self.0.organisation_id)
+    }
+    fn status(&self) -> FieldResult<ReuseStatus> {
+        parse_vocab(&self.0.status)
+    }
+    fn status_label(&self) -> FieldResult<&'static str> {
+        parse_vocab::<ReuseStatus>(&self.0.status).map(|s| s.label())
+    }
+    /// The statuses `advanceReuseDeclaration` / `withdrawReuseDeclaration` accept next.
+    fn allowed_next_statuses(&self) -> FieldResult<Vec<ReuseStatus>> {
+        let s: ReuseStatus = parse_vocab(&self.0.status)?;
+        Ok(s.allowed_next()
+            .iter()
+            .copied()
+            .filter(|n| *n != ReuseStatus::Interest)
+            .collect())
+    }
+    fn declared_on(&self) -> Option<PartialDate> {
+        parse_date(&self.0.declared_on)
+    }
+    fn planned_live(&self) -> Option<PartialDate> {
+        parse_date(&self.0.planned_live)
+    }
+    fn actual_live(&self) -> Option<PartialDate> {
+        parse_date(&self.0.actual_live)
+    }
+    fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
+    }
+    fn version(&self) -> i32 {
+        self.0.version
+    }
+}
+
+/// A workshop, meeting or decision that concerns projects.
+pub struct Event(pub EventRow);
+
+#[graphql_object(context = Ctx)]
+impl Event {
+    fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    fn title(&self) -> &str {
+        &self.0.title
+    }
+    fn kind(&self) -> FieldResult<EventKind> {
+        parse_vocab(&self.0.kind)
+    }
+    fn kind_label(&self) -> FieldResult<&'static str> {
+        parse_vocab::<EventKind>(&self.0.kind).map(|k| k.label())
+    }
+    fn held_on(&self) -> Option<PartialDate> {
+        PartialDate::parse(&self.0.held_on).ok()
+    }
+    fn held_on_label(&self) -> Option<String> {
+        PartialDate::parse(&self.0.held_on).ok().map(|d| d.label())
+    }
+    fn location(&self, context: &Ctx) -> FieldResult<Option<Organisation>> {
+        self.0.location_id.map(|o| context.org_by_id(o)).transpose()
+    }
+    fn organiser(&self, context: &Ctx) -> FieldResult<Option<Organisation>> {
+        self.0
+            .organiser_id
+            .map(|o| context.org_by_id(o))
+            .transpose()
+    }
+    fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
+    }
+    fn projects(&self, context: &Ctx) -> FieldResult<Vec<EventLink>> {
+        let rows = context.l.event_projects.many(
+            context,
+            &self.0.id,
+            &context.keys.events,
+            read::event_projects_by_events,
+            |r| r.event_id,
+        )?;
+        context
+            .keys
+            .projects
+            .lk()
+            .extend(rows.iter().map(|r| r.project_id));
+        Ok(rows.into_iter().map(EventLink).collect())
+    }
+}
+
+/// An event's bearing on one project.
+pub struct EventLink(EventProjectRow);
+
+#[graphql_object(context = Ctx)]
+impl EventLink {
+    fn event(&self, context: &Ctx) -> FieldResult<Event> {
+        let id = self.0.event_id;
+        let row = context.l.event.one(
+            context,
+            &id,
+            &context.keys.events,
+            read::events_by_ids,
+            |r| r.id,
+        )?;
+        row.map(Event)
+            .ok_or_else(|| internal_error(&format!("event {id} vanished")))
+    }
+    fn project(&self, context: &Ctx) -> FieldResult<Project> {
+        context.project_by_id(self.0.project_id)
+    }
+    fn outcome(&self) -> Option<&str> {
+        self.0.outcome.as_deref()
+    }
+}
+
+// ---- change log -----------------------------------------------------------------------------
+
+/// One entry of the change log.
+pub struct ChangeEntry(pub ChangeRow);
+
+/// One field's value before and after, as JSON text.
+#[derive(GraphQLObject)]
+pub struct FieldChange {
+    pub field: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+#[graphql_object(context = Ctx, name = "Change")]
+impl ChangeEntry {
+    fn id(&self) -> ID {
+        ID::new(self.0.id.to_string())
+    }
+    fn at(&self) -> FieldResult<Timestamp> {
+        timestamp(&self.0.at)
+    }
+    /// Who made the change.
+    fn actor(&self) -> &str {
+        &self.0.actor
+    }
+    fn action(&self) -> FieldResult<ChangeAction> {
+        parse_vocab(&self.0.action)
+    }
+    fn action_label(&self) -> FieldResult<&'static str> {
+        parse_vocab::<ChangeAction>(&self.0.action).map(|a| a.label())
+    }
+    /// Project, Participation, Call, ReuseDeclaration, Milestone, Organisation, …
+    fn entity_type(&self) -> &str {
+        &self.0.entity_type
+    }
+    /// The changed record's slug or id.
+    fn entity_id(&self) -> &str {
+        &self.0.entity_id
+    }
+    fn project(&self, context: &Ctx) -> FieldResult<Option<Project>> {
+        self.0
+            .project_id
+            .map(|p| context.project_by_id(p))
+            .transpose()
+    }
+    /// One German sentence saying what happened.
+    fn summary(&self) -> &str {
+        &self.0.summary
+    }
+    fn fields(&self) -> FieldResult<Vec<FieldChange>> {
+        let v: serde_json::Value = serde_json::from_str(&self.0.changes)
+            .map_err(|e| internal_error(&format!("change {}: {e}", self.0.id)))?;
+        let text =
+            |x: Option<&serde_json::Value>| x.filter(|v| !v.is_null()).map(|v| v.to_string());
+        Ok(v.as_object()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, c)| FieldChange {
+                        field: k.clone(),
+                        before: text(c.get("before")),
+                        after: text(c.get("after")),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+}
+
+/// The values of one enumeration with their German labels.
+#[derive(GraphQLObject)]
+pub struct VocabularyInfo {
+    pub name: String,
+    pub values: Vec<VocabularyValue>,
+}
+
+#[derive(GraphQLObject)]
+pub struct VocabularyValue {
+    pub code: String,
+    pub label: String,
+}
+
+pub fn vocabulary<T: Vocabulary>() -> VocabularyInfo {
+    VocabularyInfo {
+        name: T::NAME.to_owned(),
+        values: T::ALL
+            .iter()
+            .map(|v| VocabularyValue {
+                code: v.code().into(),
+                label: v.label().into(),
+            })
+            .collect(),
+    }
+}

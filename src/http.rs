@@ -1,0 +1,200 @@
+//! The HTTP surface: `POST /graphql` (our own handler, not juniper_actix's), `GET /graphiql`,
+//! `GET /healthz`. GraphQL runs synchronously on one pooled connection inside `web::block`.
+
+use std::sync::Arc;
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use diesel::RunQueryDsl;
+use juniper::http::GraphQLRequest;
+use serde_json::{Value, json};
+
+use crate::error::log_internal;
+use crate::graphql::{Ctx, Schema};
+use crate::service::Actor;
+use crate::store::DbPool;
+
+/// Largest request body accepted on /graphql.
+pub const MAX_BODY: usize = 1 << 20;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: DbPool,
+    pub schema: Arc<Schema>,
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/graphql")
+            .app_data(web::PayloadConfig::new(MAX_BODY))
+            .route(web::post().to(graphql))
+            .route(web::route().to(method_not_allowed)),
+    )
+    .route("/graphiql", web::get().to(graphiql))
+    .route("/healthz", web::get().to(healthz));
+}
+
+fn error_body(code: &str, message: &str) -> Value {
+    json!({ "errors": [{ "message": message, "extensions": { "code": code } }] })
+}
+
+async fn method_not_allowed() -> HttpResponse {
+    HttpResponse::MethodNotAllowed()
+        .insert_header((header::ALLOW, "POST"))
+        .json(error_body(
+            "BAD_REQUEST",
+            "use POST with a JSON body {\"query\": …, \"variables\": …}",
+        ))
+}
+
+fn bad_request(message: &str) -> HttpResponse {
+    HttpResponse::BadRequest().json(error_body("BAD_REQUEST", message))
+}
+
+/// Checks the body is one GraphQL request object and turns it into juniper's request.
+fn parse_request(body: &[u8]) -> Result<GraphQLRequest, HttpResponse> {
+    let v: Value = serde_json::from_slice(body)
+        .map_err(|e| bad_request(&format!("the body is not valid JSON: {e}")))?;
+    let Value::Object(obj) = &v else {
+        return Err(bad_request(if v.is_array() {
+            "batched requests are not supported: send one request object per POST"
+        } else {
+            "the body must be a JSON object with a \"query\" string"
+        }));
+    };
+    match obj.get("query") {
+        Some(Value::String(_)) => {}
+        _ => {
+            return Err(bad_request(
+                "\"query\" must be a string holding a GraphQL document",
+            ));
+        }
+    }
+    if !matches!(
+        obj.get("operationName"),
+        None | Some(Value::Null) | Some(Value::String(_))
+    ) {
+        return Err(bad_request("\"operationName\" must be a string or null"));
+    }
+    if !matches!(
+        obj.get("variables"),
+        None | Some(Value::Null) | Some(Value::Object(_))
+    ) {
+        return Err(bad_request("\"variables\" must be a JSON object or null"));
+    }
+    if let Some(k) = obj.keys().find(|k| {
+        !matches!(
+            k.as_str(),
+            "query" | "operationName" | "variables" | "extensions"
+        )
+    }) {
+        return Err(bad_request(&format!(
+            "unknown request member {k:?}; allowed: query, operationName, variables, extensions"
+        )));
+    }
+    serde_json::from_value(v).map_err(|e| bad_request(&format!("malformed request: {e}")))
+}
+
+/// Gives every error a stable `extensions.code`: errors before execution (syntax, validation,
+/// variable coercion) are the client's (BAD_USER_INPUT).
+fn add_codes(resp: &mut Value) {
+    let executed = resp.get("data").is_some_and(|d| !d.is_null());
+    if let Some(Value::Array(errors)) = resp.get_mut("errors") {
+        for e in errors {
+            let Value::Object(e) = e else { continue };
+            let ext = e.entry("extensions").or_insert_with(|| json!({}));
+            if let Value::Object(ext) = ext {
+                ext.entry("code").or_insert_with(|| {
+                    json!(if executed {
+                        "INTERNAL"
+                    } else {
+                        "BAD_USER_INPUT"
+                    })
+                });
+            }
+        }
+    }
+}
+
+async fn graphql(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
+    let json_content = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .is_some_and(|ct| ct == "application/json" || ct == "application/graphql-response+json");
+    if !json_content {
+        return HttpResponse::UnsupportedMediaType().json(error_body(
+            "BAD_REQUEST",
+            "send the request as Content-Type: application/json",
+        ));
+    }
+    let request = match parse_request(&body) {
+        Ok(r) => r,
+        Err(resp) => return resp,
+    };
+    let state = state.into_inner();
+    let result = web::block(move || -> Result<Value, String> {
+        let conn = state
+            .pool
+            .get()
+            .map_err(|e| format!("connection pool: {e}"))?;
+        let ctx = Ctx::new(conn, Actor::new("anonymous"));
+        let response = request.execute_sync(&state.schema, &ctx);
+        serde_json::to_value(&response).map_err(|e| format!("serialising the response: {e}"))
+    })
+    .await;
+    match result {
+        Ok(Ok(mut v)) => {
+            add_codes(&mut v);
+            HttpResponse::Ok().json(v)
+        }
+        Ok(Err(detail)) => unavailable(&detail),
+        Err(e) => {
+            let incident = log_internal(&format!("GraphQL execution panicked: {e}"));
+            HttpResponse::InternalServerError().json(error_body(
+                "INTERNAL",
+                &format!("internal error; the incident is logged as {incident}"),
+            ))
+        }
+    }
+}
+
+fn unavailable(detail: &str) -> HttpResponse {
+    let incident = log_internal(&detail);
+    HttpResponse::ServiceUnavailable()
+        .insert_header((header::RETRY_AFTER, "1"))
+        .json(error_body(
+            "UNAVAILABLE",
+            &format!("the database is not available; retry later (incident {incident})"),
+        ))
+}
+
+async fn graphiql() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(juniper::http::graphiql::graphiql_source("/graphql", None))
+}
+
+async fn healthz(state: web::Data<AppState>) -> HttpResponse {
+    let pool = state.pool.clone();
+    let ok = web::block(move || -> Result<(), String> {
+        let mut conn = pool.get().map_err(|e| e.to_string())?;
+        diesel::sql_query("SELECT 1")
+            .execute(&mut *conn)
+            .map(drop)
+            .map_err(|e| e.to_string())
+    })
+    .await;
+    match ok {
+        Ok(Ok(())) => HttpResponse::Ok().json(json!({ "status": "ok" })),
+        Ok(Err(detail)) => unavailable(&detail),
+        Err(e) => unavailable(&e.to_string()),
+    }
+}

@@ -1,0 +1,11 @@
+//! ozg-registry: the system of record for OZG implementation projects, participation and reuse
+//! (Nachnutzung), with a GraphQL API on embedded SQLite or PostgreSQL.
+
+pub mod domain;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod seed;
+pub mod service;
+pub mod startup;
+pub mod store;

@@ -1,0 +1,217 @@
+//! Service rules: every write of the API goes through here, runs in one write transaction and records
+//! its change-log entry in that same transaction. GraphQL, the CLI and the seed call the same rules.
+
+pub mod inputs;
+pub mod participation;
+pub mod projects;
+
+use serde_json::{Map, Value, json};
+
+use crate::domain::{Ags, ChangeAction, Slug, Timestamp};
+use crate::error::{AppError, AppResult};
+use crate::store::rows::{OrganisationRow, ProjectRow};
+use crate::store::{Db, changes, read};
+
+pub use inputs::*;
+
+/// Who makes a change. Until authentication exists this is a plain label ("anonymous", "seed", "cli").
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub name: String,
+}
+
+impl Actor {
+    pub fn new(name: impl Into<String>) -> Self {
+        Self { name: name.into() }
+    }
+}
+
+/// Field-by-field differences, as recorded in the change log.
+#[derive(Debug, Default)]
+pub struct Diff(Map<String, Value>);
+
+impl Diff {
+    pub fn set(&mut self, field: &str, before: impl Into<Value>, after: impl Into<Value>) {
+        let (before, after) = (before.into(), after.into());
+        if before != after {
+            self.0.insert(
+                field.to_owned(),
+                json!({ "before": before, "after": after }),
+            );
+        }
+    }
+    pub fn created(fields: &[(&str, Value)]) -> Self {
+        let mut d = Diff::default();
+        for (k, v) in fields {
+            if !v.is_null() {
+                d.0.insert((*k).to_owned(), json!({ "before": null, "after": v }));
+            }
+        }
+        d
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// What a change-log entry says about one write.
+pub struct Change<'a> {
+    pub action: ChangeAction,
+    pub entity_type: &'a str,
+    pub entity_id: String,
+    pub project_id: Option<i32>,
+    pub summary: String,
+    pub diff: Diff,
+}
+
+pub fn record(conn: &mut Db, actor: &Actor, at: &Timestamp, c: Change) -> AppResult<()> {
+    use crate::domain::Vocabulary;
+    let changes = Value::Object(c.diff.0).to_string();
+    changes::append(
+        conn,
+        &changes::NewChange {
+            at: &at.to_db(),
+            actor: &actor.name,
+            action: c.action.code(),
+            entity_type: c.entity_type,
+            entity_id: &c.entity_id,
+            project_id: c.project_id,
+            summary: &c.summary,
+            changes: &changes,
+        },
+    )?;
+    Ok(())
+}
+
+/// Resolves an organisation reference given by exactly one of id, AGS or slug.
+pub fn find_organisation(
+    conn: &mut Db,
+    r: &OrganisationRef,
+    field: &str,
+) -> AppResult<OrganisationRow> {
+    let given = [r.id.is_some(), r.ags.is_some(), r.slug.is_some()]
+        .iter()
+        .filter(|b| **b)
+        .count();
+    if given != 1 {
+        return Err(AppError::bad_input(
+            field,
+            format!("{field}: give exactly one of id, ags or slug"),
+        ));
+    }
+    let found = if let Some(id) = &r.id {
+        let id = parse_id(id, &format!("{field}.id"))?;
+        read::organisation_by_id(conn, id)?
+    } else if let Some(ags) = &r.ags {
+        read::organisation_by_ags(conn, ags.as_str())?
+    } else {
+        let slug = r.slug.as_deref().unwrap_or_default();
+        read::organisation_by_slug(conn, slug)?
+    };
+    found.ok_or_else(|| {
+        AppError::not_found(
+            field,
+            format!("{field}: no organisation {}", describe_ref(r)),
+        )
+    })
+}
+
+fn describe_ref(r: &OrganisationRef) -> String {
+    match (&r.id, &r.ags, &r.slug) {
+        (Some(id), _, _) => format!("with id {id}"),
+        (_, Some(a), _) => format!("with AGS {a}"),
+        (_, _, Some(s)) => format!("with slug {s:?}"),
+        _ => String::new(),
+    }
+}
+
+pub fn find_project(conn: &mut Db, slug: &str, field: &str) -> AppResult<ProjectRow> {
+    read::project_by_slug(conn, slug)?.ok_or_else(|| {
+        AppError::not_found(field, format!("{field}: no project with slug {slug:?}"))
+    })
+}
+
+/// Parses a numeric record id as given in an `ID` argument.
+pub fn parse_id(id: &str, field: &str) -> AppResult<i32> {
+    id.trim()
+        .parse::<i32>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| {
+            AppError::bad_input(
+                field,
+                format!("{field}: expected a record id (a positive number), found {id:?}"),
+            )
+        })
+}
+
+/// A required, trimmed, non-empty text of at most `max` characters.
+pub fn text(value: &str, field: &str, max: usize) -> AppResult<String> {
+    let t = value.trim();
+    if t.is_empty() {
+        return Err(AppError::bad_input(
+            field,
+            format!("{field}: must not be empty"),
+        ));
+    }
+    if t.chars().count() > max {
+        return Err(AppError::bad_input(
+            field,
+            format!("{field}: at most {max} characters allowed"),
+        ));
+    }
+    Ok(t.to_owned())
+}
+
+/// An optional text: blank means none.
+pub fn opt_text(value: Option<&str>, field: &str, max: usize) -> AppResult<Option<String>> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(t) => text(t, field, max).map(Some),
+    }
+}
+
+pub fn slug(value: &str, field: &str) -> AppResult<Slug> {
+    Slug::parse(value).map_err(|e| AppError::invalid_id(field, e))
+}
+
+pub fn land_code(conn: &mut Db, code: &str, field: &str) -> AppResult<String> {
+    let lands = read::lands(conn)?;
+    lands
+        .iter()
+        .find(|l| l.code == code)
+        .map(|l| l.code.clone())
+        .ok_or_else(|| {
+            AppError::bad_input(
+                field,
+                format!(
+                    "{field}: {code:?} is not a Land; allowed: {}",
+                    lands
+                        .iter()
+                        .map(|l| l.code.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        })
+}
+
+/// Checks an AGS belongs to the Land it is said to be in.
+pub fn ags_in_land(conn: &mut Db, ags: &Ags, land: &str, field: &str) -> AppResult<()> {
+    let lands = read::lands(conn)?;
+    match lands.iter().find(|l| l.code == land) {
+        Some(l) if l.ags_prefix == ags.land_prefix() => Ok(()),
+        _ => Err(AppError::bad_input(
+            field,
+            format!("{field}: AGS {ags} does not lie in {land}"),
+        )),
+    }
+}
+
+pub fn now() -> Timestamp {
+    Timestamp::now()
+}
+
+pub const TITLE_MAX: usize = 200;
+pub const NOTE_MAX: usize = 4000;
+pub const BODY_MAX: usize = 20000;

@@ -1,0 +1,157 @@
+//! Storage: diesel on embedded SQLite or PostgreSQL, chosen at run time by the database URL.
+//! This module is the only place with SQL and the only place that looks at the backend.
+
+pub mod changes;
+pub mod read;
+pub mod rows;
+pub mod schema;
+pub mod write;
+
+use std::time::Duration;
+
+use diesel::Connection;
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::sqlite::SqliteConnection;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::error::{AppError, AppResult};
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// One connection to either backend.
+#[derive(diesel::MultiConnection)]
+pub enum Db {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+pub type DbPool = Pool<ConnectionManager<Db>>;
+pub type PooledDb = PooledConnection<ConnectionManager<Db>>;
+
+/// Which backend a database URL selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Normalises a `DATABASE_URL`: `postgres://…`/`postgresql://…` select PostgreSQL; `sqlite://path`,
+/// `sqlite:path` or a plain file path select SQLite.
+pub fn parse_url(url: &str) -> (Backend, String) {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        (Backend::Postgres, url.to_owned())
+    } else if let Some(path) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
+        (Backend::Sqlite, path.to_owned())
+    } else {
+        (Backend::Sqlite, url.to_owned())
+    }
+}
+
+#[derive(Debug)]
+struct SqlitePragmas;
+
+impl CustomizeConnection<Db, diesel::r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut Db) -> Result<(), diesel::r2d2::Error> {
+        if let Db::Sqlite(c) = conn {
+            c.batch_execute(
+                "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                 PRAGMA foreign_keys = ON;",
+            )
+            .map_err(diesel::r2d2::Error::QueryError)?;
+        }
+        Ok(())
+    }
+}
+
+/// Opens a pool. The database is created if it is a SQLite file that does not exist yet.
+/// Connection errors name the backend and the cause (diesel's multi-connection would hide it).
+pub fn connect(url: &str, max_size: u32) -> Result<DbPool, String> {
+    let (backend, target) = parse_url(url);
+    // Try one direct connection first: its error says what is wrong (host down, bad path, …).
+    match backend {
+        Backend::Postgres => {
+            PgConnection::establish(&target)
+                .map_err(|e| format!("cannot connect to PostgreSQL: {e}"))?;
+        }
+        Backend::Sqlite => {
+            if let Some(dir) = std::path::Path::new(&target)
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+            {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            }
+            SqliteConnection::establish(&target)
+                .map_err(|e| format!("cannot open SQLite database {target}: {e}"))?;
+        }
+    }
+    let manager = ConnectionManager::<Db>::new(match backend {
+        Backend::Postgres => target,
+        Backend::Sqlite => format!("sqlite://{target}"),
+    });
+    Pool::builder()
+        .max_size(max_size)
+        .connection_timeout(Duration::from_secs(30))
+        .connection_customizer(Box::new(SqlitePragmas))
+        .build(manager)
+        .map_err(|e| format!("cannot open the connection pool: {e}"))
+}
+
+/// Applies the embedded migrations of the connection's backend; returns how many ran.
+pub fn migrate(conn: &mut Db) -> Result<usize, String> {
+    let ran = match conn {
+        Db::Pg(c) => c.run_pending_migrations(PG_MIGRATIONS).map(|v| v.len()),
+        Db::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+    };
+    ran.map_err(|e| format!("migration failed: {e}"))
+}
+
+pub fn backend(conn: &Db) -> Backend {
+    match conn {
+        Db::Pg(_) => Backend::Postgres,
+        Db::Sqlite(_) => Backend::Sqlite,
+    }
+}
+
+/// Runs `f` in a write transaction. On SQLite it is an IMMEDIATE transaction, so concurrent writers
+/// queue on the busy timeout instead of failing on a lock upgrade; on PostgreSQL it is a plain
+/// transaction (optimistic version checks and unique keys guard the races).
+pub fn write_tx<T>(conn: &mut Db, f: impl FnOnce(&mut Db) -> AppResult<T>) -> AppResult<T> {
+    match conn {
+        Db::Pg(_) => conn.transaction(f),
+        Db::Sqlite(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+            let result = f(conn);
+            let Db::Sqlite(c) = conn else {
+                unreachable!("backend does not change")
+            };
+            match result {
+                Ok(v) => match AnsiTransactionManager::commit_transaction(c) {
+                    Ok(()) => Ok(v),
+                    Err(e) => {
+                        let _ = AnsiTransactionManager::rollback_transaction(c);
+                        Err(e.into())
+                    }
+                },
+                Err(e) => {
+                    AnsiTransactionManager::rollback_transaction(c)?;
+                    Err(e)
+                }
+            }
+        }
+    }
+}
+
+/// Whether a diesel error is a unique-key violation (two writers raced for the same natural key).
+pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
+    matches!(
+        e,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+    )
+}

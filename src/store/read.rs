@@ -1,0 +1,649 @@
+//! Reads. Every function that serves a nested GraphQL level takes a whole set of parent keys and runs
+//! one query, so a request costs one query per level, never one per row.
+
+use diesel::prelude::*;
+
+use super::Db;
+use super::rows::*;
+use super::schema::*;
+
+type B = <Db as Connection>::Backend;
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+/// `%text%` for LIKE, with the wildcard characters of the text escaped by `\`.
+pub fn like_pattern(text: &str) -> String {
+    let mut p = String::with_capacity(text.len() + 2);
+    p.push('%');
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+/// A page: rows, and how many match in all.
+pub struct Page<T> {
+    pub rows: Vec<T>,
+    pub total: i64,
+}
+
+// ---- reference data -------------------------------------------------------------------------
+
+pub fn lands(conn: &mut Db) -> QueryResult<Vec<LandRow>> {
+    lands::table
+        .order(lands::code)
+        .select(LandRow::as_select())
+        .load(conn)
+}
+
+pub fn topic_fields(conn: &mut Db) -> QueryResult<Vec<TopicFieldRow>> {
+    topic_fields::table
+        .order(topic_fields::position)
+        .select(TopicFieldRow::as_select())
+        .load(conn)
+}
+
+pub fn topic_field_leads(conn: &mut Db, slugs: &[String]) -> QueryResult<Vec<TopicFieldLeadRow>> {
+    topic_field_leads::table
+        .filter(topic_field_leads::topic_field_slug.eq_any(slugs))
+        .order(topic_field_leads::id)
+        .select(TopicFieldLeadRow::as_select())
+        .load(conn)
+}
+
+pub fn life_situations_by_topic(
+    conn: &mut Db,
+    slugs: &[String],
+) -> QueryResult<Vec<LifeSituationRow>> {
+    life_situations::table
+        .filter(life_situations::topic_field_slug.eq_any(slugs))
+        .order(life_situations::name)
+        .select(LifeSituationRow::as_select())
+        .load(conn)
+}
+
+pub fn life_situations_by_ids(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<LifeSituationRow>> {
+    life_situations::table
+        .filter(life_situations::id.eq_any(ids))
+        .select(LifeSituationRow::as_select())
+        .load(conn)
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct ServiceFilter {
+    pub topic_field: Option<String>,
+    pub name_contains: Option<String>,
+    pub federal_priority: Option<String>,
+}
+
+fn service_query<'a>(f: &'a ServiceFilter) -> ozg_services::BoxedQuery<'a, B> {
+    let mut q = ozg_services::table.into_boxed();
+    if let Some(t) = &f.topic_field {
+        q = q.filter(ozg_services::topic_field_slug.eq(t));
+    }
+    if let Some(n) = &f.name_contains {
+        q = q.filter(lower(ozg_services::name).like(like_pattern(n)).escape('\\'));
+    }
+    if let Some(p) = &f.federal_priority {
+        q = q.filter(ozg_services::federal_priority.eq(p));
+    }
+    q
+}
+
+pub fn ozg_services_page(
+    conn: &mut Db,
+    f: &ServiceFilter,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<Page<OzgServiceRow>> {
+    let total = service_query(f).count().get_result(conn)?;
+    let rows = service_query(f)
+        .order(ozg_services::ozg_id)
+        .offset(offset)
+        .limit(limit)
+        .select(OzgServiceRow::as_select())
+        .load(conn)?;
+    Ok(Page { rows, total })
+}
+
+pub fn ozg_services_by_ids(conn: &mut Db, ids: &[String]) -> QueryResult<Vec<OzgServiceRow>> {
+    ozg_services::table
+        .filter(ozg_services::ozg_id.eq_any(ids))
+        .select(OzgServiceRow::as_select())
+        .load(conn)
+}
+
+pub fn leika_by_ozg(conn: &mut Db, ozg_ids: &[String]) -> QueryResult<Vec<LeikaServiceRow>> {
+    leika_services::table
+        .filter(leika_services::ozg_id.eq_any(ozg_ids))
+        .order((leika_services::leika_key, leika_services::id))
+        .select(LeikaServiceRow::as_select())
+        .load(conn)
+}
+
+pub fn leika_by_key(conn: &mut Db, key: &str) -> QueryResult<Option<LeikaServiceRow>> {
+    leika_services::table
+        .filter(leika_services::leika_key.eq(key))
+        .select(LeikaServiceRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+// ---- organisations --------------------------------------------------------------------------
+
+#[derive(Debug, Default, Clone)]
+pub struct OrganisationFilter {
+    pub kind: Option<String>,
+    pub land: Option<String>,
+    pub name_contains: Option<String>,
+    pub parent_id: Option<i32>,
+}
+
+fn organisation_query<'a>(f: &'a OrganisationFilter) -> organisations::BoxedQuery<'a, B> {
+    let mut q = organisations::table.into_boxed();
+    if let Some(k) = &f.kind {
+        q = q.filter(organisations::kind.eq(k));
+    }
+    if let Some(l) = &f.land {
+        q = q.filter(organisations::land_code.eq(l));
+    }
+    if let Some(n) = &f.name_contains {
+        q = q.filter(
+            lower(organisations::name)
+                .like(like_pattern(n))
+                .escape('\\'),
+        );
+    }
+    if let Some(p) = f.parent_id {
+        q = q.filter(organisations::parent_id.eq(p));
+    }
+    q
+}
+
+pub fn organisations_page(
+    conn: &mut Db,
+    f: &OrganisationFilter,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<Page<OrganisationRow>> {
+    let total = organisation_query(f).count().get_result(conn)?;
+    let rows = organisation_query(f)
+        .order((organisations::name, organisations::id))
+        .offset(offset)
+        .limit(limit)
+        .select(OrganisationRow::as_select())
+        .load(conn)?;
+    Ok(Page { rows, total })
+}
+
+pub fn organisations_by_ids(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<OrganisationRow>> {
+    organisations::table
+        .filter(organisations::id.eq_any(ids))
+        .select(OrganisationRow::as_select())
+        .load(conn)
+}
+
+pub fn organisations_by_parents(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<OrganisationRow>> {
+    organisations::table
+        .filter(organisations::parent_id.eq_any(ids))
+        .order(organisations::name)
+        .select(OrganisationRow::as_select())
+        .load(conn)
+}
+
+pub fn organisation_by_ags(conn: &mut Db, ags: &str) -> QueryResult<Option<OrganisationRow>> {
+    organisations::table
+        .filter(organisations::ags.eq(ags))
+        .select(OrganisationRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn organisation_by_ars(conn: &mut Db, ars: &str) -> QueryResult<Option<OrganisationRow>> {
+    organisations::table
+        .filter(organisations::ars.eq(ars))
+        .select(OrganisationRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn organisation_by_slug(conn: &mut Db, slug: &str) -> QueryResult<Option<OrganisationRow>> {
+    organisations::table
+        .filter(organisations::slug.eq(slug))
+        .select(OrganisationRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn organisation_by_id(conn: &mut Db, id: i32) -> QueryResult<Option<OrganisationRow>> {
+    organisations::table
+        .find(id)
+        .select(OrganisationRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn district_by_key(conn: &mut Db, key: &str) -> QueryResult<Option<OrganisationRow>> {
+    organisations::table
+        .filter(organisations::district_key.eq(key))
+        .filter(organisations::kind.eq_any(["DISTRICT", "MUNICIPALITY"]))
+        .order(organisations::id)
+        .select(OrganisationRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn land_organisation(conn: &mut Db, land_code: &str) -> QueryResult<Option<OrganisationRow>> {
+    organisations::table
+        .filter(organisations::kind.eq("LAND"))
+        .filter(organisations::land_code.eq(land_code))
+        .select(OrganisationRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+// ---- projects -------------------------------------------------------------------------------
+
+#[derive(Debug, Default, Clone)]
+pub struct ProjectFilter {
+    pub topic_field: Option<String>,
+    pub phases: Option<Vec<String>>,
+    pub lead_land: Option<String>,
+    pub ozg_id: Option<String>,
+    pub has_open_call: Option<bool>,
+    pub title_contains: Option<String>,
+    pub organisation_id: Option<i32>,
+}
+
+fn project_query<'a>(f: &'a ProjectFilter) -> projects::BoxedQuery<'a, B> {
+    let mut q = projects::table.into_boxed();
+    if let Some(t) = &f.topic_field {
+        q = q.filter(
+            projects::id.eq_any(
+                project_services::table
+                    .inner_join(ozg_services::table)
+                    .filter(ozg_services::topic_field_slug.eq(t))
+                    .select(project_services::project_id),
+            ),
+        );
+    }
+    if let Some(p) = &f.phases {
+        q = q.filter(projects::phase.eq_any(p));
+    }
+    if let Some(l) = &f.lead_land {
+        q = q.filter(projects::lead_land_code.eq(l));
+    }
+    if let Some(o) = &f.ozg_id {
+        q = q.filter(
+            projects::id.eq_any(
+                project_services::table
+                    .filter(project_services::ozg_id.eq(o))
+                    .select(project_services::project_id),
+            ),
+        );
+    }
+    if let Some(open) = f.has_open_call {
+        let with_open = calls::table
+            .filter(calls::status.eq("OPEN"))
+            .select(calls::project_id);
+        q = if open {
+            q.filter(projects::id.eq_any(with_open))
+        } else {
+            q.filter(projects::id.ne_all(with_open))
+        };
+    }
+    if let Some(n) = &f.title_contains {
+        q = q.filter(lower(projects::title).like(like_pattern(n)).escape('\\'));
+    }
+    if let Some(o) = f.organisation_id {
+        q = q.filter(
+            projects::id.eq_any(
+                participations::table
+                    .filter(participations::organisation_id.eq(o))
+                    .filter(participations::status.ne("WITHDRAWN"))
+                    .select(participations::project_id),
+            ),
+        );
+    }
+    q
+}
+
+pub fn projects_page(
+    conn: &mut Db,
+    f: &ProjectFilter,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<Page<ProjectRow>> {
+    let total = project_query(f).count().get_result(conn)?;
+    let rows = project_query(f)
+        .order((projects::title, projects::id))
+        .offset(offset)
+        .limit(limit)
+        .select(ProjectRow::as_select())
+        .load(conn)?;
+    Ok(Page { rows, total })
+}
+
+pub fn projects_by_ids(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<ProjectRow>> {
+    projects::table
+        .filter(projects::id.eq_any(ids))
+        .select(ProjectRow::as_select())
+        .load(conn)
+}
+
+pub fn project_by_slug(conn: &mut Db, slug: &str) -> QueryResult<Option<ProjectRow>> {
+    projects::table
+        .filter(projects::slug.eq(slug))
+        .select(ProjectRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn project_by_id(conn: &mut Db, id: i32) -> QueryResult<Option<ProjectRow>> {
+    projects::table
+        .find(id)
+        .select(ProjectRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn project_services_by_projects(
+    conn: &mut Db,
+    ids: &[i32],
+) -> QueryResult<Vec<ProjectServiceRow>> {
+    project_services::table
+        .filter(project_services::project_id.eq_any(ids))
+        .order((project_services::project_id, project_services::position))
+        .select(ProjectServiceRow::as_select())
+        .load(conn)
+}
+
+pub fn project_services_by_services(
+    conn: &mut Db,
+    ozg_ids: &[String],
+) -> QueryResult<Vec<ProjectServiceRow>> {
+    project_services::table
+        .filter(project_services::ozg_id.eq_any(ozg_ids))
+        .order((project_services::ozg_id, project_services::project_id))
+        .select(ProjectServiceRow::as_select())
+        .load(conn)
+}
+
+pub fn project_platforms_by_projects(
+    conn: &mut Db,
+    ids: &[i32],
+) -> QueryResult<Vec<ProjectPlatformRow>> {
+    project_platforms::table
+        .filter(project_platforms::project_id.eq_any(ids))
+        .order(project_platforms::id)
+        .select(ProjectPlatformRow::as_select())
+        .load(conn)
+}
+
+pub fn platforms_by_ids(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<PlatformRow>> {
+    platforms::table
+        .filter(platforms::id.eq_any(ids))
+        .select(PlatformRow::as_select())
+        .load(conn)
+}
+
+pub fn platform_by_slug(conn: &mut Db, slug: &str) -> QueryResult<Option<PlatformRow>> {
+    platforms::table
+        .filter(platforms::slug.eq(slug))
+        .select(PlatformRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn fundings_by_projects(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<FundingRow>> {
+    project_fundings::table
+        .filter(project_fundings::project_id.eq_any(ids))
+        .order(project_fundings::id)
+        .select(FundingRow::as_select())
+        .load(conn)
+}
+
+pub fn steps_by_projects(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<StepRow>> {
+    project_steps::table
+        .filter(project_steps::project_id.eq_any(ids))
+        .order((project_steps::project_id, project_steps::position))
+        .select(StepRow::as_select())
+        .load(conn)
+}
+
+pub fn milestones_by_projects(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<MilestoneRow>> {
+    milestones::table
+        .filter(milestones::project_id.eq_any(ids))
+        .order(milestones::id)
+        .select(MilestoneRow::as_select())
+        .load(conn)
+}
+
+pub fn milestone_by_id(conn: &mut Db, id: i32) -> QueryResult<Option<MilestoneRow>> {
+    milestones::table
+        .find(id)
+        .select(MilestoneRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Relations where any of the projects is on either side.
+pub fn relations_by_projects(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<RelationRow>> {
+    project_relations::table
+        .filter(
+            project_relations::from_project_id
+                .eq_any(ids)
+                .or(project_relations::to_project_id.eq_any(ids)),
+        )
+        .order(project_relations::id)
+        .select(RelationRow::as_select())
+        .load(conn)
+}
+
+// ---- participation, calls, reuse -------------------------------------------------------------
+
+pub fn participations_by_projects(
+    conn: &mut Db,
+    ids: &[i32],
+) -> QueryResult<Vec<ParticipationRow>> {
+    participations::table
+        .filter(participations::project_id.eq_any(ids))
+        .order(participations::id)
+        .select(ParticipationRow::as_select())
+        .load(conn)
+}
+
+pub fn participations_by_organisations(
+    conn: &mut Db,
+    ids: &[i32],
+) -> QueryResult<Vec<ParticipationRow>> {
+    participations::table
+        .filter(participations::organisation_id.eq_any(ids))
+        .order(participations::id)
+        .select(ParticipationRow::as_select())
+        .load(conn)
+}
+
+pub fn participation_by_id(conn: &mut Db, id: i32) -> QueryResult<Option<ParticipationRow>> {
+    participations::table
+        .find(id)
+        .select(ParticipationRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn participation_by_key(
+    conn: &mut Db,
+    project: i32,
+    org: i32,
+    role: &str,
+) -> QueryResult<Option<ParticipationRow>> {
+    participations::table
+        .filter(participations::project_id.eq(project))
+        .filter(participations::organisation_id.eq(org))
+        .filter(participations::role.eq(role))
+        .select(ParticipationRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn calls_filtered(
+    conn: &mut Db,
+    status: Option<&str>,
+    project: Option<i32>,
+) -> QueryResult<Vec<CallRow>> {
+    let mut q = calls::table.into_boxed();
+    if let Some(s) = status {
+        q = q.filter(calls::status.eq(s));
+    }
+    if let Some(p) = project {
+        q = q.filter(calls::project_id.eq(p));
+    }
+    q.order(calls::id).select(CallRow::as_select()).load(conn)
+}
+
+pub fn calls_by_projects(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<CallRow>> {
+    calls::table
+        .filter(calls::project_id.eq_any(ids))
+        .order(calls::id)
+        .select(CallRow::as_select())
+        .load(conn)
+}
+
+pub fn call_by_id(conn: &mut Db, id: i32) -> QueryResult<Option<CallRow>> {
+    calls::table
+        .find(id)
+        .select(CallRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn call_roles_by_calls(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<CallRoleRow>> {
+    call_roles::table
+        .filter(call_roles::call_id.eq_any(ids))
+        .select(CallRoleRow::as_select())
+        .load(conn)
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct ReuseFilter {
+    pub project_id: Option<i32>,
+    pub organisation_id: Option<i32>,
+    pub statuses: Option<Vec<String>>,
+}
+
+pub fn reuse_filtered(conn: &mut Db, f: &ReuseFilter) -> QueryResult<Vec<ReuseRow>> {
+    let mut q = reuse_declarations::table.into_boxed();
+    if let Some(p) = f.project_id {
+        q = q.filter(reuse_declarations::project_id.eq(p));
+    }
+    if let Some(o) = f.organisation_id {
+        q = q.filter(reuse_declarations::organisation_id.eq(o));
+    }
+    if let Some(s) = &f.statuses {
+        q = q.filter(reuse_declarations::status.eq_any(s));
+    }
+    q.order(reuse_declarations::id)
+        .select(ReuseRow::as_select())
+        .load(conn)
+}
+
+pub fn reuse_by_projects(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<ReuseRow>> {
+    reuse_declarations::table
+        .filter(reuse_declarations::project_id.eq_any(ids))
+        .order(reuse_declarations::id)
+        .select(ReuseRow::as_select())
+        .load(conn)
+}
+
+pub fn reuse_by_organisations(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<ReuseRow>> {
+    reuse_declarations::table
+        .filter(reuse_declarations::organisation_id.eq_any(ids))
+        .order(reuse_declarations::id)
+        .select(ReuseRow::as_select())
+        .load(conn)
+}
+
+pub fn reuse_by_id(conn: &mut Db, id: i32) -> QueryResult<Option<ReuseRow>> {
+    reuse_declarations::table
+        .find(id)
+        .select(ReuseRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn reuse_by_key(conn: &mut Db, project: i32, org: i32) -> QueryResult<Option<ReuseRow>> {
+    reuse_declarations::table
+        .filter(reuse_declarations::project_id.eq(project))
+        .filter(reuse_declarations::organisation_id.eq(org))
+        .select(ReuseRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+// ---- events ---------------------------------------------------------------------------------
+
+pub fn events_all(conn: &mut Db) -> QueryResult<Vec<EventRow>> {
+    events::table
+        .order((events::held_on, events::id))
+        .select(EventRow::as_select())
+        .load(conn)
+}
+
+pub fn event_projects_by_events(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<EventProjectRow>> {
+    event_projects::table
+        .filter(event_projects::event_id.eq_any(ids))
+        .select(EventProjectRow::as_select())
+        .load(conn)
+}
+
+pub fn event_projects_by_projects(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<EventProjectRow>> {
+    event_projects::table
+        .filter(event_projects::project_id.eq_any(ids))
+        .select(EventProjectRow::as_select())
+        .load(conn)
+}
+
+pub fn events_by_ids(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<EventRow>> {
+    events::table
+        .filter(events::id.eq_any(ids))
+        .select(EventRow::as_select())
+        .load(conn)
+}
+
+pub fn count_rows(conn: &mut Db) -> QueryResult<Vec<(&'static str, i64)>> {
+    Ok(vec![
+        (
+            "topic_fields",
+            topic_fields::table.count().get_result(conn)?,
+        ),
+        (
+            "ozg_services",
+            ozg_services::table.count().get_result(conn)?,
+        ),
+        (
+            "leika_services",
+            leika_services::table.count().get_result(conn)?,
+        ),
+        ("lands", lands::table.count().get_result(conn)?),
+        (
+            "organisations",
+            organisations::table.count().get_result(conn)?,
+        ),
+        ("projects", projects::table.count().get_result(conn)?),
+        (
+            "participations",
+            participations::table.count().get_result(conn)?,
+        ),
+        ("calls", calls::table.count().get_result(conn)?),
+        (
+            "reuse_declarations",
+            reuse_declarations::table.count().get_result(conn)?,
+        ),
+        ("change_log", change_log::table.count().get_result(conn)?),
+    ])
+}

@@ -1,0 +1,264 @@
+//! Rows as stored. Enumerations and dates are kept as their text codes here; the service and GraphQL
+//! layers turn them into domain types.
+
+use diesel::prelude::*;
+
+use super::schema::*;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = lands)]
+pub struct LandRow {
+    pub code: String,
+    pub ags_prefix: String,
+    pub short_code: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = topic_fields)]
+pub struct TopicFieldRow {
+    pub slug: String,
+    pub name: String,
+    pub position: i32,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = topic_field_leads)]
+pub struct TopicFieldLeadRow {
+    pub id: i32,
+    pub topic_field_slug: String,
+    pub land_code: Option<String>,
+    pub federal_ministry: Option<String>,
+    pub source_note: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = life_situations)]
+pub struct LifeSituationRow {
+    pub id: i32,
+    pub topic_field_slug: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = ozg_services)]
+pub struct OzgServiceRow {
+    pub ozg_id: String,
+    pub name: String,
+    pub topic_field_slug: String,
+    pub life_situation_id: i32,
+    pub federal_priority: String,
+    pub priority_note: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = leika_services)]
+pub struct LeikaServiceRow {
+    pub id: i32,
+    pub leika_key: Option<String>,
+    pub name: String,
+    pub ozg_id: Option<String>,
+    pub typisierung: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = organisations)]
+pub struct OrganisationRow {
+    pub id: i32,
+    pub slug: String,
+    pub name: String,
+    pub short_name: Option<String>,
+    pub kind: String,
+    pub land_code: Option<String>,
+    pub ags: Option<String>,
+    pub ars: Option<String>,
+    pub district_key: Option<String>,
+    pub parent_id: Option<i32>,
+    pub note: Option<String>,
+    pub version: i32,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = platforms)]
+pub struct PlatformRow {
+    pub id: i32,
+    pub slug: String,
+    pub name: String,
+    pub kind: String,
+    pub operator_id: Option<i32>,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = projects)]
+pub struct ProjectRow {
+    pub id: i32,
+    pub slug: String,
+    pub title: String,
+    pub summary: Option<String>,
+    pub lead_land_code: Option<String>,
+    pub delivery_model: String,
+    pub phase: String,
+    pub phase_before_hold: Option<String>,
+    pub status_note: Option<String>,
+    pub version: i32,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = project_services)]
+pub struct ProjectServiceRow {
+    pub project_id: i32,
+    pub ozg_id: String,
+    pub position: i32,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = project_platforms)]
+pub struct ProjectPlatformRow {
+    pub id: i32,
+    pub project_id: i32,
+    pub platform_id: i32,
+    pub usage: String,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = project_fundings)]
+pub struct FundingRow {
+    pub id: i32,
+    pub project_id: i32,
+    pub source: String,
+    pub instrument: Option<String>,
+    pub status: String,
+    pub funder_id: Option<i32>,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = project_steps)]
+pub struct StepRow {
+    pub id: i32,
+    pub project_id: i32,
+    pub position: i32,
+    pub title: String,
+    pub description: Option<String>,
+    pub status: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = milestones)]
+pub struct MilestoneRow {
+    pub id: i32,
+    pub project_id: i32,
+    pub title: String,
+    pub phase: Option<String>,
+    pub planned: Option<String>,
+    pub actual: Option<String>,
+    pub note: Option<String>,
+    pub version: i32,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = project_relations)]
+pub struct RelationRow {
+    pub id: i32,
+    pub from_project_id: i32,
+    pub to_project_id: i32,
+    pub kind: String,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = participations)]
+pub struct ParticipationRow {
+    pub id: i32,
+    pub project_id: i32,
+    pub organisation_id: i32,
+    pub role: String,
+    pub status: String,
+    pub since: Option<String>,
+    pub until: Option<String>,
+    pub note: Option<String>,
+    pub version: i32,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = calls)]
+pub struct CallRow {
+    pub id: i32,
+    pub project_id: i32,
+    pub issuer_id: i32,
+    pub title: String,
+    pub body: String,
+    pub invites_reuse: bool,
+    pub opened_on: String,
+    pub closes_on: Option<String>,
+    pub status: String,
+    pub version: i32,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = call_roles)]
+pub struct CallRoleRow {
+    pub call_id: i32,
+    pub role: String,
+    pub organisation_kind: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = reuse_declarations)]
+pub struct ReuseRow {
+    pub id: i32,
+    pub project_id: i32,
+    pub organisation_id: i32,
+    pub status: String,
+    pub declared_on: Option<String>,
+    pub planned_live: Option<String>,
+    pub actual_live: Option<String>,
+    pub note: Option<String>,
+    pub version: i32,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = events)]
+pub struct EventRow {
+    pub id: i32,
+    pub slug: String,
+    pub title: String,
+    pub kind: String,
+    pub held_on: String,
+    pub location_id: Option<i32>,
+    pub organiser_id: Option<i32>,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = event_projects)]
+pub struct EventProjectRow {
+    pub event_id: i32,
+    pub project_id: i32,
+    pub outcome: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = change_log)]
+pub struct ChangeRow {
+    pub id: i64,
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub entity_type: String,
+    pub entity_id: String,
+    pub project_id: Option<i32>,
+    pub summary: String,
+    pub changes: String,
+}
