@@ -37,12 +37,7 @@ impl ErrorCode {
 pub enum AppError {
     /// An expected outcome a client can act on; `field` names the input field when there is one.
     #[error("{message}")]
-    User {
-        code: ErrorCode,
-        field: Option<String>,
-        message: String,
-        current_version: Option<i32>,
-    },
+    User { code: ErrorCode, field: Option<String>, message: String, current_version: Option<i32> },
     /// Anything else: logged, reported to clients as INTERNAL without detail.
     #[error("internal error: {0}")]
     Internal(String),
@@ -52,12 +47,7 @@ pub type AppResult<T> = Result<T, AppError>;
 
 impl AppError {
     pub fn user(code: ErrorCode, field: Option<&str>, message: impl Into<String>) -> Self {
-        AppError::User {
-            code,
-            field: field.map(str::to_owned),
-            message: message.into(),
-            current_version: None,
-        }
+        AppError::User { code, field: field.map(str::to_owned), message: message.into(), current_version: None }
     }
     pub fn bad_input(field: &str, message: impl Into<String>) -> Self {
         Self::user(ErrorCode::BadUserInput, Some(field), message)
@@ -111,11 +101,7 @@ impl From<diesel::r2d2::PoolError> for AppError {
 pub fn log_internal(detail: &dyn fmt::Display) -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(1);
-    let incident = format!(
-        "{:x}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    );
+    let incident = format!("{:x}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
     log::error!("incident {incident}: {detail}");
     incident
 }

@@ -41,10 +41,7 @@ fn error_body(code: &str, message: &str) -> Value {
 async fn method_not_allowed() -> HttpResponse {
     HttpResponse::MethodNotAllowed()
         .insert_header((header::ALLOW, "POST"))
-        .json(error_body(
-            "BAD_REQUEST",
-            "use POST with a JSON body {\"query\": …, \"variables\": …}",
-        ))
+        .json(error_body("BAD_REQUEST", "use POST with a JSON body {\"query\": …, \"variables\": …}"))
 }
 
 fn bad_request(message: &str) -> HttpResponse {
@@ -52,11 +49,11 @@ fn bad_request(message: &str) -> HttpResponse {
 }
 
 /// Checks the body is one GraphQL request object and turns it into juniper's request.
-fn parse_request(body: &[u8]) -> Result<GraphQLRequest, HttpResponse> {
-    let v: Value = serde_json::from_slice(body)
-        .map_err(|e| bad_request(&format!("the body is not valid JSON: {e}")))?;
+fn parse_request(body: &[u8]) -> Result<GraphQLRequest, Box<HttpResponse>> {
+    let bad = |m: &str| Box::new(bad_request(m));
+    let v: Value = serde_json::from_slice(body).map_err(|e| bad(&format!("the body is not valid JSON: {e}")))?;
     let Value::Object(obj) = &v else {
-        return Err(bad_request(if v.is_array() {
+        return Err(bad(if v.is_array() {
             "batched requests are not supported: send one request object per POST"
         } else {
             "the body must be a JSON object with a \"query\" string"
@@ -65,34 +62,22 @@ fn parse_request(body: &[u8]) -> Result<GraphQLRequest, HttpResponse> {
     match obj.get("query") {
         Some(Value::String(_)) => {}
         _ => {
-            return Err(bad_request(
-                "\"query\" must be a string holding a GraphQL document",
-            ));
+            return Err(bad("\"query\" must be a string holding a GraphQL document"));
         }
     }
-    if !matches!(
-        obj.get("operationName"),
-        None | Some(Value::Null) | Some(Value::String(_))
-    ) {
-        return Err(bad_request("\"operationName\" must be a string or null"));
+    if !matches!(obj.get("operationName"), None | Some(Value::Null) | Some(Value::String(_))) {
+        return Err(bad("\"operationName\" must be a string or null"));
     }
-    if !matches!(
-        obj.get("variables"),
-        None | Some(Value::Null) | Some(Value::Object(_))
-    ) {
-        return Err(bad_request("\"variables\" must be a JSON object or null"));
+    if !matches!(obj.get("variables"), None | Some(Value::Null) | Some(Value::Object(_))) {
+        return Err(bad("\"variables\" must be a JSON object or null"));
     }
-    if let Some(k) = obj.keys().find(|k| {
-        !matches!(
-            k.as_str(),
-            "query" | "operationName" | "variables" | "extensions"
-        )
-    }) {
-        return Err(bad_request(&format!(
+    if let Some(k) = obj.keys().find(|k| !matches!(k.as_str(), "query" | "operationName" | "variables" | "extensions"))
+    {
+        return Err(bad(&format!(
             "unknown request member {k:?}; allowed: query, operationName, variables, extensions"
         )));
     }
-    serde_json::from_value(v).map_err(|e| bad_request(&format!("malformed request: {e}")))
+    serde_json::from_value(v).map_err(|e| bad(&format!("malformed request: {e}")))
 }
 
 /// Gives every error a stable `extensions.code`: errors before execution (syntax, validation,
@@ -102,15 +87,14 @@ fn add_codes(resp: &mut Value) {
     if let Some(Value::Array(errors)) = resp.get_mut("errors") {
         for e in errors {
             let Value::Object(e) = e else { continue };
+            if let Some(Value::String(m)) = e.get_mut("message")
+                && let Some(better) = crate::graphql::explain_scalar_error(m)
+            {
+                *m = better;
+            }
             let ext = e.entry("extensions").or_insert_with(|| json!({}));
             if let Value::Object(ext) = ext {
-                ext.entry("code").or_insert_with(|| {
-                    json!(if executed {
-                        "INTERNAL"
-                    } else {
-                        "BAD_USER_INPUT"
-                    })
-                });
+                ext.entry("code").or_insert_with(|| json!(if executed { "INTERNAL" } else { "BAD_USER_INPUT" }));
             }
         }
     }
@@ -121,30 +105,19 @@ async fn graphql(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>)
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        })
+        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
         .is_some_and(|ct| ct == "application/json" || ct == "application/graphql-response+json");
     if !json_content {
-        return HttpResponse::UnsupportedMediaType().json(error_body(
-            "BAD_REQUEST",
-            "send the request as Content-Type: application/json",
-        ));
+        return HttpResponse::UnsupportedMediaType()
+            .json(error_body("BAD_REQUEST", "send the request as Content-Type: application/json"));
     }
     let request = match parse_request(&body) {
         Ok(r) => r,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let state = state.into_inner();
     let result = web::block(move || -> Result<Value, String> {
-        let conn = state
-            .pool
-            .get()
-            .map_err(|e| format!("connection pool: {e}"))?;
+        let conn = state.pool.get().map_err(|e| format!("connection pool: {e}"))?;
         let ctx = Ctx::new(conn, Actor::new("anonymous"));
         let response = request.execute_sync(&state.schema, &ctx);
         serde_json::to_value(&response).map_err(|e| format!("serialising the response: {e}"))
@@ -158,10 +131,8 @@ async fn graphql(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>)
         Ok(Err(detail)) => unavailable(&detail),
         Err(e) => {
             let incident = log_internal(&format!("GraphQL execution panicked: {e}"));
-            HttpResponse::InternalServerError().json(error_body(
-                "INTERNAL",
-                &format!("internal error; the incident is logged as {incident}"),
-            ))
+            HttpResponse::InternalServerError()
+                .json(error_body("INTERNAL", &format!("internal error; the incident is logged as {incident}")))
         }
     }
 }
@@ -170,10 +141,7 @@ fn unavailable(detail: &str) -> HttpResponse {
     let incident = log_internal(&detail);
     HttpResponse::ServiceUnavailable()
         .insert_header((header::RETRY_AFTER, "1"))
-        .json(error_body(
-            "UNAVAILABLE",
-            &format!("the database is not available; retry later (incident {incident})"),
-        ))
+        .json(error_body("UNAVAILABLE", &format!("the database is not available; retry later (incident {incident})")))
 }
 
 async fn graphiql() -> HttpResponse {
@@ -186,10 +154,7 @@ async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     let pool = state.pool.clone();
     let ok = web::block(move || -> Result<(), String> {
         let mut conn = pool.get().map_err(|e| e.to_string())?;
-        diesel::sql_query("SELECT 1")
-            .execute(&mut *conn)
-            .map(drop)
-            .map_err(|e| e.to_string())
+        diesel::sql_query("SELECT 1").execute(&mut *conn).map(drop).map_err(|e| e.to_string())
     })
     .await;
     match ok {

@@ -80,31 +80,15 @@ fn run(cli: Cli) -> Result<(), String> {
             println!("{report}");
             Ok(())
         }
-        Command::Serve {
-            listen,
-            seed_dir,
-            no_seed,
-            workers,
-            pool_size,
-        } => {
+        Command::Serve { listen, seed_dir, no_seed, workers, pool_size } => {
             let dir = seed_dir.unwrap_or_else(startup::default_seed_dir);
-            let pool = startup::prepare(
-                &cli.database_url,
-                (!no_seed).then_some(dir.as_path()),
-                pool_size,
-            )?;
-            let listener = TcpListener::bind(&listen)
-                .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+            let pool = startup::prepare(&cli.database_url, (!no_seed).then_some(dir.as_path()), pool_size)?;
+            let listener = TcpListener::bind(&listen).map_err(|e| format!("cannot listen on {listen}: {e}"))?;
             let addr = listener.local_addr().map_err(|e| e.to_string())?;
-            let workers = workers
-                .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-            println!(
-                "ozg-registry listening on http://{addr}/graphql (GraphiQL: http://{addr}/graphiql)"
-            );
+            let workers = workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+            println!("ozg-registry listening on http://{addr}/graphql (GraphiQL: http://{addr}/graphiql)");
             let server = startup::serve(listener, pool, workers).map_err(|e| e.to_string())?;
-            actix_web::rt::System::new()
-                .block_on(server)
-                .map_err(|e| e.to_string())
+            actix_web::rt::System::new().block_on(server).map_err(|e| e.to_string())
         }
     }
 }

@@ -17,39 +17,26 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 /// The seed folder: `seed/` in the working directory, else the one beside the crate's sources.
 pub fn default_seed_dir() -> PathBuf {
     let local = PathBuf::from("seed");
-    if local.join("lands.toml").exists() {
-        local
-    } else {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("seed")
-    }
+    if local.join("lands.toml").exists() { local } else { Path::new(env!("CARGO_MANIFEST_DIR")).join("seed") }
 }
 
 /// Opens the pool and applies pending migrations; with `seed_dir`, seeds the database if it is empty.
-pub fn prepare(
-    database_url: &str,
-    seed_dir: Option<&Path>,
-    pool_size: u32,
-) -> Result<DbPool, String> {
+pub fn prepare(database_url: &str, seed_dir: Option<&Path>, pool_size: u32) -> Result<DbPool, String> {
     let pool = store::connect(database_url, pool_size)?;
-    let mut conn = pool
-        .get()
-        .map_err(|e| format!("cannot open a connection: {e}"))?;
+    let mut conn = pool.get().map_err(|e| format!("cannot open a connection: {e}"))?;
     store::migrate(&mut conn)?;
-    if let Some(dir) = seed_dir {
-        if crate::seed::is_empty(&mut conn).map_err(|e| e.to_string())? {
-            let report = crate::seed::run(&mut conn, dir).map_err(|e| e.to_string())?;
-            log::info!("seeded the empty database: {report}");
-        }
+    if let Some(dir) = seed_dir
+        && crate::seed::is_empty(&mut conn).map_err(|e| e.to_string())?
+    {
+        let report = crate::seed::run(&mut conn, dir).map_err(|e| e.to_string())?;
+        log::info!("seeded the empty database: {report}");
     }
     Ok(pool)
 }
 
 /// Builds the HTTP server on an already bound listener (tests bind port 0).
 pub fn serve(listener: TcpListener, pool: DbPool, workers: usize) -> std::io::Result<Server> {
-    let state = web::Data::new(AppState {
-        pool,
-        schema: Arc::new(schema()),
-    });
+    let state = web::Data::new(AppState { pool, schema: Arc::new(schema()) });
     let server = HttpServer::new(move || App::new().app_data(state.clone()).configure(routes))
         .workers(workers)
         .listen(listener)?

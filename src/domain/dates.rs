@@ -20,7 +20,7 @@ enum Precision {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, GraphQLScalar)]
 #[graphql(
     name = "PartialDate",
-    to_output_with = Self::to_output,
+    to_output_with = Self::render,
     from_input_with = Self::from_input,
     parse_token(String)
 )]
@@ -45,35 +45,23 @@ const MONTHS: [&str; 12] = [
 ];
 
 impl PartialDate {
-    pub const EXPECTED: &'static str = "a date as YYYY, YYYY-Qn (quarter 1-4), YYYY-MM or YYYY-MM-DD, e.g. \"2021-Q1\" or \"2020-12\"";
+    pub const EXPECTED: &'static str =
+        "a date as YYYY, YYYY-Qn (quarter 1-4), YYYY-MM or YYYY-MM-DD, e.g. \"2021-Q1\" or \"2020-12\"";
 
     pub fn parse(s: &str) -> Result<Self, InvalidId> {
-        let err = || InvalidId {
-            expected: Self::EXPECTED,
-            found: s.to_owned(),
-        };
+        let err = || InvalidId { expected: Self::EXPECTED, found: s.to_owned() };
         let num = |t: &str, len: usize| -> Option<u16> {
-            (t.len() == len && t.bytes().all(|b| b.is_ascii_digit()))
-                .then(|| t.parse().ok())
-                .flatten()
+            (t.len() == len && t.bytes().all(|b| b.is_ascii_digit())).then(|| t.parse().ok()).flatten()
         };
         let mut parts = s.split('-');
-        let year = parts
-            .next()
-            .and_then(|y| num(y, 4))
-            .filter(|y| (1900..=2999).contains(y))
-            .ok_or_else(err)?;
+        let year = parts.next().and_then(|y| num(y, 4)).filter(|y| (1900..=2999).contains(y)).ok_or_else(err)?;
         let precision = match (parts.next(), parts.next(), parts.next()) {
             (None, _, _) => Precision::Year,
             (Some(q), None, _) if q.starts_with('Q') => {
-                let q = num(&q[1..], 1)
-                    .filter(|q| (1..=4).contains(q))
-                    .ok_or_else(err)?;
+                let q = num(&q[1..], 1).filter(|q| (1..=4).contains(q)).ok_or_else(err)?;
                 Precision::Quarter(q as u8)
             }
-            (Some(m), None, _) => {
-                Precision::Month(num(m, 2).filter(|m| (1..=12).contains(m)).ok_or_else(err)? as u8)
-            }
+            (Some(m), None, _) => Precision::Month(num(m, 2).filter(|m| (1..=12).contains(m)).ok_or_else(err)? as u8),
             (Some(m), Some(d), None) => {
                 let m = num(m, 2).ok_or_else(err)?;
                 let d = num(d, 2).ok_or_else(err)?;
@@ -109,13 +97,10 @@ impl PartialDate {
 
     pub fn today() -> Self {
         let t = Utc::now().date_naive();
-        Self {
-            year: t.year() as u16,
-            precision: Precision::Day(t.month() as u8, t.day() as u8),
-        }
+        Self { year: t.year() as u16, precision: Precision::Day(t.month() as u8, t.day() as u8) }
     }
 
-    fn to_output(&self) -> String {
+    fn render(&self) -> String {
         self.to_string()
     }
 
@@ -140,7 +125,7 @@ impl fmt::Display for PartialDate {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, GraphQLScalar)]
 #[graphql(
     name = "DateTime",
-    to_output_with = Self::to_output,
+    to_output_with = Self::render,
     from_input_with = Self::from_input,
     parse_token(String)
 )]
@@ -156,10 +141,7 @@ impl Timestamp {
     pub fn parse(s: &str) -> Result<Self, InvalidId> {
         DateTime::parse_from_rfc3339(s)
             .map(|t| Self(t.with_timezone(&Utc)))
-            .map_err(|_| InvalidId {
-                expected: Self::EXPECTED,
-                found: s.to_owned(),
-            })
+            .map_err(|_| InvalidId { expected: Self::EXPECTED, found: s.to_owned() })
     }
 
     /// The stored form: fixed width, UTC, so it compares as text.
@@ -167,7 +149,7 @@ impl Timestamp {
         self.0.to_rfc3339_opts(SecondsFormat::Micros, true)
     }
 
-    fn to_output(&self) -> String {
+    fn render(&self) -> String {
         self.to_db()
     }
 
@@ -185,30 +167,19 @@ mod tests {
         let q = PartialDate::parse("2021-Q1").unwrap();
         assert_eq!(q.to_string(), "2021-Q1");
         assert_eq!(q.label(), "1. Quartal 2021");
-        assert_eq!(
-            PartialDate::parse("2020-12").unwrap().label(),
-            "Dezember 2020"
-        );
-        assert_eq!(
-            PartialDate::parse("2020-12-03").unwrap().label(),
-            "3. Dezember 2020"
-        );
+        assert_eq!(PartialDate::parse("2020-12").unwrap().label(), "Dezember 2020");
+        assert_eq!(PartialDate::parse("2020-12-03").unwrap().label(), "3. Dezember 2020");
         assert!(PartialDate::parse("2021-Q5").is_err());
         assert!(PartialDate::parse("2021-13").is_err());
         assert!(PartialDate::parse("2021-02-30").is_err());
         assert!(PartialDate::parse("Anfang 2021").is_err());
-        assert!(
-            PartialDate::parse("2021-Q2").unwrap().start()
-                > PartialDate::parse("2021-03").unwrap().start()
-        );
+        assert!(PartialDate::parse("2021-Q2").unwrap().start() > PartialDate::parse("2021-03").unwrap().start());
     }
 
     #[test]
     fn timestamps_sort_as_text() {
         let a = Timestamp::parse("2020-12-01T00:00:00Z").unwrap().to_db();
-        let b = Timestamp::parse("2020-12-01T01:00:00+00:00")
-            .unwrap()
-            .to_db();
+        let b = Timestamp::parse("2020-12-01T01:00:00+00:00").unwrap().to_db();
         assert!(a < b);
         assert_eq!(a, "2020-12-01T00:00:00.000000Z");
     }

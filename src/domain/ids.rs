@@ -111,22 +111,15 @@ impl DistrictKey {
 pub struct Slug(String);
 
 impl Slug {
-    pub const EXPECTED: &'static str = "2 to 80 characters of lowercase letters a-z, digits and '-', not starting or ending with '-'";
+    pub const EXPECTED: &'static str =
+        "2 to 80 characters of lowercase letters a-z, digits and '-', not starting or ending with '-'";
 
     pub fn parse(s: &str) -> Result<Self, InvalidId> {
         let ok = (2..=80).contains(&s.len())
-            && s.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
             && !s.starts_with('-')
             && !s.ends_with('-');
-        if ok {
-            Ok(Self(s.to_owned()))
-        } else {
-            Err(InvalidId {
-                expected: Self::EXPECTED,
-                found: s.to_owned(),
-            })
-        }
+        if ok { Ok(Self(s.to_owned())) } else { Err(InvalidId { expected: Self::EXPECTED, found: s.to_owned() }) }
     }
 
     /// Builds a slug from free text: lowercase, German umlauts transliterated, other characters as '-'.
@@ -149,11 +142,7 @@ impl Slug {
         let mut s = out.trim_matches('-').to_owned();
         s.truncate(80);
         let s = s.trim_end_matches('-').to_owned();
-        if s.len() < 2 {
-            Self(format!("x-{s}"))
-        } else {
-            Self(s)
-        }
+        if s.len() < 2 { Self(format!("x-{s}")) } else { Self(s) }
     }
 
     pub fn as_str(&self) -> &str {

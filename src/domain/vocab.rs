@@ -13,13 +13,7 @@ pub struct InvalidCode {
 
 impl fmt::Display for InvalidCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{:?} is not a {}; allowed: {}",
-            self.found,
-            self.vocabulary,
-            self.allowed.join(", ")
-        )
+        write!(f, "{:?} is not a {}; allowed: {}", self.found, self.vocabulary, self.allowed.join(", "))
     }
 }
 
@@ -30,22 +24,14 @@ pub trait Vocabulary: Sized + Copy + 'static {
     fn code(self) -> &'static str;
     fn label(self) -> &'static str;
     fn parse(s: &str) -> Result<Self, InvalidCode> {
-        Self::ALL
-            .iter()
-            .copied()
-            .find(|v| v.code() == s)
-            .ok_or_else(|| InvalidCode {
-                vocabulary: Self::NAME,
-                found: s.to_owned(),
-                allowed: Self::ALL.iter().map(|v| v.code()).collect(),
-            })
+        Self::ALL.iter().copied().find(|v| v.code() == s).ok_or_else(|| InvalidCode {
+            vocabulary: Self::NAME,
+            found: s.to_owned(),
+            allowed: Self::ALL.iter().map(|v| v.code()).collect(),
+        })
     }
     fn codes(values: &[Self]) -> String {
-        values
-            .iter()
-            .map(|v| v.code())
-            .collect::<Vec<_>>()
-            .join(", ")
+        values.iter().map(|v| v.code()).collect::<Vec<_>>().join(", ")
     }
 }
 
@@ -176,11 +162,8 @@ vocabulary!(
 
 impl ParticipationRole {
     /// Roles a Kommune may take by signing itself up; the others are assigned by coordinators.
-    pub const SELF_SERVICE: &'static [ParticipationRole] = &[
-        ParticipationRole::Pilot,
-        ParticipationRole::CoreTeam,
-        ParticipationRole::ExtendedTeam,
-    ];
+    pub const SELF_SERVICE: &'static [ParticipationRole] =
+        &[ParticipationRole::Pilot, ParticipationRole::CoreTeam, ParticipationRole::ExtendedTeam];
 }
 
 vocabulary!(
@@ -341,16 +324,8 @@ mod tests {
 
     #[test]
     fn phase_transitions() {
-        assert!(
-            Phase::Conception
-                .allowed_next(None)
-                .contains(&Phase::Implementation)
-        );
-        assert!(
-            !Phase::Conception
-                .allowed_next(None)
-                .contains(&Phase::Operation)
-        );
+        assert!(Phase::Conception.allowed_next(None).contains(&Phase::Implementation));
+        assert!(!Phase::Conception.allowed_next(None).contains(&Phase::Operation));
         assert_eq!(
             Phase::OnHold.allowed_next(Some(Phase::Pilot)),
             vec![Phase::Pilot, Phase::Discontinued, Phase::Merged]
@@ -360,15 +335,7 @@ mod tests {
 
     #[test]
     fn reuse_lifecycle() {
-        assert!(
-            ReuseStatus::Interest
-                .allowed_next()
-                .contains(&ReuseStatus::Negotiating)
-        );
-        assert!(
-            !ReuseStatus::Interest
-                .allowed_next()
-                .contains(&ReuseStatus::Live)
-        );
+        assert!(ReuseStatus::Interest.allowed_next().contains(&ReuseStatus::Negotiating));
+        assert!(!ReuseStatus::Interest.allowed_next().contains(&ReuseStatus::Live));
     }
 }

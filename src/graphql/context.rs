@@ -86,9 +86,7 @@ pub struct Loader<K, V> {
 
 impl<K, V> Default for Loader<K, V> {
     fn default() -> Self {
-        Self {
-            cache: Mutex::new(HashMap::new()),
-        }
+        Self { cache: Mutex::new(HashMap::new()) }
     }
 }
 
@@ -96,12 +94,7 @@ impl<K: Eq + Hash + Clone, V> Loader<K, V> {
     /// The keys to fetch: every known key not cached yet, and the one asked for.
     fn pending(&self, key: &K, known: &Mutex<HashSet<K>>) -> Vec<K> {
         let cache = self.cache.lk();
-        let mut want: Vec<K> = known
-            .lk()
-            .iter()
-            .filter(|k| !cache.contains_key(*k))
-            .cloned()
-            .collect();
+        let mut want: Vec<K> = known.lk().iter().filter(|k| !cache.contains_key(*k)).cloned().collect();
         if !want.contains(key) {
             want.push(key.clone());
         }
@@ -180,12 +173,7 @@ fn db_error(e: diesel::result::Error) -> FieldError {
 
 impl Ctx {
     pub fn new(conn: PooledDb, actor: Actor) -> Self {
-        Self {
-            conn: Mutex::new(conn),
-            actor,
-            keys: Keys::default(),
-            l: Loaders::default(),
-        }
+        Self { conn: Mutex::new(conn), actor, keys: Keys::default(), l: Loaders::default() }
     }
 
     pub fn with_conn<T>(&self, f: impl FnOnce(&mut Db) -> T) -> T {

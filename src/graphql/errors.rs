@@ -21,12 +21,7 @@ pub struct UserError {
 /// A request-level error with `extensions.code`.
 pub fn field_error(e: AppError) -> FieldError {
     match e {
-        AppError::User {
-            code,
-            field,
-            message,
-            ..
-        } => {
+        AppError::User { code, field, message, .. } => {
             let ext = match field {
                 Some(f) => graphql_value!({ "code": (code.as_str()), "field": (f) }),
                 None => graphql_value!({ "code": (code.as_str()) }),
@@ -49,20 +44,9 @@ pub fn internal_error(detail: &dyn std::fmt::Display) -> FieldError {
 pub fn payload<T>(r: Result<T, AppError>) -> Result<(Option<T>, Vec<UserError>), FieldError> {
     match r {
         Ok(v) => Ok((Some(v), vec![])),
-        Err(AppError::User {
-            code,
-            field,
-            message,
-            current_version,
-        }) => Ok((
-            None,
-            vec![UserError {
-                code,
-                field,
-                message,
-                current_version,
-            }],
-        )),
+        Err(AppError::User { code, field, message, current_version }) => {
+            Ok((None, vec![UserError { code, field, message, current_version }]))
+        }
         Err(e @ AppError::Internal(_)) => Err(field_error(e)),
     }
 }

@@ -24,15 +24,12 @@ pub struct PageInfo {
 
 /// Cursors are opaque to clients: hex of "kind:number".
 fn encode_cursor(kind: &str, n: i64) -> String {
-    format!("{kind}:{n}")
-        .bytes()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    format!("{kind}:{n}").bytes().map(|b| format!("{b:02x}")).collect()
 }
 
 fn decode_cursor(kind: &str, c: &str) -> Result<i64, AppError> {
     let bad = || AppError::bad_input("after", "after: not a cursor returned by this list");
-    if c.len() % 2 != 0 || c.len() > 64 {
+    if !c.len().is_multiple_of(2) || c.len() > 64 {
         return Err(bad());
     }
     let bytes = (0..c.len())
@@ -52,10 +49,7 @@ fn decode_cursor(kind: &str, c: &str) -> Result<i64, AppError> {
 fn window(first: Option<i32>, after: Option<String>) -> FieldResult<(i64, i64)> {
     let first = first.unwrap_or(DEFAULT_PAGE);
     if !(0..=MAX_PAGE).contains(&first) {
-        return Err(field_error(AppError::bad_input(
-            "first",
-            format!("first: must be between 0 and {MAX_PAGE}"),
-        )));
+        return Err(field_error(AppError::bad_input("first", format!("first: must be between 0 and {MAX_PAGE}"))));
     }
     let offset = match after {
         Some(c) => decode_cursor("offset", &c).map_err(field_error)? + 1,
@@ -65,6 +59,30 @@ fn window(first: Option<i32>, after: Option<String>) -> FieldResult<(i64, i64)> 
 }
 
 macro_rules! connection {
+    ($conn:ident, $edge:ident, $node:ty, $doc:literal, offset) => {
+        connection!($conn, $edge, $node, $doc);
+
+        impl $conn {
+            fn from_offset(nodes: Vec<$node>, offset: i64, total: i64) -> Self {
+                let n = nodes.len() as i64;
+                let edges: Vec<$edge> = nodes
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, node)| $edge { cursor: encode_cursor("offset", offset + i as i64), node })
+                    .collect();
+                $conn {
+                    page_info: PageInfo {
+                        has_next_page: offset + n < total,
+                        has_previous_page: offset > 0,
+                        start_cursor: edges.first().map(|e| e.cursor.clone()),
+                        end_cursor: edges.last().map(|e| e.cursor.clone()),
+                    },
+                    edges,
+                    total_count: total as i32,
+                }
+            }
+        }
+    };
     ($conn:ident, $edge:ident, $node:ty, $doc:literal) => {
         #[doc = $doc]
         #[derive(GraphQLObject)]
@@ -82,57 +100,22 @@ macro_rules! connection {
             pub cursor: String,
             pub node: $node,
         }
-
-        impl $conn {
-            fn from_offset(nodes: Vec<$node>, offset: i64, total: i64) -> Self {
-                let n = nodes.len() as i64;
-                let edges: Vec<$edge> = nodes
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, node)| $edge {
-                        cursor: encode_cursor("offset", offset + i as i64),
-                        node,
-                    })
-                    .collect();
-                $conn {
-                    page_info: PageInfo {
-                        has_next_page: offset + n < total,
-                        has_previous_page: offset > 0,
-                        start_cursor: edges.first().map(|e| e.cursor.clone()),
-                        end_cursor: edges.last().map(|e| e.cursor.clone()),
-                    },
-                    edges,
-                    total_count: total as i32,
-                }
-            }
-        }
     };
 }
 
-connection!(
-    OzgServiceConnection,
-    OzgServiceEdge,
-    OzgService,
-    "A page of OZG-Leistungen."
-);
-connection!(
-    OrganisationConnection,
-    OrganisationEdge,
-    Organisation,
-    "A page of organisations."
-);
-connection!(
-    ProjectConnection,
-    ProjectEdge,
-    Project,
-    "A page of implementation projects."
-);
-connection!(
-    ChangeConnection,
-    ChangeEdge,
-    ChangeEntry,
-    "A page of change-log entries, oldest first."
-);
+connection!(OzgServiceConnection, OzgServiceEdge, OzgService, "A page of OZG-Leistungen.", offset);
+connection!(OrganisationConnection, OrganisationEdge, Organisation, "A page of organisations.", offset);
+connection!(ProjectConnection, ProjectEdge, Project, "A page of implementation projects.", offset);
+connection!(ChangeConnection, ChangeEdge, ChangeEntry, "A page of change-log entries, oldest first.");
+
+/// A data set the registry ships, with its licence and the credit it requires.
+#[derive(GraphQLObject)]
+pub struct DataSource {
+    pub dataset: String,
+    pub source: String,
+    pub licence: String,
+    pub credit: String,
+}
 
 #[derive(GraphQLInputObject)]
 pub struct OzgServiceFilter {
@@ -183,11 +166,7 @@ fn slug_of_topic(ctx: &Ctx, slug: &str) -> FieldResult<String> {
             "topicField",
             format!(
                 "topicField: {slug:?} is not a topic field slug; allowed: {}",
-                topics
-                    .iter()
-                    .map(|t| t.slug.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                topics.iter().map(|t| t.slug.as_str()).collect::<Vec<_>>().join(", ")
             ),
         )))
     }
@@ -202,20 +181,14 @@ fn land_of(ctx: &Ctx, code: &str, field: &str) -> FieldResult<String> {
             field,
             format!(
                 "{field}: {code:?} is not a Land; allowed: {}",
-                lands
-                    .iter()
-                    .map(|l| l.code.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                lands.iter().map(|l| l.code.as_str()).collect::<Vec<_>>().join(", ")
             ),
         )))
     }
 }
 
 fn org_ref(ctx: &Ctx, r: &OrganisationRef, field: &str) -> FieldResult<i32> {
-    ctx.with_conn(|c| service::find_organisation(c, r, field))
-        .map(|o| o.id)
-        .map_err(field_error)
+    ctx.with_conn(|c| service::find_organisation(c, r, field)).map(|o| o.id).map_err(field_error)
 }
 
 pub struct Query;
@@ -237,11 +210,7 @@ impl Query {
     }
 
     fn topic_field(context: &Ctx, slug: String) -> FieldResult<Option<TopicField>> {
-        let t = context
-            .topic_fields()?
-            .iter()
-            .find(|t| t.slug == slug)
-            .cloned();
+        let t = context.topic_fields()?.iter().find(|t| t.slug == slug).cloned();
         Ok(t.map(|t| context.topic_field_objects(vec![t]).remove(0)))
     }
 
@@ -259,22 +228,12 @@ impl Query {
         let (offset, limit) = window(first, after)?;
         let mut f = read::ServiceFilter::default();
         if let Some(filter) = filter {
-            f.topic_field = filter
-                .topic_field
-                .map(|t| slug_of_topic(context, &t))
-                .transpose()?;
-            f.name_contains = filter
-                .name_contains
-                .filter(|n| !n.trim().is_empty())
-                .map(|n| n.trim().to_owned());
+            f.topic_field = filter.topic_field.map(|t| slug_of_topic(context, &t)).transpose()?;
+            f.name_contains = filter.name_contains.filter(|n| !n.trim().is_empty()).map(|n| n.trim().to_owned());
             f.federal_priority = filter.federal_priority.map(|p| p.code().to_owned());
         }
         let page = context.read(|c| read::ozg_services_page(c, &f, offset, limit))?;
-        Ok(OzgServiceConnection::from_offset(
-            context.services(page.rows),
-            offset,
-            page.total,
-        ))
+        Ok(OzgServiceConnection::from_offset(context.services(page.rows), offset, page.total))
     }
 
     /// A LeiKa-Leistung by its 14-digit key.
@@ -294,15 +253,9 @@ impl Query {
         ars: Option<Ars>,
         slug: Option<String>,
     ) -> FieldResult<Option<Organisation>> {
-        let given = [id.is_some(), ags.is_some(), ars.is_some(), slug.is_some()]
-            .iter()
-            .filter(|b| **b)
-            .count();
+        let given = [id.is_some(), ags.is_some(), ars.is_some(), slug.is_some()].iter().filter(|b| **b).count();
         if given != 1 {
-            return Err(field_error(AppError::bad_input(
-                "id",
-                "give exactly one of id, ags, ars or slug",
-            )));
+            return Err(field_error(AppError::bad_input("id", "give exactly one of id, ags, ars or slug")));
         }
         let row = if let Some(id) = id {
             let id = service::parse_id(&id, "id").map_err(field_error)?;
@@ -328,21 +281,11 @@ impl Query {
         let mut f = read::OrganisationFilter::default();
         if let Some(filter) = filter {
             f.kind = filter.kind.map(|k| k.code().to_owned());
-            f.land = filter
-                .land
-                .map(|l| land_of(context, &l, "filter.land"))
-                .transpose()?;
-            f.name_contains = filter
-                .name_contains
-                .filter(|n| !n.trim().is_empty())
-                .map(|n| n.trim().to_owned());
+            f.land = filter.land.map(|l| land_of(context, &l, "filter.land")).transpose()?;
+            f.name_contains = filter.name_contains.filter(|n| !n.trim().is_empty()).map(|n| n.trim().to_owned());
         }
         let page = context.read(|c| read::organisations_page(c, &f, offset, limit))?;
-        Ok(OrganisationConnection::from_offset(
-            context.organisations(page.rows),
-            offset,
-            page.total,
-        ))
+        Ok(OrganisationConnection::from_offset(context.organisations(page.rows), offset, page.total))
     }
 
     fn project(context: &Ctx, slug: String) -> FieldResult<Option<Project>> {
@@ -359,34 +302,16 @@ impl Query {
         let (offset, limit) = window(first, after)?;
         let mut f = read::ProjectFilter::default();
         if let Some(filter) = filter {
-            f.topic_field = filter
-                .topic_field
-                .map(|t| slug_of_topic(context, &t))
-                .transpose()?;
-            f.phases = filter
-                .phase
-                .map(|ps| ps.iter().map(|p| p.code().to_owned()).collect());
-            f.lead_land = filter
-                .lead_land
-                .map(|l| land_of(context, &l, "filter.leadLand"))
-                .transpose()?;
+            f.topic_field = filter.topic_field.map(|t| slug_of_topic(context, &t)).transpose()?;
+            f.phases = filter.phase.map(|ps| ps.iter().map(|p| p.code().to_owned()).collect());
+            f.lead_land = filter.lead_land.map(|l| land_of(context, &l, "filter.leadLand")).transpose()?;
             f.ozg_id = filter.ozg_id.map(|o| o.as_str().to_owned());
             f.has_open_call = filter.has_open_call;
-            f.title_contains = filter
-                .title_contains
-                .filter(|n| !n.trim().is_empty())
-                .map(|n| n.trim().to_owned());
-            f.organisation_id = filter
-                .participant
-                .map(|r| org_ref(context, &r, "filter.participant"))
-                .transpose()?;
+            f.title_contains = filter.title_contains.filter(|n| !n.trim().is_empty()).map(|n| n.trim().to_owned());
+            f.organisation_id = filter.participant.map(|r| org_ref(context, &r, "filter.participant")).transpose()?;
         }
         let page = context.read(|c| read::projects_page(c, &f, offset, limit))?;
-        Ok(ProjectConnection::from_offset(
-            context.projects(page.rows),
-            offset,
-            page.total,
-        ))
+        Ok(ProjectConnection::from_offset(context.projects(page.rows), offset, page.total))
     }
 
     /// Calls for participation; `open: true` for those still open.
@@ -396,10 +321,7 @@ impl Query {
         Ok(context.calls(rows))
     }
 
-    fn reuse_declarations(
-        context: &Ctx,
-        filter: Option<ReuseFilter>,
-    ) -> FieldResult<Vec<ReuseDeclaration>> {
+    fn reuse_declarations(context: &Ctx, filter: Option<ReuseFilter>) -> FieldResult<Vec<ReuseDeclaration>> {
         let mut f = read::ReuseFilter::default();
         if let Some(filter) = filter {
             if let Some(slug) = filter.project_slug {
@@ -408,13 +330,8 @@ impl Query {
                     .map_err(field_error)?;
                 f.project_id = Some(p.id);
             }
-            f.organisation_id = filter
-                .organisation
-                .map(|r| org_ref(context, &r, "filter.organisation"))
-                .transpose()?;
-            f.statuses = filter
-                .status
-                .map(|s| s.iter().map(|x| x.code().to_owned()).collect());
+            f.organisation_id = filter.organisation.map(|r| org_ref(context, &r, "filter.organisation")).transpose()?;
+            f.statuses = filter.status.map(|s| s.iter().map(|x| x.code().to_owned()).collect());
         }
         let rows = context.read(|c| read::reuse_filtered(c, &f))?;
         Ok(context.reuse(rows))
@@ -437,24 +354,16 @@ impl Query {
     ) -> FieldResult<ChangeConnection> {
         let limit = first.unwrap_or(DEFAULT_PAGE);
         if !(0..=MAX_PAGE).contains(&limit) {
-            return Err(field_error(AppError::bad_input(
-                "first",
-                format!("first: must be between 0 and {MAX_PAGE}"),
-            )));
+            return Err(field_error(AppError::bad_input("first", format!("first: must be between 0 and {MAX_PAGE}"))));
         }
         let mut f = changes::ChangeFilter {
             since: since.map(|s| s.to_db()),
             entity_type,
-            after_id: after
-                .map(|a| decode_cursor("change", &a))
-                .transpose()
-                .map_err(field_error)?,
+            after_id: after.map(|a| decode_cursor("change", &a)).transpose().map_err(field_error)?,
             ..Default::default()
         };
         if let Some(slug) = project_slug {
-            let p = context
-                .with_conn(|c| service::find_project(c, &slug, "projectSlug"))
-                .map_err(field_error)?;
+            let p = context.with_conn(|c| service::find_project(c, &slug, "projectSlug")).map_err(field_error)?;
             f.project_id = Some(p.id);
         }
         let (rows, total) = context.read(|c| changes::page(c, &f, i64::from(limit) + 1))?;
@@ -462,16 +371,9 @@ impl Query {
         let edges: Vec<ChangeEdge> = rows
             .into_iter()
             .take(limit as usize)
-            .map(|r| ChangeEdge {
-                cursor: encode_cursor("change", r.id),
-                node: ChangeEntry(r),
-            })
+            .map(|r| ChangeEdge { cursor: encode_cursor("change", r.id), node: ChangeEntry(r) })
             .collect();
-        context
-            .keys
-            .projects
-            .lk()
-            .extend(edges.iter().filter_map(|e| e.node.0.project_id));
+        context.keys.projects.lk().extend(edges.iter().filter_map(|e| e.node.0.project_id));
         Ok(ChangeConnection {
             page_info: PageInfo {
                 has_next_page: has_next,
@@ -482,6 +384,30 @@ impl Query {
             edges,
             total_count: total as i32,
         })
+    }
+
+    /// Where the reference data comes from, with the credit each licence asks for.
+    fn data_sources() -> Vec<DataSource> {
+        vec![
+            DataSource {
+                dataset: "Kreise und kreisfreie Städte (401, mit Kreisschlüssel)".into(),
+                source: "Statistisches Bundesamt (Destatis), Gemeindeverzeichnis, Stand 31.12.2018".into(),
+                licence: "CC BY 4.0".into(),
+                credit: "Statistisches Bundesamt (Destatis), 2019, Datenlizenz CC BY 4.0".into(),
+            },
+            DataSource {
+                dataset: "OZG-Themenfelder, OZG-Leistungen, LeiKa-Leistungen".into(),
+                source: "KDN OZG-Datenbank NRW (kdn-nrw/OZG-Datenbank-NRW, doc-dev/databases/symfony.data.sql)".into(),
+                licence: "MIT".into(),
+                credit: "Copyright (c) 2020 Gert Hammes".into(),
+            },
+            DataSource {
+                dataset: "Projekte, Beteiligungen, Aufrufe und Nachnutzungen im Themenfeld Ein- & Auswanderung".into(),
+                source: "KDN-Newsletter OZG-Themenfeld Ein- und Auswanderung (Ende 2020)".into(),
+                licence: "Fakten mit Quellenangabe".into(),
+                credit: "KDN – Dachverband kommunaler IT-Dienstleister".into(),
+            },
+        ]
     }
 
     /// Every enumeration with its codes and German labels.
@@ -519,31 +445,11 @@ macro_rules! payload_type {
     };
 }
 
-payload_type!(
-    ProjectPayload,
-    project,
-    Project,
-    "The result of a project mutation."
-);
-payload_type!(
-    MilestonePayload,
-    milestone,
-    Milestone,
-    "The result of a milestone mutation."
-);
-payload_type!(
-    ParticipationPayload,
-    participation,
-    Participation,
-    "The result of a participation mutation."
-);
+payload_type!(ProjectPayload, project, Project, "The result of a project mutation.");
+payload_type!(MilestonePayload, milestone, Milestone, "The result of a milestone mutation.");
+payload_type!(ParticipationPayload, participation, Participation, "The result of a participation mutation.");
 payload_type!(CallPayload, call, Call, "The result of a call mutation.");
-payload_type!(
-    ReuseDeclarationPayload,
-    reuse_declaration,
-    ReuseDeclaration,
-    "The result of a reuse mutation."
-);
+payload_type!(ReuseDeclarationPayload, reuse_declaration, ReuseDeclaration, "The result of a reuse mutation.");
 
 pub struct Mutation;
 
@@ -560,143 +466,72 @@ fn run<T>(
 #[graphql_object(context = Ctx)]
 impl Mutation {
     /// Coordinators: create an implementation project.
-    fn create_project(
-        context: &Ctx,
-        input: service::CreateProjectInput,
-    ) -> FieldResult<ProjectPayload> {
-        let (p, user_errors) = payload(run(context, |c, a| {
-            service::projects::create_project(c, a, input)
-        }))?;
-        Ok(ProjectPayload {
-            project: p.map(|p| context.projects(vec![p]).remove(0)),
-            user_errors,
-        })
+    fn create_project(context: &Ctx, input: service::CreateProjectInput) -> FieldResult<ProjectPayload> {
+        let (p, user_errors) = payload(run(context, |c, a| service::projects::create_project(c, a, input)))?;
+        Ok(ProjectPayload { project: p.map(|p| context.projects(vec![p]).remove(0)), user_errors })
     }
 
     /// Coordinators: change a project's title, summary, lead Land, delivery model, status note or services.
-    fn update_project(
-        context: &Ctx,
-        input: service::UpdateProjectInput,
-    ) -> FieldResult<ProjectPayload> {
-        let (p, user_errors) = payload(run(context, |c, a| {
-            service::projects::update_project(c, a, input)
-        }))?;
-        Ok(ProjectPayload {
-            project: p.map(|p| context.projects(vec![p]).remove(0)),
-            user_errors,
-        })
+    fn update_project(context: &Ctx, input: service::UpdateProjectInput) -> FieldResult<ProjectPayload> {
+        let (p, user_errors) = payload(run(context, |c, a| service::projects::update_project(c, a, input)))?;
+        Ok(ProjectPayload { project: p.map(|p| context.projects(vec![p]).remove(0)), user_errors })
     }
 
     /// Coordinators: move a project to another phase; only allowed transitions.
-    fn change_project_phase(
-        context: &Ctx,
-        input: service::ChangePhaseInput,
-    ) -> FieldResult<ProjectPayload> {
-        let (p, user_errors) = payload(run(context, |c, a| {
-            service::projects::change_phase(c, a, input)
-        }))?;
-        Ok(ProjectPayload {
-            project: p.map(|p| context.projects(vec![p]).remove(0)),
-            user_errors,
-        })
+    fn change_project_phase(context: &Ctx, input: service::ChangePhaseInput) -> FieldResult<ProjectPayload> {
+        let (p, user_errors) = payload(run(context, |c, a| service::projects::change_phase(c, a, input)))?;
+        Ok(ProjectPayload { project: p.map(|p| context.projects(vec![p]).remove(0)), user_errors })
     }
 
-    fn add_milestone(
-        context: &Ctx,
-        input: service::AddMilestoneInput,
-    ) -> FieldResult<MilestonePayload> {
-        let (m, user_errors) = payload(run(context, |c, a| {
-            service::projects::add_milestone(c, a, input)
-        }))?;
-        Ok(MilestonePayload {
-            milestone: m.map(Milestone),
-            user_errors,
-        })
+    fn add_milestone(context: &Ctx, input: service::AddMilestoneInput) -> FieldResult<MilestonePayload> {
+        let (m, user_errors) = payload(run(context, |c, a| service::projects::add_milestone(c, a, input)))?;
+        Ok(MilestonePayload { milestone: m.map(Milestone), user_errors })
     }
 
-    fn complete_milestone(
-        context: &Ctx,
-        input: service::CompleteMilestoneInput,
-    ) -> FieldResult<MilestonePayload> {
-        let (m, user_errors) = payload(run(context, |c, a| {
-            service::projects::complete_milestone(c, a, input)
-        }))?;
-        Ok(MilestonePayload {
-            milestone: m.map(Milestone),
-            user_errors,
-        })
+    fn complete_milestone(context: &Ctx, input: service::CompleteMilestoneInput) -> FieldResult<MilestonePayload> {
+        let (m, user_errors) = payload(run(context, |c, a| service::projects::complete_milestone(c, a, input)))?;
+        Ok(MilestonePayload { milestone: m.map(Milestone), user_errors })
     }
 
     /// Coordinators: record an organisation's participation (confirmed unless `confirmed: false`).
-    fn add_participation(
-        context: &Ctx,
-        input: service::AddParticipationInput,
-    ) -> FieldResult<ParticipationPayload> {
-        let (p, user_errors) = payload(run(context, |c, a| {
-            service::participation::add_participation(c, a, input)
-        }))?;
-        Ok(ParticipationPayload {
-            participation: p.map(|p| context.participations(vec![p]).remove(0)),
-            user_errors,
-        })
+    fn add_participation(context: &Ctx, input: service::AddParticipationInput) -> FieldResult<ParticipationPayload> {
+        let (p, user_errors) = payload(run(context, |c, a| service::participation::add_participation(c, a, input)))?;
+        Ok(ParticipationPayload { participation: p.map(|p| context.participations(vec![p]).remove(0)), user_errors })
     }
 
     fn confirm_participation(
         context: &Ctx,
         input: service::ParticipationStatusInput,
     ) -> FieldResult<ParticipationPayload> {
-        let (p, user_errors) = payload(run(context, |c, a| {
-            service::participation::confirm_participation(c, a, input)
-        }))?;
-        Ok(ParticipationPayload {
-            participation: p.map(|p| context.participations(vec![p]).remove(0)),
-            user_errors,
-        })
+        let (p, user_errors) =
+            payload(run(context, |c, a| service::participation::confirm_participation(c, a, input)))?;
+        Ok(ParticipationPayload { participation: p.map(|p| context.participations(vec![p]).remove(0)), user_errors })
     }
 
     fn withdraw_participation(
         context: &Ctx,
         input: service::ParticipationStatusInput,
     ) -> FieldResult<ParticipationPayload> {
-        let (p, user_errors) = payload(run(context, |c, a| {
-            service::participation::withdraw_participation(c, a, input)
-        }))?;
-        Ok(ParticipationPayload {
-            participation: p.map(|p| context.participations(vec![p]).remove(0)),
-            user_errors,
-        })
+        let (p, user_errors) =
+            payload(run(context, |c, a| service::participation::withdraw_participation(c, a, input)))?;
+        Ok(ParticipationPayload { participation: p.map(|p| context.participations(vec![p]).remove(0)), user_errors })
     }
 
     /// Kommunen: sign up for a project as PILOT, CORE_TEAM or EXTENDED_TEAM (status REQUESTED).
     fn sign_up(context: &Ctx, input: service::SignUpInput) -> FieldResult<ParticipationPayload> {
-        let (p, user_errors) = payload(run(context, |c, a| {
-            service::participation::sign_up(c, a, input)
-        }))?;
-        Ok(ParticipationPayload {
-            participation: p.map(|p| context.participations(vec![p]).remove(0)),
-            user_errors,
-        })
+        let (p, user_errors) = payload(run(context, |c, a| service::participation::sign_up(c, a, input)))?;
+        Ok(ParticipationPayload { participation: p.map(|p| context.participations(vec![p]).remove(0)), user_errors })
     }
 
     /// Coordinators: open a call for participation.
     fn open_call(context: &Ctx, input: service::OpenCallInput) -> FieldResult<CallPayload> {
-        let (call, user_errors) = payload(run(context, |c, a| {
-            service::participation::open_call(c, a, input)
-        }))?;
-        Ok(CallPayload {
-            call: call.map(|c| context.calls(vec![c]).remove(0)),
-            user_errors,
-        })
+        let (call, user_errors) = payload(run(context, |c, a| service::participation::open_call(c, a, input)))?;
+        Ok(CallPayload { call: call.map(|c| context.calls(vec![c]).remove(0)), user_errors })
     }
 
     fn close_call(context: &Ctx, input: service::CloseCallInput) -> FieldResult<CallPayload> {
-        let (call, user_errors) = payload(run(context, |c, a| {
-            service::participation::close_call(c, a, input)
-        }))?;
-        Ok(CallPayload {
-            call: call.map(|c| context.calls(vec![c]).remove(0)),
-            user_errors,
-        })
+        let (call, user_errors) = payload(run(context, |c, a| service::participation::close_call(c, a, input)))?;
+        Ok(CallPayload { call: call.map(|c| context.calls(vec![c]).remove(0)), user_errors })
     }
 
     /// Kommunen and Länder: declare interest in reusing a project's solution.
@@ -704,13 +539,8 @@ impl Mutation {
         context: &Ctx,
         input: service::DeclareReuseInput,
     ) -> FieldResult<ReuseDeclarationPayload> {
-        let (r, user_errors) = payload(run(context, |c, a| {
-            service::participation::declare_reuse(c, a, input)
-        }))?;
-        Ok(ReuseDeclarationPayload {
-            reuse_declaration: r.map(|r| context.reuse(vec![r]).remove(0)),
-            user_errors,
-        })
+        let (r, user_errors) = payload(run(context, |c, a| service::participation::declare_reuse(c, a, input)))?;
+        Ok(ReuseDeclarationPayload { reuse_declaration: r.map(|r| context.reuse(vec![r]).remove(0)), user_errors })
     }
 
     /// Move a reuse declaration along its lifecycle (INTEREST → NEGOTIATING → AGREED → ONBOARDING → LIVE, or DECLINED).
@@ -718,25 +548,15 @@ impl Mutation {
         context: &Ctx,
         input: service::AdvanceReuseInput,
     ) -> FieldResult<ReuseDeclarationPayload> {
-        let (r, user_errors) = payload(run(context, |c, a| {
-            service::participation::advance_reuse(c, a, input)
-        }))?;
-        Ok(ReuseDeclarationPayload {
-            reuse_declaration: r.map(|r| context.reuse(vec![r]).remove(0)),
-            user_errors,
-        })
+        let (r, user_errors) = payload(run(context, |c, a| service::participation::advance_reuse(c, a, input)))?;
+        Ok(ReuseDeclarationPayload { reuse_declaration: r.map(|r| context.reuse(vec![r]).remove(0)), user_errors })
     }
 
     fn withdraw_reuse_declaration(
         context: &Ctx,
         input: service::WithdrawReuseInput,
     ) -> FieldResult<ReuseDeclarationPayload> {
-        let (r, user_errors) = payload(run(context, |c, a| {
-            service::participation::withdraw_reuse(c, a, input)
-        }))?;
-        Ok(ReuseDeclarationPayload {
-            reuse_declaration: r.map(|r| context.reuse(vec![r]).remove(0)),
-            user_errors,
-        })
+        let (r, user_errors) = payload(run(context, |c, a| service::participation::withdraw_reuse(c, a, input)))?;
+        Ok(ReuseDeclarationPayload { reuse_declaration: r.map(|r| context.reuse(vec![r]).remove(0)), user_errors })
     }
 }

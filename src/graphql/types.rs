@@ -30,99 +30,56 @@ impl Ctx {
 
     pub fn organisations(&self, rows: Vec<OrganisationRow>) -> Vec<Organisation> {
         self.keys.orgs.lk().extend(rows.iter().map(|r| r.id));
-        self.keys
-            .orgs
-            .lk()
-            .extend(rows.iter().filter_map(|r| r.parent_id));
+        self.keys.orgs.lk().extend(rows.iter().filter_map(|r| r.parent_id));
         self.l.org.prime(&rows, |r| r.id);
         rows.into_iter().map(Organisation).collect()
     }
 
     pub fn services(&self, rows: Vec<OzgServiceRow>) -> Vec<OzgService> {
-        self.keys
-            .services
-            .lk()
-            .extend(rows.iter().map(|r| r.ozg_id.clone()));
-        self.keys
-            .life_situations
-            .lk()
-            .extend(rows.iter().map(|r| r.life_situation_id));
+        self.keys.services.lk().extend(rows.iter().map(|r| r.ozg_id.clone()));
+        self.keys.life_situations.lk().extend(rows.iter().map(|r| r.life_situation_id));
         self.l.service.prime(&rows, |r| r.ozg_id.clone());
         rows.into_iter().map(OzgService).collect()
     }
 
     pub fn participations(&self, rows: Vec<ParticipationRow>) -> Vec<Participation> {
-        self.keys
-            .projects
-            .lk()
-            .extend(rows.iter().map(|r| r.project_id));
-        self.keys
-            .orgs
-            .lk()
-            .extend(rows.iter().map(|r| r.organisation_id));
+        self.keys.projects.lk().extend(rows.iter().map(|r| r.project_id));
+        self.keys.orgs.lk().extend(rows.iter().map(|r| r.organisation_id));
         rows.into_iter().map(Participation).collect()
     }
 
     pub fn calls(&self, rows: Vec<CallRow>) -> Vec<Call> {
         self.keys.calls.lk().extend(rows.iter().map(|r| r.id));
-        self.keys
-            .projects
-            .lk()
-            .extend(rows.iter().map(|r| r.project_id));
+        self.keys.projects.lk().extend(rows.iter().map(|r| r.project_id));
         self.keys.orgs.lk().extend(rows.iter().map(|r| r.issuer_id));
         rows.into_iter().map(Call).collect()
     }
 
     pub fn reuse(&self, rows: Vec<ReuseRow>) -> Vec<ReuseDeclaration> {
-        self.keys
-            .projects
-            .lk()
-            .extend(rows.iter().map(|r| r.project_id));
-        self.keys
-            .orgs
-            .lk()
-            .extend(rows.iter().map(|r| r.organisation_id));
+        self.keys.projects.lk().extend(rows.iter().map(|r| r.project_id));
+        self.keys.orgs.lk().extend(rows.iter().map(|r| r.organisation_id));
         rows.into_iter().map(ReuseDeclaration).collect()
     }
 
     pub fn events(&self, rows: Vec<EventRow>) -> Vec<Event> {
         self.keys.events.lk().extend(rows.iter().map(|r| r.id));
-        self.keys.orgs.lk().extend(
-            rows.iter()
-                .flat_map(|r| [r.location_id, r.organiser_id])
-                .flatten(),
-        );
+        self.keys.orgs.lk().extend(rows.iter().flat_map(|r| [r.location_id, r.organiser_id]).flatten());
         self.l.event.prime(&rows, |r| r.id);
         rows.into_iter().map(Event).collect()
     }
 
     pub fn topic_field_objects(&self, rows: Vec<TopicFieldRow>) -> Vec<TopicField> {
-        self.keys
-            .topics
-            .lk()
-            .extend(rows.iter().map(|r| r.slug.clone()));
+        self.keys.topics.lk().extend(rows.iter().map(|r| r.slug.clone()));
         rows.into_iter().map(TopicField).collect()
     }
 
     fn project_by_id(&self, id: i32) -> FieldResult<Project> {
-        let row =
-            self.l
-                .project
-                .one(self, &id, &self.keys.projects, read::projects_by_ids, |r| {
-                    r.id
-                })?;
-        row.map(Project)
-            .ok_or_else(|| internal_error(&format!("project {id} vanished")))
+        let row = self.l.project.one(self, &id, &self.keys.projects, read::projects_by_ids, |r| r.id)?;
+        row.map(Project).ok_or_else(|| internal_error(&format!("project {id} vanished")))
     }
 
     fn org_by_id(&self, id: i32) -> FieldResult<Organisation> {
-        let row = self.l.org.one(
-            self,
-            &id,
-            &self.keys.orgs,
-            read::organisations_by_ids,
-            |r| r.id,
-        )?;
+        let row = self.l.org.one(self, &id, &self.keys.orgs, read::organisations_by_ids, |r| r.id)?;
         let row = row.ok_or_else(|| internal_error(&format!("organisation {id} vanished")))?;
         if let Some(p) = row.parent_id {
             self.keys.orgs.lk().insert(p);
@@ -131,13 +88,10 @@ impl Ctx {
     }
 
     fn service_by_id(&self, id: &str) -> FieldResult<OzgService> {
-        let row = self.l.service.one(
-            self,
-            &id.to_owned(),
-            &self.keys.services,
-            read::ozg_services_by_ids,
-            |r| r.ozg_id.clone(),
-        )?;
+        let row = self
+            .l
+            .service
+            .one(self, &id.to_owned(), &self.keys.services, read::ozg_services_by_ids, |r| r.ozg_id.clone())?;
         let row = row.ok_or_else(|| internal_error(&format!("OZG service {id} vanished")))?;
         self.keys.life_situations.lk().insert(row.life_situation_id);
         Ok(OzgService(row))
@@ -145,20 +99,11 @@ impl Ctx {
 
     fn land(&self, code: &Option<String>) -> FieldResult<Option<Land>> {
         let Some(code) = code else { return Ok(None) };
-        Ok(self
-            .lands()?
-            .iter()
-            .find(|l| &l.code == code)
-            .cloned()
-            .map(Land))
+        Ok(self.lands()?.iter().find(|l| &l.code == code).cloned().map(Land))
     }
 
     fn topic_field(&self, slug: &str) -> FieldResult<TopicField> {
-        let t = self
-            .topic_fields()?
-            .iter()
-            .find(|t| t.slug == slug)
-            .cloned();
+        let t = self.topic_fields()?.iter().find(|t| t.slug == slug).cloned();
         let t = t.ok_or_else(|| internal_error(&format!("topic field {slug} vanished")))?;
         self.keys.topics.lk().insert(t.slug.clone());
         Ok(TopicField(t))
@@ -202,13 +147,10 @@ impl TopicField {
     }
     /// The Länder and federal ministries leading the topic field, each with its source.
     fn leads(&self, context: &Ctx) -> FieldResult<Vec<TopicFieldLead>> {
-        let rows = context.l.topic_leads.many(
-            context,
-            &self.0.slug,
-            &context.keys.topics,
-            read::topic_field_leads,
-            |r| r.topic_field_slug.clone(),
-        )?;
+        let rows =
+            context.l.topic_leads.many(context, &self.0.slug, &context.keys.topics, read::topic_field_leads, |r| {
+                r.topic_field_slug.clone()
+            })?;
         Ok(rows.into_iter().map(TopicFieldLead).collect())
     }
     /// Lebenslagen / Unternehmenslagen of this topic field.
@@ -277,13 +219,9 @@ impl OzgService {
     }
     /// The LeiKa-Leistungen this OZG-Leistung bundles.
     fn leika_services(&self, context: &Ctx) -> FieldResult<Vec<LeikaService>> {
-        let rows = context.l.leika.many(
-            context,
-            &self.0.ozg_id,
-            &context.keys.services,
-            read::leika_by_ozg,
-            |r| r.ozg_id.clone().unwrap_or_default(),
-        )?;
+        let rows = context.l.leika.many(context, &self.0.ozg_id, &context.keys.services, read::leika_by_ozg, |r| {
+            r.ozg_id.clone().unwrap_or_default()
+        })?;
         Ok(rows.into_iter().map(LeikaService).collect())
     }
     /// Implementation projects working on this OZG-Leistung.
@@ -295,15 +233,8 @@ impl OzgService {
             read::project_services_by_services,
             |r| r.ozg_id.clone(),
         )?;
-        context
-            .keys
-            .projects
-            .lk()
-            .extend(links.iter().map(|l| l.project_id));
-        links
-            .iter()
-            .map(|l| context.project_by_id(l.project_id))
-            .collect()
+        context.keys.projects.lk().extend(links.iter().map(|l| l.project_id));
+        links.iter().map(|l| context.project_by_id(l.project_id)).collect()
     }
 }
 
@@ -314,10 +245,7 @@ pub struct LeikaService(pub LeikaServiceRow);
 impl LeikaService {
     /// The 14-digit key; null where the service is "nicht im LeiKa".
     fn key(&self) -> Option<LeikaKey> {
-        self.0
-            .leika_key
-            .as_deref()
-            .and_then(|k| LeikaKey::parse(k).ok())
+        self.0.leika_key.as_deref().and_then(|k| LeikaKey::parse(k).ok())
     }
     fn in_leika(&self) -> bool {
         self.0.leika_key.is_some()
@@ -330,11 +258,7 @@ impl LeikaService {
         self.0.typisierung.as_deref()
     }
     fn ozg_service(&self, context: &Ctx) -> FieldResult<Option<OzgService>> {
-        self.0
-            .ozg_id
-            .as_deref()
-            .map(|id| context.service_by_id(id))
-            .transpose()
+        self.0.ozg_id.as_deref().map(|id| context.service_by_id(id)).transpose()
     }
 }
 
@@ -374,10 +298,7 @@ impl Organisation {
     }
     /// Kreisschlüssel of a Kreis or kreisfreie Stadt.
     fn district_key(&self) -> Option<DistrictKey> {
-        self.0
-            .district_key
-            .as_deref()
-            .and_then(|a| DistrictKey::parse(a).ok())
+        self.0.district_key.as_deref().and_then(|a| DistrictKey::parse(a).ok())
     }
     /// The organisation this one belongs to (an office's city, a municipality's Kreis).
     fn parent(&self, context: &Ctx) -> FieldResult<Option<Organisation>> {
@@ -408,13 +329,11 @@ impl Organisation {
         Ok(context.participations(rows))
     }
     fn reuse_declarations(&self, context: &Ctx) -> FieldResult<Vec<ReuseDeclaration>> {
-        let rows = context.l.org_reuse.many(
-            context,
-            &self.0.id,
-            &context.keys.orgs,
-            read::reuse_by_organisations,
-            |r| r.organisation_id,
-        )?;
+        let rows =
+            context
+                .l
+                .org_reuse
+                .many(context, &self.0.id, &context.keys.orgs, read::reuse_by_organisations, |r| r.organisation_id)?;
         Ok(context.reuse(rows))
     }
     fn version(&self) -> i32 {
@@ -465,11 +384,7 @@ impl Project {
     }
     /// The phases `changeProjectPhase` accepts next.
     fn allowed_next_phases(&self) -> FieldResult<Vec<Phase>> {
-        let resume = self
-            .0
-            .phase_before_hold
-            .as_deref()
-            .and_then(|p| Phase::parse(p).ok());
+        let resume = self.0.phase_before_hold.as_deref().and_then(|p| Phase::parse(p).ok());
         Ok(self.phase_value()?.allowed_next(resume))
     }
     fn status_note(&self) -> Option<&str> {
@@ -484,11 +399,7 @@ impl Project {
             read::project_services_by_projects,
             |r| r.project_id,
         )?;
-        context
-            .keys
-            .services
-            .lk()
-            .extend(rows.iter().map(|r| r.ozg_id.clone()));
+        context.keys.services.lk().extend(rows.iter().map(|r| r.ozg_id.clone()));
         Ok(rows.into_iter().map(ProjectService).collect())
     }
     /// Portals, transport, standards, form technology and methods the project uses.
@@ -500,37 +411,24 @@ impl Project {
             read::project_platforms_by_projects,
             |r| r.project_id,
         )?;
-        context
-            .keys
-            .platforms
-            .lk()
-            .extend(rows.iter().map(|r| r.platform_id));
+        context.keys.platforms.lk().extend(rows.iter().map(|r| r.platform_id));
         Ok(rows.into_iter().map(PlatformUse).collect())
     }
     fn fundings(&self, context: &Ctx) -> FieldResult<Vec<Funding>> {
-        let rows = context.l.fundings.many(
-            context,
-            &self.0.id,
-            &context.keys.projects,
-            read::fundings_by_projects,
-            |r| r.project_id,
-        )?;
-        context
-            .keys
-            .orgs
-            .lk()
-            .extend(rows.iter().filter_map(|r| r.funder_id));
+        let rows =
+            context
+                .l
+                .fundings
+                .many(context, &self.0.id, &context.keys.projects, read::fundings_by_projects, |r| r.project_id)?;
+        context.keys.orgs.lk().extend(rows.iter().filter_map(|r| r.funder_id));
         Ok(rows.into_iter().map(Funding).collect())
     }
     /// Ordered steps (Schritt 1, Schritt 2, …).
     fn steps(&self, context: &Ctx) -> FieldResult<Vec<Step>> {
-        let rows = context.l.steps.many(
-            context,
-            &self.0.id,
-            &context.keys.projects,
-            read::steps_by_projects,
-            |r| r.project_id,
-        )?;
+        let rows = context
+            .l
+            .steps
+            .many(context, &self.0.id, &context.keys.projects, read::steps_by_projects, |r| r.project_id)?;
         Ok(rows.into_iter().map(Step).collect())
     }
     fn milestones(&self, context: &Ctx) -> FieldResult<Vec<Milestone>> {
@@ -541,14 +439,7 @@ impl Project {
             read::milestones_by_projects,
             |r| r.project_id,
         )?;
-        rows.sort_by_key(|m| {
-            (
-                parse_date(&m.actual)
-                    .or(parse_date(&m.planned))
-                    .map(|d| d.start()),
-                m.id,
-            )
-        });
+        rows.sort_by_key(|m| (parse_date(&m.actual).or(parse_date(&m.planned)).map(|d| d.start()), m.id));
         Ok(rows.into_iter().map(Milestone).collect())
     }
     /// Relations from this project to others (merged into, builds on, reuses).
@@ -560,18 +451,8 @@ impl Project {
             read::relations_by_projects,
             |r| r.from_project_id,
         )?;
-        context
-            .keys
-            .projects
-            .lk()
-            .extend(rows.iter().map(|r| r.to_project_id));
-        Ok(rows
-            .into_iter()
-            .map(|r| ProjectRelation {
-                other: r.to_project_id,
-                row: r,
-            })
-            .collect())
+        context.keys.projects.lk().extend(rows.iter().map(|r| r.to_project_id));
+        Ok(rows.into_iter().map(|r| ProjectRelation { other: r.to_project_id, row: r }).collect())
     }
     /// Relations from other projects to this one (e.g. projects merged into it or reusing it).
     fn related_from(&self, context: &Ctx) -> FieldResult<Vec<ProjectRelation>> {
@@ -582,18 +463,8 @@ impl Project {
             read::relations_by_projects,
             |r| r.to_project_id,
         )?;
-        context
-            .keys
-            .projects
-            .lk()
-            .extend(rows.iter().map(|r| r.from_project_id));
-        Ok(rows
-            .into_iter()
-            .map(|r| ProjectRelation {
-                other: r.from_project_id,
-                row: r,
-            })
-            .collect())
+        context.keys.projects.lk().extend(rows.iter().map(|r| r.from_project_id));
+        Ok(rows.into_iter().map(|r| ProjectRelation { other: r.from_project_id, row: r }).collect())
     }
     /// Participating organisations; filter by role and status.
     fn participations(
@@ -611,15 +482,8 @@ impl Project {
         )?;
         let rows = rows
             .into_iter()
-            .filter(|r| {
-                role.as_ref()
-                    .is_none_or(|rs| rs.iter().any(|x| x.code() == r.role))
-            })
-            .filter(|r| {
-                status
-                    .as_ref()
-                    .is_none_or(|ss| ss.iter().any(|x| x.code() == r.status))
-            })
+            .filter(|r| role.as_ref().is_none_or(|rs| rs.iter().any(|x| x.code() == r.role)))
+            .filter(|r| status.as_ref().is_none_or(|ss| ss.iter().any(|x| x.code() == r.status)))
             .collect();
         Ok(context.participations(rows))
     }
@@ -632,10 +496,7 @@ impl Project {
             read::calls_by_projects,
             |r| r.project_id,
         )?;
-        let rows = rows
-            .into_iter()
-            .filter(|c| open.is_none_or(|o| o == (c.status == "OPEN")))
-            .collect();
+        let rows = rows.into_iter().filter(|c| open.is_none_or(|o| o == (c.status == "OPEN"))).collect();
         Ok(context.calls(rows))
     }
     fn has_open_call(&self, context: &Ctx) -> FieldResult<bool> {
@@ -666,11 +527,7 @@ impl Project {
             read::event_projects_by_projects,
             |r| r.project_id,
         )?;
-        context
-            .keys
-            .events
-            .lk()
-            .extend(rows.iter().map(|r| r.event_id));
+        context.keys.events.lk().extend(rows.iter().map(|r| r.event_id));
         Ok(rows.into_iter().map(EventLink).collect())
     }
     /// Increases with every change; pass it as `expectedVersion` when updating.
@@ -733,13 +590,7 @@ pub struct PlatformUse(ProjectPlatformRow);
 impl PlatformUse {
     fn platform(&self, context: &Ctx) -> FieldResult<Platform> {
         let id = self.0.platform_id;
-        let row = context.l.platform.one(
-            context,
-            &id,
-            &context.keys.platforms,
-            read::platforms_by_ids,
-            |r| r.id,
-        )?;
+        let row = context.l.platform.one(context, &id, &context.keys.platforms, read::platforms_by_ids, |r| r.id)?;
         let row = row.ok_or_else(|| internal_error(&format!("platform {id} vanished")))?;
         if let Some(o) = row.operator_id {
             context.keys.orgs.lk().insert(o);
@@ -937,17 +788,12 @@ impl Call {
         &self.0.body
     }
     fn roles_sought(&self, context: &Ctx) -> FieldResult<Vec<ParticipationRole>> {
-        let rows = context.l.call_roles.many(
-            context,
-            &self.0.id,
-            &context.keys.calls,
-            read::call_roles_by_calls,
-            |r| r.call_id,
-        )?;
-        let mut roles = rows
-            .iter()
-            .map(|r| parse_vocab(&r.role))
-            .collect::<FieldResult<Vec<ParticipationRole>>>()?;
+        let rows =
+            context
+                .l
+                .call_roles
+                .many(context, &self.0.id, &context.keys.calls, read::call_roles_by_calls, |r| r.call_id)?;
+        let mut roles = rows.iter().map(|r| parse_vocab(&r.role)).collect::<FieldResult<Vec<ParticipationRole>>>()?;
         roles.sort();
         Ok(roles)
     }
@@ -959,9 +805,7 @@ impl Call {
         PartialDate::parse(&self.0.opened_on).ok()
     }
     fn opened_on_label(&self) -> Option<String> {
-        PartialDate::parse(&self.0.opened_on)
-            .ok()
-            .map(|d| d.label())
+        PartialDate::parse(&self.0.opened_on).ok().map(|d| d.label())
     }
     fn closes_on(&self) -> Option<PartialDate> {
         parse_date(&self.0.closes_on)
@@ -1003,11 +847,7 @@ impl ReuseDeclaration {
     /// The statuses `advanceReuseDeclaration` / `withdrawReuseDeclaration` accept next.
     fn allowed_next_statuses(&self) -> FieldResult<Vec<ReuseStatus>> {
         let s: ReuseStatus = parse_vocab(&self.0.status)?;
-        Ok(s.allowed_next()
-            .iter()
-            .copied()
-            .filter(|n| *n != ReuseStatus::Interest)
-            .collect())
+        Ok(s.allowed_next().iter().copied().filter(|n| *n != ReuseStatus::Interest).collect())
     }
     fn declared_on(&self) -> Option<PartialDate> {
         parse_date(&self.0.declared_on)
@@ -1053,10 +893,7 @@ impl Event {
         self.0.location_id.map(|o| context.org_by_id(o)).transpose()
     }
     fn organiser(&self, context: &Ctx) -> FieldResult<Option<Organisation>> {
-        self.0
-            .organiser_id
-            .map(|o| context.org_by_id(o))
-            .transpose()
+        self.0.organiser_id.map(|o| context.org_by_id(o)).transpose()
     }
     fn note(&self) -> Option<&str> {
         self.0.note.as_deref()
@@ -1069,11 +906,7 @@ impl Event {
             read::event_projects_by_events,
             |r| r.event_id,
         )?;
-        context
-            .keys
-            .projects
-            .lk()
-            .extend(rows.iter().map(|r| r.project_id));
+        context.keys.projects.lk().extend(rows.iter().map(|r| r.project_id));
         Ok(rows.into_iter().map(EventLink).collect())
     }
 }
@@ -1085,15 +918,8 @@ pub struct EventLink(EventProjectRow);
 impl EventLink {
     fn event(&self, context: &Ctx) -> FieldResult<Event> {
         let id = self.0.event_id;
-        let row = context.l.event.one(
-            context,
-            &id,
-            &context.keys.events,
-            read::events_by_ids,
-            |r| r.id,
-        )?;
-        row.map(Event)
-            .ok_or_else(|| internal_error(&format!("event {id} vanished")))
+        let row = context.l.event.one(context, &id, &context.keys.events, read::events_by_ids, |r| r.id)?;
+        row.map(Event).ok_or_else(|| internal_error(&format!("event {id} vanished")))
     }
     fn project(&self, context: &Ctx) -> FieldResult<Project> {
         context.project_by_id(self.0.project_id)
@@ -1143,20 +969,16 @@ impl ChangeEntry {
         &self.0.entity_id
     }
     fn project(&self, context: &Ctx) -> FieldResult<Option<Project>> {
-        self.0
-            .project_id
-            .map(|p| context.project_by_id(p))
-            .transpose()
+        self.0.project_id.map(|p| context.project_by_id(p)).transpose()
     }
     /// One German sentence saying what happened.
     fn summary(&self) -> &str {
         &self.0.summary
     }
     fn fields(&self) -> FieldResult<Vec<FieldChange>> {
-        let v: serde_json::Value = serde_json::from_str(&self.0.changes)
-            .map_err(|e| internal_error(&format!("change {}: {e}", self.0.id)))?;
-        let text =
-            |x: Option<&serde_json::Value>| x.filter(|v| !v.is_null()).map(|v| v.to_string());
+        let v: serde_json::Value =
+            serde_json::from_str(&self.0.changes).map_err(|e| internal_error(&format!("change {}: {e}", self.0.id)))?;
+        let text = |x: Option<&serde_json::Value>| x.filter(|v| !v.is_null()).map(|v| v.to_string());
         Ok(v.as_object()
             .map(|m| {
                 m.iter()
@@ -1187,12 +1009,6 @@ pub struct VocabularyValue {
 pub fn vocabulary<T: Vocabulary>() -> VocabularyInfo {
     VocabularyInfo {
         name: T::NAME.to_owned(),
-        values: T::ALL
-            .iter()
-            .map(|v| VocabularyValue {
-                code: v.code().into(),
-                label: v.label().into(),
-            })
-            .collect(),
+        values: T::ALL.iter().map(|v| VocabularyValue { code: v.code().into(), label: v.label().into() }).collect(),
     }
 }

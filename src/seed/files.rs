@@ -291,13 +291,8 @@ fn toml_file<T: for<'de> Deserialize<'de>>(path: &Path) -> AppResult<T> {
 }
 
 fn csv_file<T: for<'de> Deserialize<'de>>(path: &Path, delimiter: u8) -> AppResult<Vec<T>> {
-    let mut r = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .from_path(path)
-        .map_err(|e| seed_error(path, e))?;
-    r.deserialize()
-        .collect::<Result<Vec<T>, _>>()
-        .map_err(|e| seed_error(path, e))
+    let mut r = csv::ReaderBuilder::new().delimiter(delimiter).from_path(path).map_err(|e| seed_error(path, e))?;
+    r.deserialize().collect::<Result<Vec<T>, _>>().map_err(|e| seed_error(path, e))
 }
 
 impl SeedFiles {

@@ -33,17 +33,8 @@ impl SeedReport {
 
 impl std::fmt::Display for SeedReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let parts: Vec<String> = self
-            .inserted
-            .iter()
-            .map(|(w, n)| format!("{w}: {n}"))
-            .collect();
-        write!(
-            f,
-            "inserted {} records ({})",
-            self.total(),
-            parts.join(", ")
-        )
+        let parts: Vec<String> = self.inserted.iter().map(|(w, n)| format!("{w}: {n}")).collect();
+        write!(f, "inserted {} records ({})", self.total(), parts.join(", "))
     }
 }
 
@@ -61,13 +52,8 @@ pub fn run(conn: &mut Db, dir: &Path) -> AppResult<SeedReport> {
     let files = SeedFiles::load(dir)?;
     let actor = Actor::new("seed");
     write_tx(conn, |conn| {
-        let mut s = Seeder {
-            conn,
-            actor: &actor,
-            at: Timestamp::now(),
-            report: SeedReport::default(),
-            dir: dir.to_owned(),
-        };
+        let mut s =
+            Seeder { conn, actor: &actor, at: Timestamp::now(), report: SeedReport::default(), dir: dir.to_owned() };
         s.lands(&files.lands)?;
         s.topic_fields(&files.topic_fields)?;
         s.services(&files.services)?;
@@ -96,13 +82,7 @@ fn parse<T: Vocabulary>(file: &Path, code: &str) -> AppResult<T> {
 }
 
 fn date(file: &Path, d: &Option<String>) -> AppResult<Option<String>> {
-    d.as_deref()
-        .map(|d| {
-            PartialDate::parse(d)
-                .map(|p| p.to_string())
-                .map_err(|e| seed_error(file, e))
-        })
-        .transpose()
+    d.as_deref().map(|d| PartialDate::parse(d).map(|p| p.to_string()).map_err(|e| seed_error(file, e))).transpose()
 }
 
 impl Seeder<'_> {
@@ -149,10 +129,7 @@ impl Seeder<'_> {
     }
 
     fn lands(&mut self, lands: &LandsFile) -> AppResult<()> {
-        let have: Vec<String> = read::lands(self.conn)?
-            .into_iter()
-            .map(|l| l.code)
-            .collect();
+        let have: Vec<String> = read::lands(self.conn)?.into_iter().map(|l| l.code).collect();
         let mut n = 0;
         for l in &lands.land {
             if !have.contains(&l.code) {
@@ -188,20 +165,13 @@ impl Seeder<'_> {
                 orgs += 1;
             }
         }
-        self.import_entry(
-            "Organisation",
-            orgs,
-            "lands.toml (Länder als Organisationen)",
-        )?;
+        self.import_entry("Organisation", orgs, "lands.toml (Länder als Organisationen)")?;
         self.report.add("land organisations", orgs);
         Ok(())
     }
 
     fn topic_fields(&mut self, t: &TopicFieldsFile) -> AppResult<()> {
-        let have: Vec<String> = read::topic_fields(self.conn)?
-            .into_iter()
-            .map(|t| t.slug)
-            .collect();
+        let have: Vec<String> = read::topic_fields(self.conn)?.into_iter().map(|t| t.slug).collect();
         let mut n = 0;
         for (i, tf) in t.topic_field.iter().enumerate() {
             if !have.contains(&tf.slug) {
@@ -215,24 +185,17 @@ impl Seeder<'_> {
     }
 
     fn services(&mut self, rows: &[ServiceCsv]) -> AppResult<()> {
-        let topics: HashMap<String, String> = read::topic_fields(self.conn)?
-            .into_iter()
-            .map(|t| (t.name, t.slug))
-            .collect();
+        let topics: HashMap<String, String> =
+            read::topic_fields(self.conn)?.into_iter().map(|t| (t.name, t.slug)).collect();
         let existing: std::collections::HashSet<String> = {
             let f = read::ServiceFilter::default();
-            read::ozg_services_page(self.conn, &f, 0, i64::MAX)?
-                .rows
-                .into_iter()
-                .map(|r| r.ozg_id)
-                .collect()
+            read::ozg_services_page(self.conn, &f, 0, i64::MAX)?.rows.into_iter().map(|r| r.ozg_id).collect()
         };
         let slugs: Vec<String> = topics.values().cloned().collect();
-        let mut situations: HashMap<(String, String), i32> =
-            read::life_situations_by_topic(self.conn, &slugs)?
-                .into_iter()
-                .map(|l| ((l.topic_field_slug, l.name), l.id))
-                .collect();
+        let mut situations: HashMap<(String, String), i32> = read::life_situations_by_topic(self.conn, &slugs)?
+            .into_iter()
+            .map(|l| ((l.topic_field_slug, l.name), l.id))
+            .collect();
         let file = self.dir.join("reference/ozg-leistungen.csv");
         let (mut n, mut ls) = (0, 0);
         for r in rows {
@@ -240,9 +203,9 @@ impl Seeder<'_> {
                 continue;
             }
             let id = OzgId::parse(&r.ozg_id).map_err(|e| seed_error(&file, e))?;
-            let topic = topics.get(r.themenfeld.trim()).ok_or_else(|| {
-                seed_error(&file, format!("unknown Themenfeld {:?}", r.themenfeld))
-            })?;
+            let topic = topics
+                .get(r.themenfeld.trim())
+                .ok_or_else(|| seed_error(&file, format!("unknown Themenfeld {:?}", r.themenfeld)))?;
             let key = (topic.clone(), r.lage.trim().to_owned());
             let situation = match situations.get(&key) {
                 Some(id) => *id,
@@ -266,10 +229,7 @@ impl Seeder<'_> {
     fn leika(&mut self, rows: &[LeikaCsv]) -> AppResult<()> {
         let file = self.dir.join("reference/leika-leistungen.csv");
         // Reference rows are immutable here: import the file once, when the table is empty.
-        let have = read::count_rows(self.conn)?
-            .into_iter()
-            .find(|(t, _)| *t == "leika_services")
-            .map(|(_, n)| n);
+        let have = read::count_rows(self.conn)?.into_iter().find(|(t, _)| *t == "leika_services").map(|(_, n)| n);
         if have.unwrap_or(0) > 0 {
             self.report.add("LeiKa services", 0);
             return Ok(());
@@ -319,20 +279,14 @@ impl Seeder<'_> {
                 .ok_or_else(|| seed_error(&file, format!("no Land for {key}")))?;
             let city = matches!(r.kind.trim(), "Kreisfreie Stadt" | "Stadtkreis");
             let (kind, ags, ars) = if city {
-                (
-                    OrganisationKind::Municipality,
-                    Some(format!("{key}000")),
-                    Some(format!("{key}0000000")),
-                )
+                (OrganisationKind::Municipality, Some(format!("{key}000")), Some(format!("{key}0000000")))
             } else {
                 (OrganisationKind::District, None, None)
             };
             let base = r.name.split(',').next().unwrap_or(&r.name).trim();
             let name = match (city, r.kind.trim()) {
                 (true, _) => format!("Stadt {base}"),
-                (false, "Kreis")
-                    if !base.contains("Kreis") && !base.starts_with("Städteregion") =>
-                {
+                (false, "Kreis") if !base.contains("Kreis") && !base.starts_with("Städteregion") => {
                     format!("Kreis {base}")
                 }
                 (false, "Landkreis") => format!("Landkreis {base}"),
@@ -384,13 +338,9 @@ impl Seeder<'_> {
             let t = topics
                 .iter()
                 .find(|t| t.name == l.topic_field)
-                .ok_or_else(|| {
-                    seed_error(&file, format!("unknown topic field {:?}", l.topic_field))
-                })?;
+                .ok_or_else(|| seed_error(&file, format!("unknown topic field {:?}", l.topic_field)))?;
             if existing.iter().any(|e| {
-                e.topic_field_slug == t.slug
-                    && e.land_code == l.land
-                    && e.federal_ministry == l.federal_ministry
+                e.topic_field_slug == t.slug && e.land_code == l.land && e.federal_ministry == l.federal_ministry
             }) {
                 continue;
             }
@@ -414,9 +364,7 @@ impl Seeder<'_> {
         for s in &f.service {
             let p: FederalPriority = parse(&file, &s.federal_priority)?;
             let current = read::ozg_services_by_ids(self.conn, std::slice::from_ref(&s.ozg_id))?;
-            let cur = current
-                .first()
-                .ok_or_else(|| seed_error(&file, format!("unknown OZG-ID {}", s.ozg_id)))?;
+            let cur = current.first().ok_or_else(|| seed_error(&file, format!("unknown OZG-ID {}", s.ozg_id)))?;
             if cur.federal_priority == p.code() && cur.priority_note == s.note {
                 continue;
             }
@@ -454,9 +402,7 @@ impl Seeder<'_> {
         } else {
             read::organisation_by_slug(self.conn, r)?
         };
-        found
-            .map(|o| o.id)
-            .ok_or_else(|| seed_error(file, format!("unknown organisation {r:?}")))
+        found.map(|o| o.id).ok_or_else(|| seed_error(file, format!("unknown organisation {r:?}")))
     }
 
     fn organisations(&mut self, f: &OrganisationsFile) -> AppResult<()> {
@@ -468,26 +414,16 @@ impl Seeder<'_> {
             }
             Slug::parse(&o.slug).map_err(|e| seed_error(&file, e))?;
             let kind: OrganisationKind = parse(&file, &o.kind)?;
-            let parent = o
-                .parent
-                .as_deref()
-                .map(|p| self.org(&file, p))
-                .transpose()?;
+            let parent = o.parent.as_deref().map(|p| self.org(&file, p)).transpose()?;
             if let Some(a) = &o.ags {
                 let ags = Ags::parse(a).map_err(|e| seed_error(&file, e))?;
-                let land = o
-                    .land
-                    .as_deref()
-                    .ok_or_else(|| seed_error(&file, format!("{}: an AGS needs a land", o.slug)))?;
-                crate::service::ags_in_land(self.conn, &ags, land, "ags")
-                    .map_err(|e| seed_error(&file, e))?;
+                let land =
+                    o.land.as_deref().ok_or_else(|| seed_error(&file, format!("{}: an AGS needs a land", o.slug)))?;
+                crate::service::ags_in_land(self.conn, &ags, land, "ags").map_err(|e| seed_error(&file, e))?;
                 if let Some(r) = &o.ars {
                     let ars = Ars::parse(r).map_err(|e| seed_error(&file, e))?;
                     if !ars.matches(&ags) {
-                        return Err(seed_error(
-                            &file,
-                            format!("{}: ARS {ars} does not match AGS {ags}", o.slug),
-                        ));
+                        return Err(seed_error(&file, format!("{}: ARS {ars} does not match AGS {ags}", o.slug)));
                     }
                 }
             }
@@ -538,11 +474,7 @@ impl Seeder<'_> {
                 continue;
             }
             let kind: PlatformKind = parse(&file, &p.kind)?;
-            let operator = p
-                .operator
-                .as_deref()
-                .map(|o| self.org(&file, o))
-                .transpose()?;
+            let operator = p.operator.as_deref().map(|o| self.org(&file, o)).transpose()?;
             write::insert_platform(
                 self.conn,
                 &write::NewPlatform {
@@ -558,11 +490,7 @@ impl Seeder<'_> {
                 p.slug.clone(),
                 None,
                 format!("Plattform „{}“ angelegt", p.name),
-                &[
-                    ("slug", json!(p.slug)),
-                    ("name", json!(p.name)),
-                    ("kind", json!(kind.code())),
-                ],
+                &[("slug", json!(p.slug)), ("name", json!(p.name)), ("kind", json!(kind.code()))],
             )?;
             n += 1;
         }
@@ -644,25 +572,13 @@ impl Seeder<'_> {
             if read::ozg_services_by_ids(self.conn, std::slice::from_ref(&s.ozg_id))?.is_empty() {
                 return Err(seed_error(file, format!("unknown OZG-ID {}", s.ozg_id)));
             }
-            write::insert_project_service(
-                self.conn,
-                id,
-                &s.ozg_id,
-                i as i32 + 1,
-                s.note.as_deref(),
-            )?;
+            write::insert_project_service(self.conn, id, &s.ozg_id, i as i32 + 1, s.note.as_deref())?;
         }
         for u in &p.platform {
             let usage: PlatformUsage = parse(file, &u.usage)?;
             let platform = read::platform_by_slug(self.conn, &u.platform)?
                 .ok_or_else(|| seed_error(file, format!("unknown platform {:?}", u.platform)))?;
-            write::insert_project_platform(
-                self.conn,
-                id,
-                platform.id,
-                usage.code(),
-                u.note.as_deref(),
-            )?;
+            write::insert_project_platform(self.conn, id, platform.id, usage.code(), u.note.as_deref())?;
         }
         for f in &p.funding {
             let status: FundingStatus = parse(file, &f.status)?;
@@ -693,11 +609,7 @@ impl Seeder<'_> {
             )?;
         }
         for m in &p.milestone {
-            let phase = m
-                .phase
-                .as_deref()
-                .map(|ph| parse::<Phase>(file, ph))
-                .transpose()?;
+            let phase = m.phase.as_deref().map(|ph| parse::<Phase>(file, ph)).transpose()?;
             let (planned, actual) = (date(file, &m.planned)?, date(file, &m.actual)?);
             write::insert_milestone(
                 self.conn,
@@ -745,11 +657,7 @@ impl Seeder<'_> {
         }
         for c in &p.call {
             let status: CallStatus = parse(file, &c.status)?;
-            let roles = c
-                .roles
-                .iter()
-                .map(|r| parse::<ParticipationRole>(file, r))
-                .collect::<AppResult<Vec<_>>>()?;
+            let roles = c.roles.iter().map(|r| parse::<ParticipationRole>(file, r)).collect::<AppResult<Vec<_>>>()?;
             let issuer = self.org(file, &c.issuer)?;
             let opened = date(file, &Some(c.opened_on.clone()))?.unwrap_or_default();
             let closes = date(file, &c.closes_on)?;
@@ -773,22 +681,15 @@ impl Seeder<'_> {
                 cid.to_string(),
                 Some(id),
                 format!("Aufruf „{}“ zu „{}“", c.title, p.title),
-                &[
-                    ("title", json!(c.title)),
-                    ("rolesSought", json!(codes)),
-                    ("status", json!(status.code())),
-                ],
+                &[("title", json!(c.title)), ("rolesSought", json!(codes)), ("status", json!(status.code()))],
             )?;
         }
         for r in &p.reuse {
             let status: ReuseStatus = parse(file, &r.status)?;
             let org = self.org(file, &r.organisation)?;
             let ts = self.at.to_db();
-            let (declared, planned, actual) = (
-                date(file, &r.declared_on)?,
-                date(file, &r.planned_live)?,
-                date(file, &r.actual_live)?,
-            );
+            let (declared, planned, actual) =
+                (date(file, &r.declared_on)?, date(file, &r.planned_live)?, date(file, &r.actual_live)?);
             let rid = write::insert_reuse(
                 self.conn,
                 &write::NewReuse {
@@ -807,16 +708,8 @@ impl Seeder<'_> {
                 "ReuseDeclaration",
                 rid.to_string(),
                 Some(id),
-                format!(
-                    "Nachnutzung von „{}“ durch {}: {}",
-                    p.title,
-                    r.organisation,
-                    status.label()
-                ),
-                &[
-                    ("organisation", json!(r.organisation)),
-                    ("status", json!(status.code())),
-                ],
+                format!("Nachnutzung von „{}“ durch {}: {}", p.title, r.organisation, status.label()),
+                &[("organisation", json!(r.organisation)), ("status", json!(status.code()))],
             )?;
         }
         Ok(())
@@ -824,10 +717,7 @@ impl Seeder<'_> {
 
     fn events(&mut self, f: &EventsFile) -> AppResult<()> {
         let file = self.dir.join("events.toml");
-        let existing: Vec<String> = read::events_all(self.conn)?
-            .into_iter()
-            .map(|e| e.slug)
-            .collect();
+        let existing: Vec<String> = read::events_all(self.conn)?.into_iter().map(|e| e.slug).collect();
         let mut n = 0;
         for e in &f.event {
             if existing.contains(&e.slug) {
@@ -835,16 +725,8 @@ impl Seeder<'_> {
             }
             let kind: EventKind = parse(&file, &e.kind)?;
             let held = date(&file, &Some(e.held_on.clone()))?.unwrap_or_default();
-            let location = e
-                .location
-                .as_deref()
-                .map(|o| self.org(&file, o))
-                .transpose()?;
-            let organiser = e
-                .organiser
-                .as_deref()
-                .map(|o| self.org(&file, o))
-                .transpose()?;
+            let location = e.location.as_deref().map(|o| self.org(&file, o)).transpose()?;
+            let organiser = e.organiser.as_deref().map(|o| self.org(&file, o)).transpose()?;
             let id = write::insert_event(
                 self.conn,
                 &write::NewEvent {
@@ -868,18 +750,8 @@ impl Seeder<'_> {
                 "Event",
                 e.slug.clone(),
                 first_project,
-                format!(
-                    "{} ({})",
-                    e.title,
-                    PartialDate::parse(&held)
-                        .map(|d| d.label())
-                        .unwrap_or_default()
-                ),
-                &[
-                    ("title", json!(e.title)),
-                    ("kind", json!(kind.code())),
-                    ("heldOn", json!(held)),
-                ],
+                format!("{} ({})", e.title, PartialDate::parse(&held).map(|d| d.label()).unwrap_or_default()),
+                &[("title", json!(e.title)), ("kind", json!(kind.code())), ("heldOn", json!(held))],
             )?;
             n += 1;
         }

@@ -3,9 +3,7 @@
 
 use juniper::{GraphQLInputObject, ID};
 
-use crate::domain::{
-    Ags, DeliveryModel, OzgId, PartialDate, ParticipationRole, Phase, ReuseStatus,
-};
+use crate::domain::{Ags, DeliveryModel, OzgId, PartialDate, ParticipationRole, Phase, ReuseStatus};
 
 /// Names an organisation by exactly one of its id, AGS or slug.
 #[derive(Debug, Clone, Default, GraphQLInputObject)]

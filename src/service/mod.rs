@@ -34,10 +34,7 @@ impl Diff {
     pub fn set(&mut self, field: &str, before: impl Into<Value>, after: impl Into<Value>) {
         let (before, after) = (before.into(), after.into());
         if before != after {
-            self.0.insert(
-                field.to_owned(),
-                json!({ "before": before, "after": after }),
-            );
+            self.0.insert(field.to_owned(), json!({ "before": before, "after": after }));
         }
     }
     pub fn created(fields: &[(&str, Value)]) -> Self {
@@ -84,20 +81,10 @@ pub fn record(conn: &mut Db, actor: &Actor, at: &Timestamp, c: Change) -> AppRes
 }
 
 /// Resolves an organisation reference given by exactly one of id, AGS or slug.
-pub fn find_organisation(
-    conn: &mut Db,
-    r: &OrganisationRef,
-    field: &str,
-) -> AppResult<OrganisationRow> {
-    let given = [r.id.is_some(), r.ags.is_some(), r.slug.is_some()]
-        .iter()
-        .filter(|b| **b)
-        .count();
+pub fn find_organisation(conn: &mut Db, r: &OrganisationRef, field: &str) -> AppResult<OrganisationRow> {
+    let given = [r.id.is_some(), r.ags.is_some(), r.slug.is_some()].iter().filter(|b| **b).count();
     if given != 1 {
-        return Err(AppError::bad_input(
-            field,
-            format!("{field}: give exactly one of id, ags or slug"),
-        ));
+        return Err(AppError::bad_input(field, format!("{field}: give exactly one of id, ags or slug")));
     }
     let found = if let Some(id) = &r.id {
         let id = parse_id(id, &format!("{field}.id"))?;
@@ -108,12 +95,7 @@ pub fn find_organisation(
         let slug = r.slug.as_deref().unwrap_or_default();
         read::organisation_by_slug(conn, slug)?
     };
-    found.ok_or_else(|| {
-        AppError::not_found(
-            field,
-            format!("{field}: no organisation {}", describe_ref(r)),
-        )
-    })
+    found.ok_or_else(|| AppError::not_found(field, format!("{field}: no organisation {}", describe_ref(r))))
 }
 
 fn describe_ref(r: &OrganisationRef) -> String {
@@ -126,39 +108,25 @@ fn describe_ref(r: &OrganisationRef) -> String {
 }
 
 pub fn find_project(conn: &mut Db, slug: &str, field: &str) -> AppResult<ProjectRow> {
-    read::project_by_slug(conn, slug)?.ok_or_else(|| {
-        AppError::not_found(field, format!("{field}: no project with slug {slug:?}"))
-    })
+    read::project_by_slug(conn, slug)?
+        .ok_or_else(|| AppError::not_found(field, format!("{field}: no project with slug {slug:?}")))
 }
 
 /// Parses a numeric record id as given in an `ID` argument.
 pub fn parse_id(id: &str, field: &str) -> AppResult<i32> {
-    id.trim()
-        .parse::<i32>()
-        .ok()
-        .filter(|n| *n > 0)
-        .ok_or_else(|| {
-            AppError::bad_input(
-                field,
-                format!("{field}: expected a record id (a positive number), found {id:?}"),
-            )
-        })
+    id.trim().parse::<i32>().ok().filter(|n| *n > 0).ok_or_else(|| {
+        AppError::bad_input(field, format!("{field}: expected a record id (a positive number), found {id:?}"))
+    })
 }
 
 /// A required, trimmed, non-empty text of at most `max` characters.
 pub fn text(value: &str, field: &str, max: usize) -> AppResult<String> {
     let t = value.trim();
     if t.is_empty() {
-        return Err(AppError::bad_input(
-            field,
-            format!("{field}: must not be empty"),
-        ));
+        return Err(AppError::bad_input(field, format!("{field}: must not be empty")));
     }
     if t.chars().count() > max {
-        return Err(AppError::bad_input(
-            field,
-            format!("{field}: at most {max} characters allowed"),
-        ));
+        return Err(AppError::bad_input(field, format!("{field}: at most {max} characters allowed")));
     }
     Ok(t.to_owned())
 }
@@ -177,23 +145,15 @@ pub fn slug(value: &str, field: &str) -> AppResult<Slug> {
 
 pub fn land_code(conn: &mut Db, code: &str, field: &str) -> AppResult<String> {
     let lands = read::lands(conn)?;
-    lands
-        .iter()
-        .find(|l| l.code == code)
-        .map(|l| l.code.clone())
-        .ok_or_else(|| {
-            AppError::bad_input(
-                field,
-                format!(
-                    "{field}: {code:?} is not a Land; allowed: {}",
-                    lands
-                        .iter()
-                        .map(|l| l.code.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            )
-        })
+    lands.iter().find(|l| l.code == code).map(|l| l.code.clone()).ok_or_else(|| {
+        AppError::bad_input(
+            field,
+            format!(
+                "{field}: {code:?} is not a Land; allowed: {}",
+                lands.iter().map(|l| l.code.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+        )
+    })
 }
 
 /// Checks an AGS belongs to the Land it is said to be in.
@@ -201,10 +161,7 @@ pub fn ags_in_land(conn: &mut Db, ags: &Ags, land: &str, field: &str) -> AppResu
     let lands = read::lands(conn)?;
     match lands.iter().find(|l| l.code == land) {
         Some(l) if l.ags_prefix == ags.land_prefix() => Ok(()),
-        _ => Err(AppError::bad_input(
-            field,
-            format!("{field}: AGS {ags} does not lie in {land}"),
-        )),
+        _ => Err(AppError::bad_input(field, format!("{field}: AGS {ags} does not lie in {land}"))),
     }
 }
 

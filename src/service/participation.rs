@@ -5,28 +5,20 @@ use serde_json::json;
 use super::projects::unique_to_exists;
 use super::*;
 use crate::domain::{
-    CallStatus, OrganisationKind, PartialDate, ParticipationRole, ParticipationStatus, Phase,
-    ReuseStatus, Vocabulary,
+    CallStatus, OrganisationKind, PartialDate, ParticipationRole, ParticipationStatus, Phase, ReuseStatus, Vocabulary,
 };
 use crate::store::rows::{CallRow, ParticipationRow, ReuseRow};
 use crate::store::{write, write_tx};
 
 fn check_version(row_version: i32, expected: i32) -> AppResult<()> {
-    if row_version != expected {
-        Err(AppError::conflict(row_version))
-    } else {
-        Ok(())
-    }
+    if row_version != expected { Err(AppError::conflict(row_version)) } else { Ok(()) }
 }
 
 fn project_accepts_participants(p: &ProjectRow, field: &str) -> AppResult<()> {
     match Phase::parse(&p.phase) {
         Ok(Phase::Discontinued | Phase::Merged) => Err(AppError::bad_input(
             field,
-            format!(
-                "{field}: project {:?} is {} and takes no new participants",
-                p.slug, p.phase
-            ),
+            format!("{field}: project {:?} is {} and takes no new participants", p.slug, p.phase),
         )),
         _ => Ok(()),
     }
@@ -61,37 +53,31 @@ fn names(conn: &mut Db, project_id: i32, org_id: i32) -> AppResult<(String, Stri
     Ok((p.title, o.name))
 }
 
+/// A participation to create (or to reopen, if a withdrawn one exists).
+struct Membership {
+    role: ParticipationRole,
+    status: ParticipationStatus,
+    since: Option<String>,
+    note: Option<String>,
+}
+
 /// Creates a participation, or reopens a withdrawn one; an active one is ALREADY_EXISTS.
 fn create_or_reopen(
     conn: &mut Db,
     actor: &Actor,
     project: &ProjectRow,
     org: &OrganisationRow,
-    role: ParticipationRole,
-    status: ParticipationStatus,
-    since: Option<String>,
-    note: Option<String>,
+    m: Membership,
 ) -> AppResult<ParticipationRow> {
+    let Membership { role, status, since, note } = m;
     let at = now();
     let ts = at.to_db();
-    let exists_msg = format!(
-        "organisation: {} already takes part in {:?} as {}",
-        org.name,
-        project.slug,
-        role.code()
-    );
+    let exists_msg = format!("organisation: {} already takes part in {:?} as {}", org.name, project.slug, role.code());
     if let Some(existing) = read::participation_by_key(conn, project.id, org.id, role.code())? {
         if existing.status != ParticipationStatus::Withdrawn.code() {
             return Err(AppError::already_exists("organisation", exists_msg));
         }
-        if !write::set_participation_status(
-            conn,
-            existing.id,
-            existing.version,
-            status.code(),
-            note.as_deref(),
-            &ts,
-        )? {
+        if !write::set_participation_status(conn, existing.id, existing.version, status.code(), note.as_deref(), &ts)? {
             return Err(AppError::conflict(existing.version + 1));
         }
         let mut diff = Diff::default();
@@ -104,12 +90,7 @@ fn create_or_reopen(
             actor,
             ChangeAction::Update,
             &existing,
-            format!(
-                "{} nimmt wieder an „{}“ teil ({})",
-                org.name,
-                project.title,
-                role.label()
-            ),
+            format!("{} nimmt wieder an „{}“ teil ({})", org.name, project.title, role.label()),
             diff,
         )?;
         return Ok(read::participation_by_id(conn, existing.id)?.expect("exists"));
@@ -130,11 +111,7 @@ fn create_or_reopen(
     )
     .map_err(|e| unique_to_exists(e, "organisation", &exists_msg))?;
     let row = read::participation_by_id(conn, id)?.expect("just inserted");
-    let verb = if status == ParticipationStatus::Requested {
-        "meldet sich für"
-    } else {
-        "nimmt teil an"
-    };
+    let verb = if status == ParticipationStatus::Requested { "meldet sich für" } else { "nimmt teil an" };
     participation_change(
         conn,
         actor,
@@ -153,40 +130,22 @@ fn create_or_reopen(
     Ok(row)
 }
 
-pub fn add_participation(
-    conn: &mut Db,
-    actor: &Actor,
-    input: AddParticipationInput,
-) -> AppResult<ParticipationRow> {
+pub fn add_participation(conn: &mut Db, actor: &Actor, input: AddParticipationInput) -> AppResult<ParticipationRow> {
     let note = opt_text(input.note.as_deref(), "note", NOTE_MAX)?;
-    let status = if input.confirmed.unwrap_or(true) {
-        ParticipationStatus::Confirmed
-    } else {
-        ParticipationStatus::Requested
-    };
+    let status =
+        if input.confirmed.unwrap_or(true) { ParticipationStatus::Confirmed } else { ParticipationStatus::Requested };
     write_tx(conn, |conn| {
         let project = find_project(conn, &input.project_slug, "projectSlug")?;
         project_accepts_participants(&project, "projectSlug")?;
         let org = find_organisation(conn, &input.organisation, "organisation")?;
-        create_or_reopen(
-            conn,
-            actor,
-            &project,
-            &org,
-            input.role,
-            status,
-            input.since.map(|d| d.to_string()),
-            note,
-        )
+        let since = input.since.map(|d| d.to_string());
+        create_or_reopen(conn, actor, &project, &org, Membership { role: input.role, status, since, note })
     })
 }
 
 /// Kinds of organisation that sign themselves up as Kommune.
-const SELF_SERVICE_KINDS: &[OrganisationKind] = &[
-    OrganisationKind::Municipality,
-    OrganisationKind::District,
-    OrganisationKind::Office,
-];
+const SELF_SERVICE_KINDS: &[OrganisationKind] =
+    &[OrganisationKind::Municipality, OrganisationKind::District, OrganisationKind::Office];
 
 pub fn sign_up(conn: &mut Db, actor: &Actor, input: SignUpInput) -> AppResult<ParticipationRow> {
     let note = opt_text(input.note.as_deref(), "note", NOTE_MAX)?;
@@ -204,8 +163,7 @@ pub fn sign_up(conn: &mut Db, actor: &Actor, input: SignUpInput) -> AppResult<Pa
         let project = find_project(conn, &input.project_slug, "projectSlug")?;
         project_accepts_participants(&project, "projectSlug")?;
         let org = find_organisation(conn, &input.organisation, "organisation")?;
-        let kind =
-            OrganisationKind::parse(&org.kind).map_err(|e| AppError::Internal(e.to_string()))?;
+        let kind = OrganisationKind::parse(&org.kind).map_err(|e| AppError::Internal(e.to_string()))?;
         if !SELF_SERVICE_KINDS.contains(&kind) {
             return Err(AppError::bad_input(
                 "organisation",
@@ -218,16 +176,8 @@ pub fn sign_up(conn: &mut Db, actor: &Actor, input: SignUpInput) -> AppResult<Pa
             ));
         }
         let since = Some(PartialDate::today().to_string());
-        create_or_reopen(
-            conn,
-            actor,
-            &project,
-            &org,
-            input.role,
-            ParticipationStatus::Requested,
-            since,
-            note,
-        )
+        let m = Membership { role: input.role, status: ParticipationStatus::Requested, since, note };
+        create_or_reopen(conn, actor, &project, &org, m)
     })
 }
 
@@ -240,12 +190,10 @@ fn set_participation(
     let id = parse_id(&input.id, "id")?;
     let note = opt_text(input.note.as_deref(), "note", NOTE_MAX)?;
     write_tx(conn, |conn| {
-        let row = read::participation_by_id(conn, id)?.ok_or_else(|| {
-            AppError::not_found("id", format!("id: no participation with id {id}"))
-        })?;
+        let row = read::participation_by_id(conn, id)?
+            .ok_or_else(|| AppError::not_found("id", format!("id: no participation with id {id}")))?;
         check_version(row.version, input.expected_version)?;
-        let from = ParticipationStatus::parse(&row.status)
-            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let from = ParticipationStatus::parse(&row.status).map_err(|e| AppError::Internal(e.to_string()))?;
         if !from.allowed_next().contains(&to) {
             return Err(AppError::illegal_transition(
                 "status",
@@ -257,17 +205,8 @@ fn set_participation(
                 ),
             ));
         }
-        if !write::set_participation_status(
-            conn,
-            id,
-            row.version,
-            to.code(),
-            note.as_deref(),
-            &now().to_db(),
-        )? {
-            let v = read::participation_by_id(conn, id)?
-                .map(|r| r.version)
-                .unwrap_or(row.version);
+        if !write::set_participation_status(conn, id, row.version, to.code(), note.as_deref(), &now().to_db())? {
+            let v = read::participation_by_id(conn, id)?.map(|r| r.version).unwrap_or(row.version);
             return Err(AppError::conflict(v));
         }
         let mut diff = Diff::default();
@@ -276,9 +215,7 @@ fn set_participation(
             diff.set("note", row.note.clone(), note.clone());
         }
         let (project, org) = names(conn, row.project_id, row.organisation_id)?;
-        let role = ParticipationRole::parse(&row.role)
-            .map(|r| r.label())
-            .unwrap_or_default();
+        let role = ParticipationRole::parse(&row.role).map(|r| r.label()).unwrap_or_default();
         let verb = match to {
             ParticipationStatus::Confirmed => "bestätigt",
             ParticipationStatus::Withdrawn => "zurückgezogen",
@@ -319,31 +256,22 @@ pub fn open_call(conn: &mut Db, actor: &Actor, input: OpenCallInput) -> AppResul
     let body = text(&input.body, "body", BODY_MAX)?;
     let invites_reuse = input.invites_reuse.unwrap_or(false);
     if input.roles_sought.is_empty() && !invites_reuse {
-        return Err(AppError::bad_input(
-            "rolesSought",
-            "rolesSought: name at least one role, or set invitesReuse",
-        ));
+        return Err(AppError::bad_input("rolesSought", "rolesSought: name at least one role, or set invitesReuse"));
     }
     let mut roles: Vec<&str> = input.roles_sought.iter().map(|r| r.code()).collect();
     roles.sort_unstable();
     roles.dedup();
     let opened = input.opened_on.unwrap_or_else(PartialDate::today);
-    if let Some(c) = input.closes_on {
-        if c.start() < opened.start() {
-            return Err(AppError::bad_input(
-                "closesOn",
-                "closesOn: must not be before openedOn",
-            ));
-        }
+    if let Some(c) = input.closes_on
+        && c.start() < opened.start()
+    {
+        return Err(AppError::bad_input("closesOn", "closesOn: must not be before openedOn"));
     }
     write_tx(conn, |conn| {
         let project = find_project(conn, &input.project_slug, "projectSlug")?;
         project_accepts_participants(&project, "projectSlug")?;
         let issuer = find_organisation(conn, &input.issuer, "issuer")?;
-        let exists = format!(
-            "title: project {:?} already has a call {title:?}",
-            project.slug
-        );
+        let exists = format!("title: project {:?} already has a call {title:?}", project.slug);
         let opened_s = opened.to_string();
         let closes_s = input.closes_on.map(|c| c.to_string());
         let id = write::insert_call(
@@ -394,15 +322,10 @@ pub fn close_call(conn: &mut Db, actor: &Actor, input: CloseCallInput) -> AppRes
             .ok_or_else(|| AppError::not_found("id", format!("id: no call with id {id}")))?;
         check_version(call.version, input.expected_version)?;
         if call.status == CallStatus::Closed.code() {
-            return Err(AppError::illegal_transition(
-                "id",
-                "id: the call is closed already; allowed: none",
-            ));
+            return Err(AppError::illegal_transition("id", "id: the call is closed already; allowed: none"));
         }
         if !write::close_call(conn, id, call.version)? {
-            let v = read::call_by_id(conn, id)?
-                .map(|c| c.version)
-                .unwrap_or(call.version);
+            let v = read::call_by_id(conn, id)?.map(|c| c.version).unwrap_or(call.version);
             return Err(AppError::conflict(v));
         }
         let mut diff = Diff::default();
@@ -450,11 +373,7 @@ fn reuse_change(
     )
 }
 
-pub fn declare_reuse(
-    conn: &mut Db,
-    actor: &Actor,
-    input: DeclareReuseInput,
-) -> AppResult<ReuseRow> {
+pub fn declare_reuse(conn: &mut Db, actor: &Actor, input: DeclareReuseInput) -> AppResult<ReuseRow> {
     let note = opt_text(input.note.as_deref(), "note", NOTE_MAX)?;
     write_tx(conn, |conn| {
         let project = find_project(conn, &input.project_slug, "projectSlug")?;
@@ -462,13 +381,9 @@ pub fn declare_reuse(
         let planned = input.planned_live.map(|d| d.to_string());
         let today = PartialDate::today().to_string();
         let ts = now().to_db();
-        let exists = format!(
-            "organisation: {} has declared reuse of {:?} already",
-            org.name, project.slug
-        );
+        let exists = format!("organisation: {} has declared reuse of {:?} already", org.name, project.slug);
         if let Some(existing) = read::reuse_by_key(conn, project.id, org.id)? {
-            let status = ReuseStatus::parse(&existing.status)
-                .map_err(|e| AppError::Internal(e.to_string()))?;
+            let status = ReuseStatus::parse(&existing.status).map_err(|e| AppError::Internal(e.to_string()))?;
             if !status.is_closed() {
                 return Err(AppError::already_exists("organisation", exists));
             }
@@ -483,11 +398,7 @@ pub fn declare_reuse(
                 return Err(AppError::conflict(existing.version + 1));
             }
             let mut diff = Diff::default();
-            diff.set(
-                "status",
-                existing.status.clone(),
-                ReuseStatus::Interest.code(),
-            );
+            diff.set("status", existing.status.clone(), ReuseStatus::Interest.code());
             diff.set("declaredOn", existing.declared_on.clone(), today);
             diff.set("plannedLive", existing.planned_live.clone(), planned);
             diff.set("note", existing.note.clone(), note);
@@ -496,10 +407,7 @@ pub fn declare_reuse(
                 actor,
                 ChangeAction::Update,
                 &existing,
-                format!(
-                    "{} bekundet erneut Interesse an der Nachnutzung von „{}“",
-                    org.name, project.title
-                ),
+                format!("{} bekundet erneut Interesse an der Nachnutzung von „{}“", org.name, project.title),
                 diff,
             )?;
             return Ok(read::reuse_by_id(conn, existing.id)?.expect("exists"));
@@ -525,10 +433,7 @@ pub fn declare_reuse(
             actor,
             ChangeAction::Create,
             &row,
-            format!(
-                "{} bekundet Interesse an der Nachnutzung von „{}“",
-                org.name, project.title
-            ),
+            format!("{} bekundet Interesse an der Nachnutzung von „{}“", org.name, project.title),
             Diff::created(&[
                 ("project", json!(project.slug)),
                 ("organisation", json!(org.slug)),
@@ -542,30 +447,26 @@ pub fn declare_reuse(
     })
 }
 
-fn move_reuse(
-    conn: &mut Db,
-    actor: &Actor,
+/// A requested step in a reuse declaration's lifecycle.
+struct ReuseStep {
     id: i32,
     expected: i32,
     to: ReuseStatus,
     planned: Option<PartialDate>,
     actual: Option<PartialDate>,
     note: Option<String>,
-) -> AppResult<ReuseRow> {
+}
+
+fn move_reuse(conn: &mut Db, actor: &Actor, step: ReuseStep) -> AppResult<ReuseRow> {
+    let ReuseStep { id, expected, to, planned, actual, note } = step;
     write_tx(conn, |conn| {
-        let row = read::reuse_by_id(conn, id)?.ok_or_else(|| {
-            AppError::not_found("id", format!("id: no reuse declaration with id {id}"))
-        })?;
+        let row = read::reuse_by_id(conn, id)?
+            .ok_or_else(|| AppError::not_found("id", format!("id: no reuse declaration with id {id}")))?;
         check_version(row.version, expected)?;
-        let from =
-            ReuseStatus::parse(&row.status).map_err(|e| AppError::Internal(e.to_string()))?;
+        let from = ReuseStatus::parse(&row.status).map_err(|e| AppError::Internal(e.to_string()))?;
         if !from.allowed_next().contains(&to) || to == ReuseStatus::Interest {
-            let allowed: Vec<ReuseStatus> = from
-                .allowed_next()
-                .iter()
-                .copied()
-                .filter(|s| *s != ReuseStatus::Interest)
-                .collect();
+            let allowed: Vec<ReuseStatus> =
+                from.allowed_next().iter().copied().filter(|s| *s != ReuseStatus::Interest).collect();
             let allowed = if allowed.is_empty() {
                 "none (declare interest again to reopen it)".to_owned()
             } else {
@@ -586,10 +487,7 @@ fn move_reuse(
         };
         let mut diff = Diff::default();
         diff.set("status", from.code(), to.code());
-        let mut changes = write::ReuseChanges {
-            status: Some(to.code().to_owned()),
-            ..Default::default()
-        };
+        let mut changes = write::ReuseChanges { status: Some(to.code().to_owned()), ..Default::default() };
         if let Some(p) = planned {
             diff.set("plannedLive", row.planned_live.clone(), p.to_string());
             changes.planned_live = Some(Some(p.to_string()));
@@ -603,9 +501,7 @@ fn move_reuse(
             changes.note = Some(Some(n.clone()));
         }
         if !write::update_reuse(conn, id, row.version, &changes, &now().to_db())? {
-            let v = read::reuse_by_id(conn, id)?
-                .map(|r| r.version)
-                .unwrap_or(row.version);
+            let v = read::reuse_by_id(conn, id)?.map(|r| r.version).unwrap_or(row.version);
             return Err(AppError::conflict(v));
         }
         let (project, org) = names(conn, row.project_id, row.organisation_id)?;
@@ -614,63 +510,43 @@ fn move_reuse(
             actor,
             ChangeAction::Update,
             &row,
-            format!(
-                "Nachnutzung von „{project}“ durch {org}: {} → {}",
-                from.label(),
-                to.label()
-            ),
+            format!("Nachnutzung von „{project}“ durch {org}: {} → {}", from.label(), to.label()),
             diff,
         )?;
         Ok(read::reuse_by_id(conn, id)?.expect("exists"))
     })
 }
 
-pub fn advance_reuse(
-    conn: &mut Db,
-    actor: &Actor,
-    input: AdvanceReuseInput,
-) -> AppResult<ReuseRow> {
+pub fn advance_reuse(conn: &mut Db, actor: &Actor, input: AdvanceReuseInput) -> AppResult<ReuseRow> {
     let id = parse_id(&input.id, "id")?;
     let note = opt_text(input.note.as_deref(), "note", NOTE_MAX)?;
     if input.status == ReuseStatus::Withdrawn {
-        return Err(AppError::bad_input(
-            "status",
-            "status: use withdrawReuseDeclaration to withdraw",
-        ));
+        return Err(AppError::bad_input("status", "status: use withdrawReuseDeclaration to withdraw"));
     }
     if input.actual_live.is_some() && input.status != ReuseStatus::Live {
-        return Err(AppError::bad_input(
-            "actualLive",
-            "actualLive: only allowed with status LIVE",
-        ));
+        return Err(AppError::bad_input("actualLive", "actualLive: only allowed with status LIVE"));
     }
-    move_reuse(
-        conn,
-        actor,
+    let step = ReuseStep {
         id,
-        input.expected_version,
-        input.status,
-        input.planned_live,
-        input.actual_live,
+        expected: input.expected_version,
+        to: input.status,
+        planned: input.planned_live,
+        actual: input.actual_live,
         note,
-    )
+    };
+    move_reuse(conn, actor, step)
 }
 
-pub fn withdraw_reuse(
-    conn: &mut Db,
-    actor: &Actor,
-    input: WithdrawReuseInput,
-) -> AppResult<ReuseRow> {
+pub fn withdraw_reuse(conn: &mut Db, actor: &Actor, input: WithdrawReuseInput) -> AppResult<ReuseRow> {
     let id = parse_id(&input.id, "id")?;
     let note = opt_text(input.note.as_deref(), "note", NOTE_MAX)?;
-    move_reuse(
-        conn,
-        actor,
+    let step = ReuseStep {
         id,
-        input.expected_version,
-        ReuseStatus::Withdrawn,
-        None,
-        None,
+        expected: input.expected_version,
+        to: ReuseStatus::Withdrawn,
+        planned: None,
+        actual: None,
         note,
-    )
+    };
+    move_reuse(conn, actor, step)
 }

@@ -9,32 +9,19 @@ use crate::store::{write, write_tx};
 
 fn check_services(conn: &mut Db, ids: &[OzgId]) -> AppResult<Vec<String>> {
     if ids.is_empty() {
-        return Err(AppError::bad_input(
-            "ozgIds",
-            "ozgIds: name at least one OZG-Leistung",
-        ));
+        return Err(AppError::bad_input("ozgIds", "ozgIds: name at least one OZG-Leistung"));
     }
     let mut wanted: Vec<String> = ids.iter().map(|i| i.as_str().to_owned()).collect();
     let mut seen = std::collections::HashSet::new();
     wanted.retain(|i| seen.insert(i.clone()));
     let found = read::ozg_services_by_ids(conn, &wanted)?;
-    if let Some(missing) = wanted
-        .iter()
-        .find(|w| !found.iter().any(|f| &f.ozg_id == *w))
-    {
-        return Err(AppError::not_found(
-            "ozgIds",
-            format!("ozgIds: no OZG-Leistung with OZG-ID {missing}"),
-        ));
+    if let Some(missing) = wanted.iter().find(|w| !found.iter().any(|f| &f.ozg_id == *w)) {
+        return Err(AppError::not_found("ozgIds", format!("ozgIds: no OZG-Leistung with OZG-ID {missing}")));
     }
     Ok(wanted)
 }
 
-pub fn create_project(
-    conn: &mut Db,
-    actor: &Actor,
-    input: CreateProjectInput,
-) -> AppResult<ProjectRow> {
+pub fn create_project(conn: &mut Db, actor: &Actor, input: CreateProjectInput) -> AppResult<ProjectRow> {
     let slug = slug(&input.slug, "slug")?;
     let title = text(&input.title, "title", TITLE_MAX)?;
     let summary = opt_text(input.summary.as_deref(), "summary", NOTE_MAX)?;
@@ -43,10 +30,7 @@ pub fn create_project(
     if phase.is_side_state() {
         return Err(AppError::bad_input(
             "phase",
-            format!(
-                "phase: a new project cannot start as {}; start it in a regular phase",
-                phase.code()
-            ),
+            format!("phase: a new project cannot start as {}; start it in a regular phase", phase.code()),
         ));
     }
     write_tx(conn, |conn| {
@@ -56,10 +40,7 @@ pub fn create_project(
         };
         let services = check_services(conn, &input.ozg_ids)?;
         if read::project_by_slug(conn, slug.as_str())?.is_some() {
-            return Err(AppError::already_exists(
-                "slug",
-                format!("slug: a project {slug:?} already exists"),
-            ));
+            return Err(AppError::already_exists("slug", format!("slug: a project {slug:?} already exists")));
         }
         let at = now();
         let ts = at.to_db();
@@ -77,13 +58,7 @@ pub fn create_project(
                 updated_at: &ts,
             },
         )
-        .map_err(|e| {
-            unique_to_exists(
-                e,
-                "slug",
-                &format!("slug: a project {slug:?} already exists"),
-            )
-        })?;
+        .map_err(|e| unique_to_exists(e, "slug", &format!("slug: a project {slug:?} already exists")))?;
         for (i, s) in services.iter().enumerate() {
             write::insert_project_service(conn, id, s, i as i32 + 1, None)?;
         }
@@ -115,19 +90,11 @@ pub fn create_project(
 
 /// Maps a unique-key violation (a concurrent writer won the race) to ALREADY_EXISTS.
 pub fn unique_to_exists(e: diesel::result::Error, field: &str, message: &str) -> AppError {
-    if crate::store::is_unique_violation(&e) {
-        AppError::already_exists(field, message)
-    } else {
-        e.into()
-    }
+    if crate::store::is_unique_violation(&e) { AppError::already_exists(field, message) } else { e.into() }
 }
 
 fn check_version(row_version: i32, expected: i32) -> AppResult<()> {
-    if row_version != expected {
-        Err(AppError::conflict(row_version))
-    } else {
-        Ok(())
-    }
+    if row_version != expected { Err(AppError::conflict(row_version)) } else { Ok(()) }
 }
 
 /// Turns an optional "replace with" text into a change: `None` keeps, blank clears.
@@ -138,16 +105,8 @@ fn replace_text(v: Option<&str>, field: &str, max: usize) -> AppResult<Option<Op
     }
 }
 
-pub fn update_project(
-    conn: &mut Db,
-    actor: &Actor,
-    input: UpdateProjectInput,
-) -> AppResult<ProjectRow> {
-    let title = input
-        .title
-        .as_deref()
-        .map(|t| text(t, "title", TITLE_MAX))
-        .transpose()?;
+pub fn update_project(conn: &mut Db, actor: &Actor, input: UpdateProjectInput) -> AppResult<ProjectRow> {
+    let title = input.title.as_deref().map(|t| text(t, "title", TITLE_MAX)).transpose()?;
     let summary = replace_text(input.summary.as_deref(), "summary", NOTE_MAX)?;
     let status_note = replace_text(input.status_note.as_deref(), "statusNote", NOTE_MAX)?;
     write_tx(conn, |conn| {
@@ -158,11 +117,7 @@ pub fn update_project(
             Some("") => Some(None),
             Some(l) => Some(Some(land_code(conn, l, "leadLand")?)),
         };
-        let services = input
-            .ozg_ids
-            .as_deref()
-            .map(|ids| check_services(conn, ids))
-            .transpose()?;
+        let services = input.ozg_ids.as_deref().map(|ids| check_services(conn, ids)).transpose()?;
         let mut diff = Diff::default();
         if let Some(t) = &title {
             diff.set("title", p.title.clone(), t.clone());
@@ -181,10 +136,8 @@ pub fn update_project(
         }
         let at = now();
         if let Some(new) = &services {
-            let old: Vec<String> = read::project_services_by_projects(conn, &[p.id])?
-                .into_iter()
-                .map(|s| s.ozg_id)
-                .collect();
+            let old: Vec<String> =
+                read::project_services_by_projects(conn, &[p.id])?.into_iter().map(|s| s.ozg_id).collect();
             if &old != new {
                 diff.set("ozgIds", json!(old), json!(new));
                 write::delete_project_services(conn, p.id)?;
@@ -233,27 +186,17 @@ fn current_conflict(conn: &mut Db, id: i32) -> AppError {
     }
 }
 
-pub fn change_phase(
-    conn: &mut Db,
-    actor: &Actor,
-    input: ChangePhaseInput,
-) -> AppResult<ProjectRow> {
+pub fn change_phase(conn: &mut Db, actor: &Actor, input: ChangePhaseInput) -> AppResult<ProjectRow> {
     let status_note = replace_text(input.status_note.as_deref(), "statusNote", NOTE_MAX)?;
     write_tx(conn, |conn| {
         let p = find_project(conn, &input.slug, "slug")?;
         check_version(p.version, input.expected_version)?;
         let current = Phase::parse(&p.phase).map_err(|e| AppError::Internal(e.to_string()))?;
-        let resume = p
-            .phase_before_hold
-            .as_deref()
-            .and_then(|s| Phase::parse(s).ok());
+        let resume = p.phase_before_hold.as_deref().and_then(|s| Phase::parse(s).ok());
         let allowed = current.allowed_next(resume);
         if !allowed.contains(&input.phase) {
-            let allowed_text = if allowed.is_empty() {
-                "none: the phase is final".to_owned()
-            } else {
-                Phase::codes(&allowed)
-            };
+            let allowed_text =
+                if allowed.is_empty() { "none: the phase is final".to_owned() } else { Phase::codes(&allowed) };
             return Err(AppError::illegal_transition(
                 "phase",
                 format!(
@@ -275,16 +218,10 @@ pub fn change_phase(
                 Some(t)
             }
             (Phase::Merged, None) => {
-                return Err(AppError::bad_input(
-                    "mergedInto",
-                    "mergedInto: name the project this one is merged into",
-                ));
+                return Err(AppError::bad_input("mergedInto", "mergedInto: name the project this one is merged into"));
             }
             (_, Some(_)) => {
-                return Err(AppError::bad_input(
-                    "mergedInto",
-                    "mergedInto: only allowed with phase MERGED",
-                ));
+                return Err(AppError::bad_input("mergedInto", "mergedInto: only allowed with phase MERGED"));
             }
             (_, None) => None,
         };
@@ -296,26 +233,17 @@ pub fn change_phase(
         }
         let changes = write::ProjectChanges {
             phase: Some(input.phase.code().to_owned()),
-            phase_before_hold: Some(
-                (input.phase == Phase::OnHold).then(|| current.code().to_owned()),
-            ),
+            phase_before_hold: Some((input.phase == Phase::OnHold).then(|| current.code().to_owned())),
             status_note,
             ..Default::default()
         };
         if !write::update_project(conn, p.id, p.version, &changes, &at.to_db())? {
             return Err(current_conflict(conn, p.id));
         }
-        let mut summary = format!(
-            "Projekt „{}“: Phase {} → {}",
-            p.title,
-            current.label(),
-            input.phase.label()
-        );
+        let mut summary = format!("Projekt „{}“: Phase {} → {}", p.title, current.label(), input.phase.label());
         if let Some(t) = &merged_into {
             write::insert_relation(conn, p.id, t.id, RelationKind::MergedInto.code(), None)
-                .map_err(|e| {
-                    unique_to_exists(e, "mergedInto", "mergedInto: the relation exists already")
-                })?;
+                .map_err(|e| unique_to_exists(e, "mergedInto", "mergedInto: the relation exists already"))?;
             diff.set("mergedInto", Value::Null, t.slug.clone());
             summary = format!("Projekt „{}“ in „{}“ überführt", p.title, t.title);
         }
@@ -336,18 +264,11 @@ pub fn change_phase(
     })
 }
 
-pub fn add_milestone(
-    conn: &mut Db,
-    actor: &Actor,
-    input: AddMilestoneInput,
-) -> AppResult<MilestoneRow> {
+pub fn add_milestone(conn: &mut Db, actor: &Actor, input: AddMilestoneInput) -> AppResult<MilestoneRow> {
     let title = text(&input.title, "title", TITLE_MAX)?;
     let note = opt_text(input.note.as_deref(), "note", NOTE_MAX)?;
     if input.planned.is_none() && input.actual.is_none() {
-        return Err(AppError::bad_input(
-            "planned",
-            "planned: give a planned date, an actual date or both",
-        ));
+        return Err(AppError::bad_input("planned", "planned: give a planned date, an actual date or both"));
     }
     write_tx(conn, |conn| {
         let p = find_project(conn, &input.project_slug, "projectSlug")?;
@@ -364,13 +285,7 @@ pub fn add_milestone(
                 note: note.as_deref(),
             },
         )
-        .map_err(|e| {
-            unique_to_exists(
-                e,
-                "title",
-                &format!("title: the project already has a milestone {title:?}"),
-            )
-        })?;
+        .map_err(|e| unique_to_exists(e, "title", &format!("title: the project already has a milestone {title:?}")))?;
         record(
             conn,
             actor,
@@ -394,11 +309,7 @@ pub fn add_milestone(
     })
 }
 
-pub fn complete_milestone(
-    conn: &mut Db,
-    actor: &Actor,
-    input: CompleteMilestoneInput,
-) -> AppResult<MilestoneRow> {
+pub fn complete_milestone(conn: &mut Db, actor: &Actor, input: CompleteMilestoneInput) -> AppResult<MilestoneRow> {
     let id = parse_id(&input.id, "id")?;
     let note = opt_text(input.note.as_deref(), "note", NOTE_MAX)?;
     let actual = input.actual.unwrap_or_else(PartialDate::today).to_string();
@@ -409,16 +320,11 @@ pub fn complete_milestone(
         if let Some(done) = &m.actual {
             return Err(AppError::illegal_transition(
                 "id",
-                format!(
-                    "id: the milestone {:?} was already reached ({done})",
-                    m.title
-                ),
+                format!("id: the milestone {:?} was already reached ({done})", m.title),
             ));
         }
         if !write::complete_milestone(conn, id, m.version, &actual, note.as_deref())? {
-            let v = read::milestone_by_id(conn, id)?
-                .map(|m| m.version)
-                .unwrap_or(m.version);
+            let v = read::milestone_by_id(conn, id)?.map(|m| m.version).unwrap_or(m.version);
             return Err(AppError::conflict(v));
         }
         let mut diff = Diff::default();
@@ -436,10 +342,7 @@ pub fn complete_milestone(
                 entity_type: "Milestone",
                 entity_id: id.to_string(),
                 project_id: Some(m.project_id),
-                summary: format!(
-                    "Projekt „{}“: Meilenstein „{}“ erreicht",
-                    project.title, m.title
-                ),
+                summary: format!("Projekt „{}“: Meilenstein „{}“ erreicht", project.title, m.title),
                 diff,
             },
         )?;

@@ -20,10 +20,7 @@ pub struct NewChange<'a> {
 }
 
 pub fn append(conn: &mut Db, c: &NewChange) -> QueryResult<()> {
-    diesel::insert_into(change_log::table)
-        .values(c)
-        .execute(conn)
-        .map(drop)
+    diesel::insert_into(change_log::table).values(c).execute(conn).map(drop)
 }
 
 #[derive(Debug, Default, Clone)]
@@ -57,16 +54,10 @@ fn query<'a>(f: &'a ChangeFilter, with_cursor: bool) -> change_log::BoxedQuery<'
 /// cursor.
 pub fn page(conn: &mut Db, f: &ChangeFilter, limit: i64) -> QueryResult<(Vec<ChangeRow>, i64)> {
     let total = query(f, false).count().get_result(conn)?;
-    let rows = query(f, true)
-        .order(change_log::id)
-        .limit(limit)
-        .select(ChangeRow::as_select())
-        .load(conn)?;
+    let rows = query(f, true).order(change_log::id).limit(limit).select(ChangeRow::as_select()).load(conn)?;
     Ok((rows, total))
 }
 
 pub fn last_id(conn: &mut Db) -> QueryResult<Option<i64>> {
-    change_log::table
-        .select(diesel::dsl::max(change_log::id))
-        .first(conn)
+    change_log::table.select(diesel::dsl::max(change_log::id)).first(conn)
 }

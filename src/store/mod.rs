@@ -16,7 +16,7 @@ use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnectio
 use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -43,10 +43,7 @@ pub enum Backend {
 pub fn parse_url(url: &str) -> (Backend, String) {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         (Backend::Postgres, url.to_owned())
-    } else if let Some(path) = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-    {
+    } else if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
         (Backend::Sqlite, path.to_owned())
     } else {
         (Backend::Sqlite, url.to_owned())
@@ -76,19 +73,13 @@ pub fn connect(url: &str, max_size: u32) -> Result<DbPool, String> {
     // Try one direct connection first: its error says what is wrong (host down, bad path, …).
     match backend {
         Backend::Postgres => {
-            PgConnection::establish(&target)
-                .map_err(|e| format!("cannot connect to PostgreSQL: {e}"))?;
+            PgConnection::establish(&target).map_err(|e| format!("cannot connect to PostgreSQL: {e}"))?;
         }
         Backend::Sqlite => {
-            if let Some(dir) = std::path::Path::new(&target)
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-            {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            if let Some(dir) = std::path::Path::new(&target).parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
             }
-            SqliteConnection::establish(&target)
-                .map_err(|e| format!("cannot open SQLite database {target}: {e}"))?;
+            SqliteConnection::establish(&target).map_err(|e| format!("cannot open SQLite database {target}: {e}"))?;
         }
     }
     let manager = ConnectionManager::<Db>::new(match backend {
@@ -128,9 +119,7 @@ pub fn write_tx<T>(conn: &mut Db, f: impl FnOnce(&mut Db) -> AppResult<T>) -> Ap
         Db::Sqlite(c) => {
             AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
             let result = f(conn);
-            let Db::Sqlite(c) = conn else {
-                unreachable!("backend does not change")
-            };
+            let Db::Sqlite(c) = conn else { unreachable!("backend does not change") };
             match result {
                 Ok(v) => match AnsiTransactionManager::commit_transaction(c) {
                     Ok(()) => Ok(v),
@@ -150,8 +139,5 @@ pub fn write_tx<T>(conn: &mut Db, f: impl FnOnce(&mut Db) -> AppResult<T>) -> Ap
 
 /// Whether a diesel error is a unique-key violation (two writers raced for the same natural key).
 pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
-    matches!(
-        e,
-        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
-    )
+    matches!(e, diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _))
 }

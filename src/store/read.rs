@@ -34,17 +34,11 @@ pub struct Page<T> {
 // ---- reference data -------------------------------------------------------------------------
 
 pub fn lands(conn: &mut Db) -> QueryResult<Vec<LandRow>> {
-    lands::table
-        .order(lands::code)
-        .select(LandRow::as_select())
-        .load(conn)
+    lands::table.order(lands::code).select(LandRow::as_select()).load(conn)
 }
 
 pub fn topic_fields(conn: &mut Db) -> QueryResult<Vec<TopicFieldRow>> {
-    topic_fields::table
-        .order(topic_fields::position)
-        .select(TopicFieldRow::as_select())
-        .load(conn)
+    topic_fields::table.order(topic_fields::position).select(TopicFieldRow::as_select()).load(conn)
 }
 
 pub fn topic_field_leads(conn: &mut Db, slugs: &[String]) -> QueryResult<Vec<TopicFieldLeadRow>> {
@@ -55,10 +49,7 @@ pub fn topic_field_leads(conn: &mut Db, slugs: &[String]) -> QueryResult<Vec<Top
         .load(conn)
 }
 
-pub fn life_situations_by_topic(
-    conn: &mut Db,
-    slugs: &[String],
-) -> QueryResult<Vec<LifeSituationRow>> {
+pub fn life_situations_by_topic(conn: &mut Db, slugs: &[String]) -> QueryResult<Vec<LifeSituationRow>> {
     life_situations::table
         .filter(life_situations::topic_field_slug.eq_any(slugs))
         .order(life_situations::name)
@@ -67,10 +58,7 @@ pub fn life_situations_by_topic(
 }
 
 pub fn life_situations_by_ids(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<LifeSituationRow>> {
-    life_situations::table
-        .filter(life_situations::id.eq_any(ids))
-        .select(LifeSituationRow::as_select())
-        .load(conn)
+    life_situations::table.filter(life_situations::id.eq_any(ids)).select(LifeSituationRow::as_select()).load(conn)
 }
 
 #[derive(Debug, Default, Clone)]
@@ -111,10 +99,7 @@ pub fn ozg_services_page(
 }
 
 pub fn ozg_services_by_ids(conn: &mut Db, ids: &[String]) -> QueryResult<Vec<OzgServiceRow>> {
-    ozg_services::table
-        .filter(ozg_services::ozg_id.eq_any(ids))
-        .select(OzgServiceRow::as_select())
-        .load(conn)
+    ozg_services::table.filter(ozg_services::ozg_id.eq_any(ids)).select(OzgServiceRow::as_select()).load(conn)
 }
 
 pub fn leika_by_ozg(conn: &mut Db, ozg_ids: &[String]) -> QueryResult<Vec<LeikaServiceRow>> {
@@ -152,11 +137,7 @@ fn organisation_query<'a>(f: &'a OrganisationFilter) -> organisations::BoxedQuer
         q = q.filter(organisations::land_code.eq(l));
     }
     if let Some(n) = &f.name_contains {
-        q = q.filter(
-            lower(organisations::name)
-                .like(like_pattern(n))
-                .escape('\\'),
-        );
+        q = q.filter(lower(organisations::name).like(like_pattern(n)).escape('\\'));
     }
     if let Some(p) = f.parent_id {
         q = q.filter(organisations::parent_id.eq(p));
@@ -181,10 +162,7 @@ pub fn organisations_page(
 }
 
 pub fn organisations_by_ids(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<OrganisationRow>> {
-    organisations::table
-        .filter(organisations::id.eq_any(ids))
-        .select(OrganisationRow::as_select())
-        .load(conn)
+    organisations::table.filter(organisations::id.eq_any(ids)).select(OrganisationRow::as_select()).load(conn)
 }
 
 pub fn organisations_by_parents(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<OrganisationRow>> {
@@ -196,19 +174,11 @@ pub fn organisations_by_parents(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<O
 }
 
 pub fn organisation_by_ags(conn: &mut Db, ags: &str) -> QueryResult<Option<OrganisationRow>> {
-    organisations::table
-        .filter(organisations::ags.eq(ags))
-        .select(OrganisationRow::as_select())
-        .first(conn)
-        .optional()
+    organisations::table.filter(organisations::ags.eq(ags)).select(OrganisationRow::as_select()).first(conn).optional()
 }
 
 pub fn organisation_by_ars(conn: &mut Db, ars: &str) -> QueryResult<Option<OrganisationRow>> {
-    organisations::table
-        .filter(organisations::ars.eq(ars))
-        .select(OrganisationRow::as_select())
-        .first(conn)
-        .optional()
+    organisations::table.filter(organisations::ars.eq(ars)).select(OrganisationRow::as_select()).first(conn).optional()
 }
 
 pub fn organisation_by_slug(conn: &mut Db, slug: &str) -> QueryResult<Option<OrganisationRow>> {
@@ -220,11 +190,7 @@ pub fn organisation_by_slug(conn: &mut Db, slug: &str) -> QueryResult<Option<Org
 }
 
 pub fn organisation_by_id(conn: &mut Db, id: i32) -> QueryResult<Option<OrganisationRow>> {
-    organisations::table
-        .find(id)
-        .select(OrganisationRow::as_select())
-        .first(conn)
-        .optional()
+    organisations::table.find(id).select(OrganisationRow::as_select()).first(conn).optional()
 }
 
 pub fn district_by_key(conn: &mut Db, key: &str) -> QueryResult<Option<OrganisationRow>> {
@@ -278,23 +244,13 @@ fn project_query<'a>(f: &'a ProjectFilter) -> projects::BoxedQuery<'a, B> {
         q = q.filter(projects::lead_land_code.eq(l));
     }
     if let Some(o) = &f.ozg_id {
-        q = q.filter(
-            projects::id.eq_any(
-                project_services::table
-                    .filter(project_services::ozg_id.eq(o))
-                    .select(project_services::project_id),
-            ),
-        );
+        q = q.filter(projects::id.eq_any(
+            project_services::table.filter(project_services::ozg_id.eq(o)).select(project_services::project_id),
+        ));
     }
     if let Some(open) = f.has_open_call {
-        let with_open = calls::table
-            .filter(calls::status.eq("OPEN"))
-            .select(calls::project_id);
-        q = if open {
-            q.filter(projects::id.eq_any(with_open))
-        } else {
-            q.filter(projects::id.ne_all(with_open))
-        };
+        let with_open = calls::table.filter(calls::status.eq("OPEN")).select(calls::project_id);
+        q = if open { q.filter(projects::id.eq_any(with_open)) } else { q.filter(projects::id.ne_all(with_open)) };
     }
     if let Some(n) = &f.title_contains {
         q = q.filter(lower(projects::title).like(like_pattern(n)).escape('\\'));
@@ -312,12 +268,7 @@ fn project_query<'a>(f: &'a ProjectFilter) -> projects::BoxedQuery<'a, B> {
     q
 }
 
-pub fn projects_page(
-    conn: &mut Db,
-    f: &ProjectFilter,
-    offset: i64,
-    limit: i64,
-) -> QueryResult<Page<ProjectRow>> {
+pub fn projects_page(conn: &mut Db, f: &ProjectFilter, offset: i64, limit: i64) -> QueryResult<Page<ProjectRow>> {
     let total = project_query(f).count().get_result(conn)?;
     let rows = project_query(f)
         .order((projects::title, projects::id))
@@ -329,32 +280,18 @@ pub fn projects_page(
 }
 
 pub fn projects_by_ids(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<ProjectRow>> {
-    projects::table
-        .filter(projects::id.eq_any(ids))
-        .select(ProjectRow::as_select())
-        .load(conn)
+    projects::table.filter(projects::id.eq_any(ids)).select(ProjectRow::as_select()).load(conn)
 }
 
 pub fn project_by_slug(conn: &mut Db, slug: &str) -> QueryResult<Option<ProjectRow>> {
-    projects::table
-        .filter(projects::slug.eq(slug))
-        .select(ProjectRow::as_select())
-        .first(conn)
-        .optional()
+    projects::table.filter(projects::slug.eq(slug)).select(ProjectRow::as_select()).first(conn).optional()
 }
 
 pub fn project_by_id(conn: &mut Db, id: i32) -> QueryResult<Option<ProjectRow>> {
-    projects::table
-        .find(id)
-        .select(ProjectRow::as_select())
-        .first(conn)
-        .optional()
+    projects::table.find(id).select(ProjectRow::as_select()).first(conn).optional()
 }
 
-pub fn project_services_by_projects(
-    conn: &mut Db,
-    ids: &[i32],
-) -> QueryResult<Vec<ProjectServiceRow>> {
+pub fn project_services_by_projects(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<ProjectServiceRow>> {
     project_services::table
         .filter(project_services::project_id.eq_any(ids))
         .order((project_services::project_id, project_services::position))
@@ -362,10 +299,7 @@ pub fn project_services_by_projects(
         .load(conn)
 }
 
-pub fn project_services_by_services(
-    conn: &mut Db,
-    ozg_ids: &[String],
-) -> QueryResult<Vec<ProjectServiceRow>> {
+pub fn project_services_by_services(conn: &mut Db, ozg_ids: &[String]) -> QueryResult<Vec<ProjectServiceRow>> {
     project_services::table
         .filter(project_services::ozg_id.eq_any(ozg_ids))
         .order((project_services::ozg_id, project_services::project_id))
@@ -373,10 +307,7 @@ pub fn project_services_by_services(
         .load(conn)
 }
 
-pub fn project_platforms_by_projects(
-    conn: &mut Db,
-    ids: &[i32],
-) -> QueryResult<Vec<ProjectPlatformRow>> {
+pub fn project_platforms_by_projects(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<ProjectPlatformRow>> {
     project_platforms::table
         .filter(project_platforms::project_id.eq_any(ids))
         .order(project_platforms::id)
@@ -385,18 +316,11 @@ pub fn project_platforms_by_projects(
 }
 
 pub fn platforms_by_ids(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<PlatformRow>> {
-    platforms::table
-        .filter(platforms::id.eq_any(ids))
-        .select(PlatformRow::as_select())
-        .load(conn)
+    platforms::table.filter(platforms::id.eq_any(ids)).select(PlatformRow::as_select()).load(conn)
 }
 
 pub fn platform_by_slug(conn: &mut Db, slug: &str) -> QueryResult<Option<PlatformRow>> {
-    platforms::table
-        .filter(platforms::slug.eq(slug))
-        .select(PlatformRow::as_select())
-        .first(conn)
-        .optional()
+    platforms::table.filter(platforms::slug.eq(slug)).select(PlatformRow::as_select()).first(conn).optional()
 }
 
 pub fn fundings_by_projects(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<FundingRow>> {
@@ -424,21 +348,13 @@ pub fn milestones_by_projects(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<Mil
 }
 
 pub fn milestone_by_id(conn: &mut Db, id: i32) -> QueryResult<Option<MilestoneRow>> {
-    milestones::table
-        .find(id)
-        .select(MilestoneRow::as_select())
-        .first(conn)
-        .optional()
+    milestones::table.find(id).select(MilestoneRow::as_select()).first(conn).optional()
 }
 
 /// Relations where any of the projects is on either side.
 pub fn relations_by_projects(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<RelationRow>> {
     project_relations::table
-        .filter(
-            project_relations::from_project_id
-                .eq_any(ids)
-                .or(project_relations::to_project_id.eq_any(ids)),
-        )
+        .filter(project_relations::from_project_id.eq_any(ids).or(project_relations::to_project_id.eq_any(ids)))
         .order(project_relations::id)
         .select(RelationRow::as_select())
         .load(conn)
@@ -446,10 +362,7 @@ pub fn relations_by_projects(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<Rela
 
 // ---- participation, calls, reuse -------------------------------------------------------------
 
-pub fn participations_by_projects(
-    conn: &mut Db,
-    ids: &[i32],
-) -> QueryResult<Vec<ParticipationRow>> {
+pub fn participations_by_projects(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<ParticipationRow>> {
     participations::table
         .filter(participations::project_id.eq_any(ids))
         .order(participations::id)
@@ -457,10 +370,7 @@ pub fn participations_by_projects(
         .load(conn)
 }
 
-pub fn participations_by_organisations(
-    conn: &mut Db,
-    ids: &[i32],
-) -> QueryResult<Vec<ParticipationRow>> {
+pub fn participations_by_organisations(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<ParticipationRow>> {
     participations::table
         .filter(participations::organisation_id.eq_any(ids))
         .order(participations::id)
@@ -469,11 +379,7 @@ pub fn participations_by_organisations(
 }
 
 pub fn participation_by_id(conn: &mut Db, id: i32) -> QueryResult<Option<ParticipationRow>> {
-    participations::table
-        .find(id)
-        .select(ParticipationRow::as_select())
-        .first(conn)
-        .optional()
+    participations::table.find(id).select(ParticipationRow::as_select()).first(conn).optional()
 }
 
 pub fn participation_by_key(
@@ -491,11 +397,7 @@ pub fn participation_by_key(
         .optional()
 }
 
-pub fn calls_filtered(
-    conn: &mut Db,
-    status: Option<&str>,
-    project: Option<i32>,
-) -> QueryResult<Vec<CallRow>> {
+pub fn calls_filtered(conn: &mut Db, status: Option<&str>, project: Option<i32>) -> QueryResult<Vec<CallRow>> {
     let mut q = calls::table.into_boxed();
     if let Some(s) = status {
         q = q.filter(calls::status.eq(s));
@@ -507,26 +409,15 @@ pub fn calls_filtered(
 }
 
 pub fn calls_by_projects(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<CallRow>> {
-    calls::table
-        .filter(calls::project_id.eq_any(ids))
-        .order(calls::id)
-        .select(CallRow::as_select())
-        .load(conn)
+    calls::table.filter(calls::project_id.eq_any(ids)).order(calls::id).select(CallRow::as_select()).load(conn)
 }
 
 pub fn call_by_id(conn: &mut Db, id: i32) -> QueryResult<Option<CallRow>> {
-    calls::table
-        .find(id)
-        .select(CallRow::as_select())
-        .first(conn)
-        .optional()
+    calls::table.find(id).select(CallRow::as_select()).first(conn).optional()
 }
 
 pub fn call_roles_by_calls(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<CallRoleRow>> {
-    call_roles::table
-        .filter(call_roles::call_id.eq_any(ids))
-        .select(CallRoleRow::as_select())
-        .load(conn)
+    call_roles::table.filter(call_roles::call_id.eq_any(ids)).select(CallRoleRow::as_select()).load(conn)
 }
 
 #[derive(Debug, Default, Clone)]
@@ -547,9 +438,7 @@ pub fn reuse_filtered(conn: &mut Db, f: &ReuseFilter) -> QueryResult<Vec<ReuseRo
     if let Some(s) = &f.statuses {
         q = q.filter(reuse_declarations::status.eq_any(s));
     }
-    q.order(reuse_declarations::id)
-        .select(ReuseRow::as_select())
-        .load(conn)
+    q.order(reuse_declarations::id).select(ReuseRow::as_select()).load(conn)
 }
 
 pub fn reuse_by_projects(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<ReuseRow>> {
@@ -569,11 +458,7 @@ pub fn reuse_by_organisations(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<Reu
 }
 
 pub fn reuse_by_id(conn: &mut Db, id: i32) -> QueryResult<Option<ReuseRow>> {
-    reuse_declarations::table
-        .find(id)
-        .select(ReuseRow::as_select())
-        .first(conn)
-        .optional()
+    reuse_declarations::table.find(id).select(ReuseRow::as_select()).first(conn).optional()
 }
 
 pub fn reuse_by_key(conn: &mut Db, project: i32, org: i32) -> QueryResult<Option<ReuseRow>> {
@@ -588,62 +473,32 @@ pub fn reuse_by_key(conn: &mut Db, project: i32, org: i32) -> QueryResult<Option
 // ---- events ---------------------------------------------------------------------------------
 
 pub fn events_all(conn: &mut Db) -> QueryResult<Vec<EventRow>> {
-    events::table
-        .order((events::held_on, events::id))
-        .select(EventRow::as_select())
-        .load(conn)
+    events::table.order((events::held_on, events::id)).select(EventRow::as_select()).load(conn)
 }
 
 pub fn event_projects_by_events(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<EventProjectRow>> {
-    event_projects::table
-        .filter(event_projects::event_id.eq_any(ids))
-        .select(EventProjectRow::as_select())
-        .load(conn)
+    event_projects::table.filter(event_projects::event_id.eq_any(ids)).select(EventProjectRow::as_select()).load(conn)
 }
 
 pub fn event_projects_by_projects(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<EventProjectRow>> {
-    event_projects::table
-        .filter(event_projects::project_id.eq_any(ids))
-        .select(EventProjectRow::as_select())
-        .load(conn)
+    event_projects::table.filter(event_projects::project_id.eq_any(ids)).select(EventProjectRow::as_select()).load(conn)
 }
 
 pub fn events_by_ids(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<EventRow>> {
-    events::table
-        .filter(events::id.eq_any(ids))
-        .select(EventRow::as_select())
-        .load(conn)
+    events::table.filter(events::id.eq_any(ids)).select(EventRow::as_select()).load(conn)
 }
 
 pub fn count_rows(conn: &mut Db) -> QueryResult<Vec<(&'static str, i64)>> {
     Ok(vec![
-        (
-            "topic_fields",
-            topic_fields::table.count().get_result(conn)?,
-        ),
-        (
-            "ozg_services",
-            ozg_services::table.count().get_result(conn)?,
-        ),
-        (
-            "leika_services",
-            leika_services::table.count().get_result(conn)?,
-        ),
+        ("topic_fields", topic_fields::table.count().get_result(conn)?),
+        ("ozg_services", ozg_services::table.count().get_result(conn)?),
+        ("leika_services", leika_services::table.count().get_result(conn)?),
         ("lands", lands::table.count().get_result(conn)?),
-        (
-            "organisations",
-            organisations::table.count().get_result(conn)?,
-        ),
+        ("organisations", organisations::table.count().get_result(conn)?),
         ("projects", projects::table.count().get_result(conn)?),
-        (
-            "participations",
-            participations::table.count().get_result(conn)?,
-        ),
+        ("participations", participations::table.count().get_result(conn)?),
         ("calls", calls::table.count().get_result(conn)?),
-        (
-            "reuse_declarations",
-            reuse_declarations::table.count().get_result(conn)?,
-        ),
+        ("reuse_declarations", reuse_declarations::table.count().get_result(conn)?),
         ("change_log", change_log::table.count().get_result(conn)?),
     ])
 }

@@ -24,10 +24,7 @@ pub struct NewOrganisation<'a> {
 }
 
 pub fn insert_organisation(conn: &mut Db, o: &NewOrganisation) -> QueryResult<i32> {
-    diesel::insert_into(organisations::table)
-        .values(o)
-        .returning(organisations::id)
-        .get_result(conn)
+    diesel::insert_into(organisations::table).values(o).returning(organisations::id).get_result(conn)
 }
 
 #[derive(Debug, Insertable)]
@@ -41,10 +38,7 @@ pub struct NewPlatform<'a> {
 }
 
 pub fn insert_platform(conn: &mut Db, p: &NewPlatform) -> QueryResult<i32> {
-    diesel::insert_into(platforms::table)
-        .values(p)
-        .returning(platforms::id)
-        .get_result(conn)
+    diesel::insert_into(platforms::table).values(p).returning(platforms::id).get_result(conn)
 }
 
 #[derive(Debug, Insertable)]
@@ -62,10 +56,7 @@ pub struct NewProject<'a> {
 }
 
 pub fn insert_project(conn: &mut Db, p: &NewProject) -> QueryResult<i32> {
-    diesel::insert_into(projects::table)
-        .values(p)
-        .returning(projects::id)
-        .get_result(conn)
+    diesel::insert_into(projects::table).values(p).returning(projects::id).get_result(conn)
 }
 
 /// The changeable fields of a project; `None` leaves a field as it is.
@@ -82,24 +73,10 @@ pub struct ProjectChanges {
 }
 
 /// Applies the changes if the stored version is still `expected`; returns whether it was.
-pub fn update_project(
-    conn: &mut Db,
-    id: i32,
-    expected: i32,
-    changes: &ProjectChanges,
-    now: &str,
-) -> QueryResult<bool> {
-    let n = diesel::update(
-        projects::table
-            .filter(projects::id.eq(id))
-            .filter(projects::version.eq(expected)),
-    )
-    .set((
-        changes,
-        projects::version.eq(expected + 1),
-        projects::updated_at.eq(now),
-    ))
-    .execute(conn)?;
+pub fn update_project(conn: &mut Db, id: i32, expected: i32, changes: &ProjectChanges, now: &str) -> QueryResult<bool> {
+    let n = diesel::update(projects::table.filter(projects::id.eq(id)).filter(projects::version.eq(expected)))
+        .set((changes, projects::version.eq(expected + 1), projects::updated_at.eq(now)))
+        .execute(conn)?;
     Ok(n == 1)
 }
 
@@ -122,8 +99,7 @@ pub fn insert_project_service(
 }
 
 pub fn delete_project_services(conn: &mut Db, project_id: i32) -> QueryResult<usize> {
-    diesel::delete(project_services::table.filter(project_services::project_id.eq(project_id)))
-        .execute(conn)
+    diesel::delete(project_services::table.filter(project_services::project_id.eq(project_id))).execute(conn)
 }
 
 pub fn insert_project_platform(
@@ -156,10 +132,7 @@ pub struct NewFunding<'a> {
 }
 
 pub fn insert_funding(conn: &mut Db, f: &NewFunding) -> QueryResult<i32> {
-    diesel::insert_into(project_fundings::table)
-        .values(f)
-        .returning(project_fundings::id)
-        .get_result(conn)
+    diesel::insert_into(project_fundings::table).values(f).returning(project_fundings::id).get_result(conn)
 }
 
 #[derive(Debug, Insertable)]
@@ -173,10 +146,7 @@ pub struct NewStep<'a> {
 }
 
 pub fn insert_step(conn: &mut Db, s: &NewStep) -> QueryResult<i32> {
-    diesel::insert_into(project_steps::table)
-        .values(s)
-        .returning(project_steps::id)
-        .get_result(conn)
+    diesel::insert_into(project_steps::table).values(s).returning(project_steps::id).get_result(conn)
 }
 
 #[derive(Debug, Insertable)]
@@ -191,10 +161,7 @@ pub struct NewMilestone<'a> {
 }
 
 pub fn insert_milestone(conn: &mut Db, m: &NewMilestone) -> QueryResult<i32> {
-    diesel::insert_into(milestones::table)
-        .values(m)
-        .returning(milestones::id)
-        .get_result(conn)
+    diesel::insert_into(milestones::table).values(m).returning(milestones::id).get_result(conn)
 }
 
 pub fn complete_milestone(
@@ -204,34 +171,19 @@ pub fn complete_milestone(
     actual: &str,
     note: Option<&str>,
 ) -> QueryResult<bool> {
-    let target = milestones::table
-        .filter(milestones::id.eq(id))
-        .filter(milestones::version.eq(expected));
+    let target = milestones::table.filter(milestones::id.eq(id)).filter(milestones::version.eq(expected));
     let n = match note {
         Some(n) => diesel::update(target)
-            .set((
-                milestones::actual.eq(actual),
-                milestones::note.eq(n),
-                milestones::version.eq(expected + 1),
-            ))
+            .set((milestones::actual.eq(actual), milestones::note.eq(n), milestones::version.eq(expected + 1)))
             .execute(conn)?,
         None => diesel::update(target)
-            .set((
-                milestones::actual.eq(actual),
-                milestones::version.eq(expected + 1),
-            ))
+            .set((milestones::actual.eq(actual), milestones::version.eq(expected + 1)))
             .execute(conn)?,
     };
     Ok(n == 1)
 }
 
-pub fn insert_relation(
-    conn: &mut Db,
-    from: i32,
-    to: i32,
-    kind: &str,
-    note: Option<&str>,
-) -> QueryResult<i32> {
+pub fn insert_relation(conn: &mut Db, from: i32, to: i32, kind: &str, note: Option<&str>) -> QueryResult<i32> {
     diesel::insert_into(project_relations::table)
         .values((
             project_relations::from_project_id.eq(from),
@@ -258,10 +210,7 @@ pub struct NewParticipation<'a> {
 }
 
 pub fn insert_participation(conn: &mut Db, p: &NewParticipation) -> QueryResult<i32> {
-    diesel::insert_into(participations::table)
-        .values(p)
-        .returning(participations::id)
-        .get_result(conn)
+    diesel::insert_into(participations::table).values(p).returning(participations::id).get_result(conn)
 }
 
 /// Sets a participation's status (and optionally its note) if the version is still `expected`.
@@ -273,18 +222,14 @@ pub fn set_participation_status(
     note: Option<&str>,
     now: &str,
 ) -> QueryResult<bool> {
-    let target = participations::table
-        .filter(participations::id.eq(id))
-        .filter(participations::version.eq(expected));
+    let target = participations::table.filter(participations::id.eq(id)).filter(participations::version.eq(expected));
     let base = (
         participations::status.eq(status),
         participations::version.eq(expected + 1),
         participations::updated_at.eq(now),
     );
     let n = match note {
-        Some(n) => diesel::update(target)
-            .set((base, participations::note.eq(n)))
-            .execute(conn)?,
+        Some(n) => diesel::update(target).set((base, participations::note.eq(n))).execute(conn)?,
         None => diesel::update(target).set(base).execute(conn)?,
     };
     Ok(n == 1)
@@ -304,10 +249,7 @@ pub struct NewCall<'a> {
 }
 
 pub fn insert_call(conn: &mut Db, c: &NewCall, roles: &[&str]) -> QueryResult<i32> {
-    let id = diesel::insert_into(calls::table)
-        .values(c)
-        .returning(calls::id)
-        .get_result(conn)?;
+    let id = diesel::insert_into(calls::table).values(c).returning(calls::id).get_result(conn)?;
     for r in roles {
         diesel::insert_into(call_roles::table)
             .values((call_roles::call_id.eq(id), call_roles::role.eq(*r)))
@@ -317,13 +259,9 @@ pub fn insert_call(conn: &mut Db, c: &NewCall, roles: &[&str]) -> QueryResult<i3
 }
 
 pub fn close_call(conn: &mut Db, id: i32, expected: i32) -> QueryResult<bool> {
-    let n = diesel::update(
-        calls::table
-            .filter(calls::id.eq(id))
-            .filter(calls::version.eq(expected)),
-    )
-    .set((calls::status.eq("CLOSED"), calls::version.eq(expected + 1)))
-    .execute(conn)?;
+    let n = diesel::update(calls::table.filter(calls::id.eq(id)).filter(calls::version.eq(expected)))
+        .set((calls::status.eq("CLOSED"), calls::version.eq(expected + 1)))
+        .execute(conn)?;
     Ok(n == 1)
 }
 
@@ -342,10 +280,7 @@ pub struct NewReuse<'a> {
 }
 
 pub fn insert_reuse(conn: &mut Db, r: &NewReuse) -> QueryResult<i32> {
-    diesel::insert_into(reuse_declarations::table)
-        .values(r)
-        .returning(reuse_declarations::id)
-        .get_result(conn)
+    diesel::insert_into(reuse_declarations::table).values(r).returning(reuse_declarations::id).get_result(conn)
 }
 
 #[derive(Debug, Default, AsChangeset)]
@@ -358,23 +293,13 @@ pub struct ReuseChanges {
     pub note: Option<Option<String>>,
 }
 
-pub fn update_reuse(
-    conn: &mut Db,
-    id: i32,
-    expected: i32,
-    c: &ReuseChanges,
-    now: &str,
-) -> QueryResult<bool> {
+pub fn update_reuse(conn: &mut Db, id: i32, expected: i32, c: &ReuseChanges, now: &str) -> QueryResult<bool> {
     let n = diesel::update(
         reuse_declarations::table
             .filter(reuse_declarations::id.eq(id))
             .filter(reuse_declarations::version.eq(expected)),
     )
-    .set((
-        c,
-        reuse_declarations::version.eq(expected + 1),
-        reuse_declarations::updated_at.eq(now),
-    ))
+    .set((c, reuse_declarations::version.eq(expected + 1), reuse_declarations::updated_at.eq(now)))
     .execute(conn)?;
     Ok(n == 1)
 }
@@ -392,18 +317,10 @@ pub struct NewEvent<'a> {
 }
 
 pub fn insert_event(conn: &mut Db, e: &NewEvent) -> QueryResult<i32> {
-    diesel::insert_into(events::table)
-        .values(e)
-        .returning(events::id)
-        .get_result(conn)
+    diesel::insert_into(events::table).values(e).returning(events::id).get_result(conn)
 }
 
-pub fn insert_event_project(
-    conn: &mut Db,
-    event_id: i32,
-    project_id: i32,
-    outcome: Option<&str>,
-) -> QueryResult<()> {
+pub fn insert_event_project(conn: &mut Db, event_id: i32, project_id: i32, outcome: Option<&str>) -> QueryResult<()> {
     diesel::insert_into(event_projects::table)
         .values((
             event_projects::event_id.eq(event_id),
@@ -416,31 +333,16 @@ pub fn insert_event_project(
 
 // ---- reference data (bulk import) -----------------------------------------------------------
 
-pub fn insert_land(
-    conn: &mut Db,
-    code: &str,
-    short: &str,
-    prefix: &str,
-    name: &str,
-) -> QueryResult<()> {
+pub fn insert_land(conn: &mut Db, code: &str, short: &str, prefix: &str, name: &str) -> QueryResult<()> {
     diesel::insert_into(lands::table)
-        .values((
-            lands::code.eq(code),
-            lands::short_code.eq(short),
-            lands::ags_prefix.eq(prefix),
-            lands::name.eq(name),
-        ))
+        .values((lands::code.eq(code), lands::short_code.eq(short), lands::ags_prefix.eq(prefix), lands::name.eq(name)))
         .execute(conn)
         .map(drop)
 }
 
 pub fn insert_topic_field(conn: &mut Db, slug: &str, name: &str, position: i32) -> QueryResult<()> {
     diesel::insert_into(topic_fields::table)
-        .values((
-            topic_fields::slug.eq(slug),
-            topic_fields::name.eq(name),
-            topic_fields::position.eq(position),
-        ))
+        .values((topic_fields::slug.eq(slug), topic_fields::name.eq(name), topic_fields::position.eq(position)))
         .execute(conn)
         .map(drop)
 }
@@ -465,10 +367,7 @@ pub fn insert_topic_field_lead(
 
 pub fn insert_life_situation(conn: &mut Db, topic: &str, name: &str) -> QueryResult<i32> {
     diesel::insert_into(life_situations::table)
-        .values((
-            life_situations::topic_field_slug.eq(topic),
-            life_situations::name.eq(name),
-        ))
+        .values((life_situations::topic_field_slug.eq(topic), life_situations::name.eq(name)))
         .returning(life_situations::id)
         .get_result(conn)
 }
@@ -491,17 +390,9 @@ pub fn insert_ozg_service(
         .map(drop)
 }
 
-pub fn set_service_priority(
-    conn: &mut Db,
-    ozg_id: &str,
-    priority: &str,
-    note: Option<&str>,
-) -> QueryResult<usize> {
+pub fn set_service_priority(conn: &mut Db, ozg_id: &str, priority: &str, note: Option<&str>) -> QueryResult<usize> {
     diesel::update(ozg_services::table.find(ozg_id))
-        .set((
-            ozg_services::federal_priority.eq(priority),
-            ozg_services::priority_note.eq(note),
-        ))
+        .set((ozg_services::federal_priority.eq(priority), ozg_services::priority_note.eq(note)))
         .execute(conn)
 }
 

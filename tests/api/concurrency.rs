@@ -1,0 +1,47 @@
+//! Concurrent writers: identical sign-ups race for one participation.
+
+use serde_json::json;
+
+use crate::helpers::*;
+
+/// 50 identical sign-ups at once leave exactly one participation, one change-log entry, no 5xx.
+async fn fifty_identical_sign_ups(app: &TestApp) {
+    let before = app.change_count().await;
+    let q = "mutation($i: SignUpInput!) { signUp(input: $i) { participation { id } userErrors { code } } }";
+    let body = json!({ "query": q, "variables": { "i": { "projectSlug": "einbuergerung", "organisation": { "ags": "05913000" }, "role": "PILOT" } } }).to_string();
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let client = app.client.clone();
+            let url = format!("{}/graphql", app.addr);
+            let body = body.clone();
+            tokio::spawn(async move {
+                let r = client.post(url).header("content-type", "application/json").body(body).send().await.unwrap();
+                (r.status().as_u16(), r.json::<serde_json::Value>().await.unwrap())
+            })
+        })
+        .collect();
+    let (mut created, mut exists) = (0, 0);
+    for t in tasks {
+        let (status, v) = t.await.unwrap();
+        assert_eq!(status, 200, "{v}");
+        assert!(v.get("errors").is_none(), "{v}");
+        assert_no_internals(&v);
+        if v["data"]["signUp"]["participation"].is_object() {
+            created += 1;
+        } else {
+            assert_eq!(v["data"]["signUp"]["userErrors"][0]["code"], "ALREADY_EXISTS", "{v}");
+            exists += 1;
+        }
+    }
+    assert_eq!((created, exists), (1, 49));
+    let d = app
+        .data(
+            r#"{ project(slug: "einbuergerung") { participations(role: [PILOT]) { organisation { ags } } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(d["project"]["participations"].as_array().unwrap().len(), 1);
+    assert_eq!(app.change_count().await, before + 1);
+}
+
+both_backends!(fifty_identical_sign_ups);

@@ -1,0 +1,311 @@
+//! Starts the real service on port 0 against a fresh database per test: a copy of a migrated and
+//! seeded SQLite template file, or a PostgreSQL database cloned from a seeded template database.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use actix_web::dev::ServerHandle;
+use diesel::{Connection, RunQueryDsl, pg::PgConnection};
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+pub fn seed_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("seed")
+}
+
+/// The PostgreSQL server tests use; on CI the machine's own. A missing server fails the tests.
+pub fn pg_admin_url() -> String {
+    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+fn pg_url(db: &str) -> String {
+    let admin = pg_admin_url();
+    let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap_or(admin);
+    format!("{base}/{db}")
+}
+
+fn pg_exec(sql: &str) {
+    let mut c = PgConnection::establish(&pg_admin_url())
+        .unwrap_or_else(|e| panic!("PostgreSQL is required for the tests ({}): {e}", pg_admin_url()));
+    diesel::sql_query(sql).execute(&mut c).unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+/// A name for the templates that changes whenever migrations or seed files change, so a template
+/// built from older files is never reused.
+fn content_hash() -> String {
+    fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+        entries.sort();
+        for p in entries {
+            if p.is_dir() { walk(&p, out) } else { out.push(p) }
+        }
+    }
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    walk(&root.join("migrations"), &mut files);
+    walk(&root.join("seed"), &mut files);
+    let mut h: u64 = 0xcbf29ce484222325;
+    for f in files {
+        for b in f.strip_prefix(&root).unwrap().to_string_lossy().bytes().chain(std::fs::read(&f).unwrap()) {
+            h = (h ^ u64::from(b)).wrapping_mul(0x100000001b3);
+        }
+    }
+    format!("{h:016x}")
+}
+
+fn sqlite_template() -> &'static PathBuf {
+    static T: OnceLock<PathBuf> = OnceLock::new();
+    T.get_or_init(|| {
+        let path = std::env::temp_dir().join(format!("ozg-registry-template-{}.db", content_hash()));
+        if path.exists() {
+            return path;
+        }
+        // Templates of older migrations or seed files are of no further use.
+        for entry in std::fs::read_dir(std::env::temp_dir()).unwrap().flatten() {
+            let n = entry.file_name().to_string_lossy().into_owned();
+            // Content-hash names only (16 hex digits); a name with a process id is being built.
+            if n.starts_with("ozg-registry-template-") && n.len() == "ozg-registry-template-.db".len() + 16 {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+        let building = std::env::temp_dir().join(format!("ozg-registry-template-{}.db", std::process::id()));
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", building.display()));
+        }
+        let pool = ozg_registry::startup::prepare(building.to_str().unwrap(), Some(&seed_dir()), 1).expect("template");
+        let mut conn = pool.get().unwrap();
+        diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut *conn).unwrap();
+        diesel::sql_query("PRAGMA journal_mode = DELETE").execute(&mut *conn).unwrap();
+        drop(conn);
+        drop(pool);
+        std::fs::rename(&building, &path).expect("publish template");
+        path
+    })
+}
+
+#[derive(diesel::QueryableByName)]
+struct DbName {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    datname: String,
+}
+
+fn pg_template() -> &'static String {
+    static T: OnceLock<String> = OnceLock::new();
+    T.get_or_init(|| {
+        let name = format!("ozg_registry_tmpl_{}", content_hash());
+        let mut admin = PgConnection::establish(&pg_admin_url())
+            .unwrap_or_else(|e| panic!("PostgreSQL is required for the tests ({}): {e}", pg_admin_url()));
+        // One process builds the template; others wait for it.
+        diesel::sql_query("SELECT pg_advisory_lock(726202611)").execute(&mut admin).unwrap();
+        let exists = diesel::sql_query(format!("SELECT 1 FROM pg_database WHERE datname = '{name}'"))
+            .execute(&mut admin)
+            .unwrap()
+            > 0;
+        if !exists {
+            // Templates of older migrations or seed files are of no further use.
+            let stale: Vec<String> =
+                diesel::sql_query("SELECT datname FROM pg_database WHERE datname LIKE 'ozg\\_registry\\_tmpl\\_%'")
+                    .load::<DbName>(&mut admin)
+                    .unwrap()
+                    .into_iter()
+                    .map(|d| d.datname)
+                    .collect();
+            for old in stale {
+                pg_exec(&format!("DROP DATABASE IF EXISTS {old} WITH (FORCE)"));
+            }
+            let building = format!("{name}_building");
+            pg_exec(&format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"));
+            pg_exec(&format!("CREATE DATABASE {building}"));
+            let pool = ozg_registry::startup::prepare(&pg_url(&building), Some(&seed_dir()), 1).expect("template");
+            drop(pool);
+            pg_exec(&format!("ALTER DATABASE {building} RENAME TO {name}"));
+        }
+        diesel::sql_query("SELECT pg_advisory_unlock(726202611)").execute(&mut admin).unwrap();
+        name
+    })
+}
+
+/// A fresh, migrated and seeded database; removed when dropped.
+pub struct TestDb {
+    pub backend: Backend,
+    pub url: String,
+    name: String,
+}
+
+impl TestDb {
+    pub fn new(backend: Backend) -> Self {
+        Self::create(backend, true)
+    }
+
+    /// A database with the schema only (or nothing at all for SQLite), for seeding tests.
+    pub fn empty(backend: Backend) -> Self {
+        Self::create(backend, false)
+    }
+
+    fn create(backend: Backend, seeded: bool) -> Self {
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        match backend {
+            Backend::Sqlite => {
+                let path = std::env::temp_dir().join(format!("ozg-registry-test-{}-{n}.db", std::process::id()));
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+                if seeded {
+                    std::fs::copy(sqlite_template(), &path).expect("copy template");
+                }
+                let url = path.to_str().unwrap().to_owned();
+                TestDb { backend, name: url.clone(), url }
+            }
+            Backend::Postgres => {
+                let name = format!("ozg_registry_t_{}_{n}", std::process::id());
+                pg_exec(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+                if seeded {
+                    pg_exec(&format!("CREATE DATABASE {name} TEMPLATE {}", pg_template()));
+                } else {
+                    pg_exec(&format!("CREATE DATABASE {name}"));
+                }
+                TestDb { backend, url: pg_url(&name), name }
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        match self.backend {
+            Backend::Sqlite => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", self.name));
+                }
+            }
+            Backend::Postgres => {
+                if let Ok(mut c) = PgConnection::establish(&pg_admin_url()) {
+                    let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
+                        .execute(&mut c);
+                }
+            }
+        }
+    }
+}
+
+pub struct TestApp {
+    pub addr: String,
+    pub client: reqwest::Client,
+    handle: ServerHandle,
+    /// Keeps the database until the app is dropped (fields drop in order: server first).
+    _db: TestDb,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Self {
+        let db = tokio::task::spawn_blocking(move || TestDb::new(backend)).await.unwrap();
+        let url = db.url.clone();
+        let pool = tokio::task::spawn_blocking(move || ozg_registry::startup::prepare(&url, None, 8).expect("prepare"))
+            .await
+            .unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = format!("http://{}", listener.local_addr().unwrap());
+        let server = ozg_registry::startup::serve(listener, pool, 2).expect("server");
+        let handle = server.handle();
+        tokio::spawn(server);
+        TestApp { addr, client: reqwest::Client::new(), handle, _db: db }
+    }
+
+    pub async fn post_raw(&self, body: impl Into<reqwest::Body>, content_type: &str) -> reqwest::Response {
+        self.client
+            .post(format!("{}/graphql", self.addr))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Runs a GraphQL request; asserts HTTP 200 and returns the whole response body.
+    pub async fn gql(&self, query: &str, variables: Value) -> Value {
+        let body = json!({ "query": query, "variables": variables }).to_string();
+        let resp = self.post_raw(body, "application/json").await;
+        let status = resp.status();
+        let v: Value = resp.json().await.expect("json body");
+        assert_eq!(status, 200, "HTTP status for {query}: {v}");
+        v
+    }
+
+    /// Runs a query that must succeed; returns `data`.
+    pub async fn data(&self, query: &str, variables: Value) -> Value {
+        let v = self.gql(query, variables).await;
+        assert!(v.get("errors").is_none(), "unexpected errors: {v}");
+        v["data"].clone()
+    }
+
+    /// Runs a request that must fail at request level; returns the first error.
+    pub async fn error(&self, query: &str, variables: Value) -> Value {
+        let v = self.gql(query, variables).await;
+        let e = v["errors"][0].clone();
+        assert!(e.is_object(), "expected an error: {v}");
+        assert_no_internals(&v);
+        e
+    }
+
+    /// How many change-log entries there are.
+    pub async fn change_count(&self) -> i64 {
+        self.data("{ changes(first: 0) { totalCount } }", json!({})).await["changes"]["totalCount"].as_i64().unwrap()
+    }
+
+    /// The current version of a project.
+    pub async fn project_version(&self, slug: &str) -> i64 {
+        let d = self.data("query($s: String!) { project(slug: $s) { version } }", json!({ "s": slug })).await;
+        d["project"]["version"].as_i64().unwrap()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let h = self.handle.clone();
+        // Stop the server; the database is removed by TestDb's drop.
+        std::mem::drop(tokio::spawn(async move { h.stop(false).await }));
+    }
+}
+
+/// Internal error text (SQL, diesel, panics) must never reach clients.
+pub fn assert_no_internals(v: &Value) {
+    let s = v.to_string().to_lowercase();
+    for leak in ["diesel", "sqlite", "postgres", "syntax error at", "constraint failed", "panicked", "duplicate key"] {
+        assert!(!s.contains(leak), "internal text {leak:?} leaked: {v}");
+    }
+}
+
+/// The userErrors of a mutation payload; asserts there is exactly one and returns it.
+pub fn user_error(data: &Value, mutation: &str) -> Value {
+    let errs = data[mutation]["userErrors"].as_array().unwrap_or_else(|| panic!("no userErrors in {data}"));
+    assert_eq!(errs.len(), 1, "expected one user error: {data}");
+    errs[0].clone()
+}
+
+/// Declares a test scenario that runs against both backends, each with a fresh database.
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let app = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Sqlite).await;
+                    super::$name(&app).await;
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    let app = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Postgres).await;
+                    super::$name(&app).await;
+                }
+            }
+        )*
+    };
+}

@@ -1,0 +1,13 @@
+//! Acceptance tests through the public interfaces (HTTP GraphQL, CLI), on SQLite and PostgreSQL.
+
+#[macro_use]
+mod helpers;
+
+mod catalogue;
+mod cli;
+mod concurrency;
+mod http;
+mod newsletter;
+mod participation;
+mod projects;
+mod reuse;
