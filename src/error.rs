@@ -99,9 +99,14 @@ impl From<diesel::r2d2::PoolError> for AppError {
 
 /// Logs an internal error under a fresh incident id and returns the id, which is all a client sees.
 pub fn log_internal(detail: &dyn fmt::Display) -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    let incident = format!("{:x}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+    let mut bytes = [0u8; 8];
+    let incident = match getrandom::fill(&mut bytes) {
+        Ok(()) => bytes.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+        Err(_) => format!(
+            "{:x}",
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos()
+        ),
+    };
     log::error!("incident {incident}: {detail}");
     incident
 }

@@ -2,10 +2,12 @@
 //! `GET /healthz`. GraphQL runs synchronously on one pooled connection inside `web::block`.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use diesel::RunQueryDsl;
+use diesel::connection::{Connection, InstrumentationEvent};
 use juniper::http::GraphQLRequest;
 use serde_json::{Value, json};
 
@@ -21,17 +23,15 @@ pub const MAX_BODY: usize = 1 << 20;
 pub struct AppState {
     pub pool: DbPool,
     pub schema: Arc<Schema>,
+    /// Report the number of database queries of each GraphQL request in `x-db-queries`
+    /// (for tests and benchmarks that guard against a query per row).
+    pub query_count_header: bool,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/graphql")
-            .app_data(web::PayloadConfig::new(MAX_BODY))
-            .route(web::post().to(graphql))
-            .route(web::route().to(method_not_allowed)),
-    )
-    .route("/graphiql", web::get().to(graphiql))
-    .route("/healthz", web::get().to(healthz));
+    cfg.service(web::resource("/graphql").route(web::post().to(graphql)).route(web::route().to(method_not_allowed)))
+        .route("/graphiql", web::get().to(graphiql))
+        .route("/healthz", web::get().to(healthz));
 }
 
 fn error_body(code: &str, message: &str) -> Value {
@@ -77,7 +77,20 @@ fn parse_request(body: &[u8]) -> Result<GraphQLRequest, Box<HttpResponse>> {
             "unknown request member {k:?}; allowed: query, operationName, variables, extensions"
         )));
     }
+    if contains_nul(&v) {
+        return Err(bad("text must not contain NUL characters (\\u0000)"));
+    }
     serde_json::from_value(v).map_err(|e| bad(&format!("malformed request: {e}")))
+}
+
+/// Whether any string (or key) in the request holds a NUL character, which no database stores.
+fn contains_nul(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(a) => a.iter().any(contains_nul),
+        Value::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || contains_nul(v)),
+        _ => false,
+    }
 }
 
 /// Gives every error a stable `extensions.code`: errors before execution (syntax, validation,
@@ -100,7 +113,22 @@ fn add_codes(resp: &mut Value) {
     }
 }
 
-async fn graphql(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
+/// Reads the body up to `MAX_BODY`; beyond it answers 413 in the GraphQL error shape.
+async fn read_body(mut payload: web::Payload) -> Result<web::BytesMut, HttpResponse> {
+    use futures_util::StreamExt;
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| bad_request("the request body could not be read"))?;
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(HttpResponse::PayloadTooLarge()
+                .json(error_body("BAD_REQUEST", &format!("the request body exceeds {MAX_BODY} bytes"))));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+async fn graphql(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
     let json_content = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -111,22 +139,41 @@ async fn graphql(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>)
         return HttpResponse::UnsupportedMediaType()
             .json(error_body("BAD_REQUEST", "send the request as Content-Type: application/json"));
     }
+    let body = match read_body(payload).await {
+        Ok(b) => b,
+        Err(resp) => return resp,
+    };
     let request = match parse_request(&body) {
         Ok(r) => r,
         Err(resp) => return *resp,
     };
     let state = state.into_inner();
-    let result = web::block(move || -> Result<Value, String> {
-        let conn = state.pool.get().map_err(|e| format!("connection pool: {e}"))?;
-        let ctx = Ctx::new(conn, Actor::new("anonymous"));
+    let count_header = state.query_count_header;
+    let result = web::block(move || -> Result<(Value, usize), String> {
+        let mut conn = state.pool.get().map_err(|e| format!("connection pool: {e}"))?;
+        let queries = Arc::new(AtomicUsize::new(0));
+        let counter = queries.clone();
+        conn.set_instrumentation(move |e: InstrumentationEvent<'_>| {
+            if matches!(e, InstrumentationEvent::StartQuery { .. }) {
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+        let ctx = Ctx::new(conn, Actor::anonymous());
         let response = request.execute_sync(&state.schema, &ctx);
-        serde_json::to_value(&response).map_err(|e| format!("serialising the response: {e}"))
+        let n = queries.load(Ordering::Relaxed);
+        log::debug!("GraphQL request ran {n} database queries");
+        let v = serde_json::to_value(&response).map_err(|e| format!("serialising the response: {e}"))?;
+        Ok((v, n))
     })
     .await;
     match result {
-        Ok(Ok(mut v)) => {
+        Ok(Ok((mut v, n))) => {
             add_codes(&mut v);
-            HttpResponse::Ok().json(v)
+            let mut resp = HttpResponse::Ok();
+            if count_header {
+                resp.insert_header(("x-db-queries", n.to_string()));
+            }
+            resp.json(v)
         }
         Ok(Err(detail)) => unavailable(&detail),
         Err(e) => {

@@ -1,6 +1,7 @@
 //! ozg-registry: the system of record for OZG implementation projects, participation and reuse
 //! (Nachnutzung), with a GraphQL API on embedded SQLite or PostgreSQL.
 
+pub mod auth;
 pub mod domain;
 pub mod error;
 pub mod graphql;

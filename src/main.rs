@@ -87,7 +87,8 @@ fn run(cli: Cli) -> Result<(), String> {
             let addr = listener.local_addr().map_err(|e| e.to_string())?;
             let workers = workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
             println!("ozg-registry listening on http://{addr}/graphql (GraphiQL: http://{addr}/graphiql)");
-            let server = startup::serve(listener, pool, workers).map_err(|e| e.to_string())?;
+            let options = startup::ServeOptions { workers, query_count_header: false };
+            let server = startup::serve(listener, pool, options).map_err(|e| e.to_string())?;
             actix_web::rt::System::new().block_on(server).map_err(|e| e.to_string())
         }
     }

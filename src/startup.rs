@@ -34,9 +34,19 @@ pub fn prepare(database_url: &str, seed_dir: Option<&Path>, pool_size: u32) -> R
     Ok(pool)
 }
 
+/// Options of the HTTP server beyond the listener and the pool.
+#[derive(Debug, Clone, Copy)]
+pub struct ServeOptions {
+    pub workers: usize,
+    /// Send `x-db-queries` with each GraphQL response.
+    pub query_count_header: bool,
+}
+
 /// Builds the HTTP server on an already bound listener (tests bind port 0).
-pub fn serve(listener: TcpListener, pool: DbPool, workers: usize) -> std::io::Result<Server> {
-    let state = web::Data::new(AppState { pool, schema: Arc::new(schema()) });
+pub fn serve(listener: TcpListener, pool: DbPool, options: ServeOptions) -> std::io::Result<Server> {
+    let workers = options.workers;
+    let state =
+        web::Data::new(AppState { pool, schema: Arc::new(schema()), query_count_header: options.query_count_header });
     let server = HttpServer::new(move || App::new().app_data(state.clone()).configure(routes))
         .workers(workers)
         .listen(listener)?

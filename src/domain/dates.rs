@@ -85,6 +85,26 @@ impl PartialDate {
         NaiveDate::from_ymd_opt(y, m, d).expect("validated on parse")
     }
 
+    /// The last day the date can mean.
+    pub fn end(&self) -> NaiveDate {
+        let y: i32 = self.year.into();
+        let last_of = |m: u32| {
+            let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+            NaiveDate::from_ymd_opt(ny, nm, 1).expect("valid").pred_opt().expect("valid")
+        };
+        match self.precision {
+            Precision::Year => last_of(12),
+            Precision::Quarter(q) => last_of(u32::from(q) * 3),
+            Precision::Month(m) => last_of(m.into()),
+            Precision::Day(..) => self.start(),
+        }
+    }
+
+    /// Whether the period has not ended before `day`.
+    pub fn not_over(&self, day: NaiveDate) -> bool {
+        self.end() >= day
+    }
+
     /// German wording, as the newsletter would print it.
     pub fn label(&self) -> String {
         match self.precision {
@@ -132,7 +152,8 @@ impl fmt::Display for PartialDate {
 pub struct Timestamp(DateTime<Utc>);
 
 impl Timestamp {
-    pub const EXPECTED: &'static str = "an RFC 3339 timestamp, e.g. \"2020-12-01T00:00:00Z\"";
+    pub const EXPECTED: &'static str =
+        "an RFC 3339 timestamp between the years 1900 and 9999, e.g. \"2020-12-01T00:00:00Z\"";
 
     pub fn now() -> Self {
         Self(Utc::now())
@@ -140,8 +161,11 @@ impl Timestamp {
 
     pub fn parse(s: &str) -> Result<Self, InvalidId> {
         DateTime::parse_from_rfc3339(s)
-            .map(|t| Self(t.with_timezone(&Utc)))
-            .map_err(|_| InvalidId { expected: Self::EXPECTED, found: s.to_owned() })
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
+            .filter(|t| (1900..=9999).contains(&t.year()))
+            .map(Self)
+            .ok_or_else(|| InvalidId { expected: Self::EXPECTED, found: s.to_owned() })
     }
 
     /// The stored form: fixed width, UTC, so it compares as text.
@@ -174,6 +198,8 @@ mod tests {
         assert!(PartialDate::parse("2021-02-30").is_err());
         assert!(PartialDate::parse("Anfang 2021").is_err());
         assert!(PartialDate::parse("2021-Q2").unwrap().start() > PartialDate::parse("2021-03").unwrap().start());
+        assert_eq!(PartialDate::parse("2020-Q4").unwrap().end().to_string(), "2020-12-31");
+        assert_eq!(PartialDate::parse("2024-02").unwrap().end().to_string(), "2024-02-29");
     }
 
     #[test]
@@ -182,5 +208,6 @@ mod tests {
         let b = Timestamp::parse("2020-12-01T01:00:00+00:00").unwrap().to_db();
         assert!(a < b);
         assert_eq!(a, "2020-12-01T00:00:00.000000Z");
+        assert!(Timestamp::parse("9999-12-31T23:59:59-23:59").is_err());
     }
 }

@@ -106,7 +106,95 @@ impl<K: Eq + Hash + Clone, V> Loader<K, V> {
     }
 }
 
-impl<K: Eq + Hash + Clone, R: Clone> Loader<K, R> {
+/// Rows tell the request which other records they point at, so the next level is fetched for all
+/// rows of this level in one query (not only for the first parent's rows).
+pub trait Register {
+    fn register(&self, _keys: &Keys) {}
+}
+
+impl Register for ProjectRow {
+    fn register(&self, k: &Keys) {
+        k.projects.lk().insert(self.id);
+    }
+}
+impl Register for OrganisationRow {
+    fn register(&self, k: &Keys) {
+        let mut orgs = k.orgs.lk();
+        orgs.insert(self.id);
+        orgs.extend(self.parent_id);
+    }
+}
+impl Register for OzgServiceRow {
+    fn register(&self, k: &Keys) {
+        k.services.lk().insert(self.ozg_id.clone());
+        k.life_situations.lk().insert(self.life_situation_id);
+    }
+}
+impl Register for ProjectServiceRow {
+    fn register(&self, k: &Keys) {
+        k.projects.lk().insert(self.project_id);
+        k.services.lk().insert(self.ozg_id.clone());
+    }
+}
+impl Register for ProjectPlatformRow {
+    fn register(&self, k: &Keys) {
+        k.platforms.lk().insert(self.platform_id);
+    }
+}
+impl Register for PlatformRow {
+    fn register(&self, k: &Keys) {
+        k.orgs.lk().extend(self.operator_id);
+    }
+}
+impl Register for FundingRow {
+    fn register(&self, k: &Keys) {
+        k.orgs.lk().extend(self.funder_id);
+    }
+}
+impl Register for RelationRow {
+    fn register(&self, k: &Keys) {
+        k.projects.lk().extend([self.from_project_id, self.to_project_id]);
+    }
+}
+impl Register for ParticipationRow {
+    fn register(&self, k: &Keys) {
+        k.projects.lk().insert(self.project_id);
+        k.orgs.lk().insert(self.organisation_id);
+    }
+}
+impl Register for CallRow {
+    fn register(&self, k: &Keys) {
+        k.calls.lk().insert(self.id);
+        k.projects.lk().insert(self.project_id);
+        k.orgs.lk().insert(self.issuer_id);
+    }
+}
+impl Register for ReuseRow {
+    fn register(&self, k: &Keys) {
+        k.projects.lk().insert(self.project_id);
+        k.orgs.lk().insert(self.organisation_id);
+    }
+}
+impl Register for EventRow {
+    fn register(&self, k: &Keys) {
+        k.events.lk().insert(self.id);
+        k.orgs.lk().extend([self.location_id, self.organiser_id].into_iter().flatten());
+    }
+}
+impl Register for EventProjectRow {
+    fn register(&self, k: &Keys) {
+        k.events.lk().insert(self.event_id);
+        k.projects.lk().insert(self.project_id);
+    }
+}
+impl Register for LeikaServiceRow {}
+impl Register for StepRow {}
+impl Register for MilestoneRow {}
+impl Register for CallRoleRow {}
+impl Register for LifeSituationRow {}
+impl Register for TopicFieldLeadRow {}
+
+impl<K: Eq + Hash + Clone, R: Clone + Register> Loader<K, R> {
     /// One record by key.
     pub fn one(
         &self,
@@ -121,6 +209,7 @@ impl<K: Eq + Hash + Clone, R: Clone> Loader<K, R> {
         }
         let want = self.pending(key, known);
         let rows = ctx.with_conn(|c| fetch(c, &want)).map_err(db_error)?;
+        rows.iter().for_each(|r| r.register(&ctx.keys));
         let mut cache = self.cache.lk();
         for r in rows {
             cache.insert(key_of(&r), r);
@@ -137,7 +226,7 @@ impl<K: Eq + Hash + Clone, R: Clone> Loader<K, R> {
     }
 }
 
-impl<K: Eq + Hash + Clone, R: Clone> Loader<K, Vec<R>> {
+impl<K: Eq + Hash + Clone, R: Clone + Register> Loader<K, Vec<R>> {
     /// All children of a parent key, fetched for every known parent at once.
     pub fn many(
         &self,
@@ -152,6 +241,7 @@ impl<K: Eq + Hash + Clone, R: Clone> Loader<K, Vec<R>> {
         }
         let want = self.pending(key, known);
         let rows = ctx.with_conn(|c| fetch(c, &want)).map_err(db_error)?;
+        rows.iter().for_each(|r| r.register(&ctx.keys));
         let mut cache = self.cache.lk();
         for k in &want {
             cache.insert(k.clone(), Vec::new());

@@ -29,7 +29,7 @@ fn encode_cursor(kind: &str, n: i64) -> String {
 
 fn decode_cursor(kind: &str, c: &str) -> Result<i64, AppError> {
     let bad = || AppError::bad_input("after", "after: not a cursor returned by this list");
-    if !c.len().is_multiple_of(2) || c.len() > 64 {
+    if !c.len().is_multiple_of(2) || c.len() > 64 || !c.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(bad());
     }
     let bytes = (0..c.len())
@@ -40,8 +40,9 @@ fn decode_cursor(kind: &str, c: &str) -> Result<i64, AppError> {
     let s = String::from_utf8(bytes).map_err(|_| bad())?;
     s.strip_prefix(kind)
         .and_then(|r| r.strip_prefix(':'))
-        .and_then(|n| n.parse().ok())
-        .filter(|n| *n >= 0)
+        .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|n| n.parse::<i64>().ok())
+        .filter(|n| *n < i64::MAX / 2)
         .ok_or_else(bad)
 }
 
@@ -157,6 +158,30 @@ pub struct ReuseFilter {
     pub status: Option<Vec<ReuseStatus>>,
 }
 
+/// Longest search text accepted.
+const MAX_SEARCH: usize = 200;
+/// Most items in a list argument.
+const MAX_LIST: usize = 50;
+
+fn search_text(field: &str, t: Option<String>) -> FieldResult<Option<String>> {
+    match t.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(t) if t.chars().count() > MAX_SEARCH => {
+            Err(field_error(AppError::bad_input(field, format!("{field}: at most {MAX_SEARCH} characters"))))
+        }
+        Some(t) => Ok(Some(t.to_owned())),
+    }
+}
+
+fn short_list<T>(field: &str, v: Option<Vec<T>>) -> FieldResult<Option<Vec<T>>> {
+    match v {
+        Some(v) if v.len() > MAX_LIST => {
+            Err(field_error(AppError::bad_input(field, format!("{field}: at most {MAX_LIST} items"))))
+        }
+        v => Ok(v),
+    }
+}
+
 fn slug_of_topic(ctx: &Ctx, slug: &str) -> FieldResult<String> {
     let topics = ctx.topic_fields()?;
     if topics.iter().any(|t| t.slug == slug) {
@@ -229,7 +254,7 @@ impl Query {
         let mut f = read::ServiceFilter::default();
         if let Some(filter) = filter {
             f.topic_field = filter.topic_field.map(|t| slug_of_topic(context, &t)).transpose()?;
-            f.name_contains = filter.name_contains.filter(|n| !n.trim().is_empty()).map(|n| n.trim().to_owned());
+            f.name_contains = search_text("filter.nameContains", filter.name_contains)?;
             f.federal_priority = filter.federal_priority.map(|p| p.code().to_owned());
         }
         let page = context.read(|c| read::ozg_services_page(c, &f, offset, limit))?;
@@ -282,7 +307,7 @@ impl Query {
         if let Some(filter) = filter {
             f.kind = filter.kind.map(|k| k.code().to_owned());
             f.land = filter.land.map(|l| land_of(context, &l, "filter.land")).transpose()?;
-            f.name_contains = filter.name_contains.filter(|n| !n.trim().is_empty()).map(|n| n.trim().to_owned());
+            f.name_contains = search_text("filter.nameContains", filter.name_contains)?;
         }
         let page = context.read(|c| read::organisations_page(c, &f, offset, limit))?;
         Ok(OrganisationConnection::from_offset(context.organisations(page.rows), offset, page.total))
@@ -303,11 +328,12 @@ impl Query {
         let mut f = read::ProjectFilter::default();
         if let Some(filter) = filter {
             f.topic_field = filter.topic_field.map(|t| slug_of_topic(context, &t)).transpose()?;
-            f.phases = filter.phase.map(|ps| ps.iter().map(|p| p.code().to_owned()).collect());
+            f.phases =
+                short_list("filter.phase", filter.phase)?.map(|ps| ps.iter().map(|p| p.code().to_owned()).collect());
             f.lead_land = filter.lead_land.map(|l| land_of(context, &l, "filter.leadLand")).transpose()?;
             f.ozg_id = filter.ozg_id.map(|o| o.as_str().to_owned());
             f.has_open_call = filter.has_open_call;
-            f.title_contains = filter.title_contains.filter(|n| !n.trim().is_empty()).map(|n| n.trim().to_owned());
+            f.title_contains = search_text("filter.titleContains", filter.title_contains)?;
             f.organisation_id = filter.participant.map(|r| org_ref(context, &r, "filter.participant")).transpose()?;
         }
         let page = context.read(|c| read::projects_page(c, &f, offset, limit))?;
@@ -331,7 +357,8 @@ impl Query {
                 f.project_id = Some(p.id);
             }
             f.organisation_id = filter.organisation.map(|r| org_ref(context, &r, "filter.organisation")).transpose()?;
-            f.statuses = filter.status.map(|s| s.iter().map(|x| x.code().to_owned()).collect());
+            f.statuses =
+                short_list("filter.status", filter.status)?.map(|s| s.iter().map(|x| x.code().to_owned()).collect());
         }
         let rows = context.read(|c| read::reuse_filtered(c, &f))?;
         Ok(context.reuse(rows))
@@ -356,6 +383,7 @@ impl Query {
         if !(0..=MAX_PAGE).contains(&limit) {
             return Err(field_error(AppError::bad_input("first", format!("first: must be between 0 and {MAX_PAGE}"))));
         }
+        let entity_type = search_text("entityType", entity_type)?;
         let mut f = changes::ChangeFilter {
             since: since.map(|s| s.to_db()),
             entity_type,

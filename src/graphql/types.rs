@@ -816,8 +816,10 @@ impl Call {
     fn status_label(&self) -> FieldResult<&'static str> {
         parse_vocab::<CallStatus>(&self.0.status).map(|s| s.label())
     }
+    /// Open and its closing date (if any) not yet passed.
     fn is_open(&self) -> bool {
-        self.0.status == "OPEN"
+        let today = PartialDate::today().start();
+        self.0.status == "OPEN" && parse_date(&self.0.closes_on).is_none_or(|c| c.not_over(today))
     }
     fn version(&self) -> i32 {
         self.0.version

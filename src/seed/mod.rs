@@ -50,7 +50,7 @@ pub fn is_empty(conn: &mut Db) -> AppResult<bool> {
 /// Loads everything under `dir` in one transaction.
 pub fn run(conn: &mut Db, dir: &Path) -> AppResult<SeedReport> {
     let files = SeedFiles::load(dir)?;
-    let actor = Actor::new("seed");
+    let actor = Actor::system("seed");
     write_tx(conn, |conn| {
         let mut s =
             Seeder { conn, actor: &actor, at: Timestamp::now(), report: SeedReport::default(), dir: dir.to_owned() };

@@ -14,17 +14,7 @@ use crate::store::{Db, changes, read};
 
 pub use inputs::*;
 
-/// Who makes a change. Until authentication exists this is a plain label ("anonymous", "seed", "cli").
-#[derive(Debug, Clone)]
-pub struct Actor {
-    pub name: String,
-}
-
-impl Actor {
-    pub fn new(name: impl Into<String>) -> Self {
-        Self { name: name.into() }
-    }
-}
+pub use crate::auth::Actor;
 
 /// Field-by-field differences, as recorded in the change log.
 #[derive(Debug, Default)]
@@ -62,19 +52,48 @@ pub struct Change<'a> {
 }
 
 pub fn record(conn: &mut Db, actor: &Actor, at: &Timestamp, c: Change) -> AppResult<()> {
+    append(conn, actor, at, c, "APPLIED", false)
+}
+
+/// Records a change about personal data: its fields are shown to authenticated readers only.
+pub fn record_personal(conn: &mut Db, actor: &Actor, at: &Timestamp, c: Change) -> AppResult<()> {
+    append(conn, actor, at, c, "APPLIED", true)
+}
+
+/// Records a refused write attempt, in its own transaction (the attempt itself was rolled back).
+pub fn record_denied(conn: &mut Db, actor: &Actor, operation: &str, reason: &str) -> AppResult<()> {
+    crate::store::write_tx(conn, |conn| {
+        let c = Change {
+            action: ChangeAction::Update,
+            entity_type: "Denied",
+            entity_id: operation.to_owned(),
+            project_id: None,
+            summary: format!("Verweigert: {operation} ({reason})"),
+            diff: Diff::default(),
+        };
+        append(conn, actor, &now(), c, "DENIED", false)
+    })
+}
+
+fn append(conn: &mut Db, actor: &Actor, at: &Timestamp, c: Change, outcome: &str, personal: bool) -> AppResult<()> {
     use crate::domain::Vocabulary;
     let changes = Value::Object(c.diff.0).to_string();
     changes::append(
         conn,
         &changes::NewChange {
             at: &at.to_db(),
-            actor: &actor.name,
+            actor: &actor.subject,
+            actor_role: actor.role.code(),
+            actor_organisation_id: actor.organisation_id,
+            actor_issuer: actor.issuer.as_deref(),
             action: c.action.code(),
+            outcome,
             entity_type: c.entity_type,
             entity_id: &c.entity_id,
             project_id: c.project_id,
             summary: &c.summary,
             changes: &changes,
+            personal,
         },
     )?;
     Ok(())
@@ -107,6 +126,17 @@ fn describe_ref(r: &OrganisationRef) -> String {
     }
 }
 
+/// Refuses work on a project that has ended (DISCONTINUED) or went into another one (MERGED).
+pub fn require_active(p: &ProjectRow, field: &str) -> AppResult<()> {
+    if matches!(p.phase.as_str(), "DISCONTINUED" | "MERGED") {
+        return Err(AppError::bad_input(
+            field,
+            format!("{field}: project {:?} is {} and takes no further changes of this kind", p.slug, p.phase),
+        ));
+    }
+    Ok(())
+}
+
 pub fn find_project(conn: &mut Db, slug: &str, field: &str) -> AppResult<ProjectRow> {
     read::project_by_slug(conn, slug)?
         .ok_or_else(|| AppError::not_found(field, format!("{field}: no project with slug {slug:?}")))
@@ -114,9 +144,18 @@ pub fn find_project(conn: &mut Db, slug: &str, field: &str) -> AppResult<Project
 
 /// Parses a numeric record id as given in an `ID` argument.
 pub fn parse_id(id: &str, field: &str) -> AppResult<i32> {
-    id.trim().parse::<i32>().ok().filter(|n| *n > 0).ok_or_else(|| {
+    let t = id.trim();
+    let digits = !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    digits.then(|| t.parse::<i32>().ok()).flatten().filter(|n| *n > 0).ok_or_else(|| {
         AppError::bad_input(field, format!("{field}: expected a record id (a positive number), found {id:?}"))
     })
+}
+
+/// Characters no text field accepts: control characters (line breaks and tabs excepted) and the
+/// bidirectional overrides that make text display differently from what it says.
+fn forbidden_char(c: char) -> bool {
+    (c.is_control() && !matches!(c, '\n' | '\t' | '\r'))
+        || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// A required, trimmed, non-empty text of at most `max` characters.
@@ -124,6 +163,12 @@ pub fn text(value: &str, field: &str, max: usize) -> AppResult<String> {
     let t = value.trim();
     if t.is_empty() {
         return Err(AppError::bad_input(field, format!("{field}: must not be empty")));
+    }
+    if let Some(c) = t.chars().find(|c| forbidden_char(*c)) {
+        return Err(AppError::bad_input(
+            field,
+            format!("{field}: control and direction-override characters are not allowed (found U+{:04X})", c as u32),
+        ));
     }
     if t.chars().count() > max {
         return Err(AppError::bad_input(field, format!("{field}: at most {max} characters allowed")));

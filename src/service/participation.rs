@@ -1,27 +1,17 @@
 //! Rules for participation, calls for participation and reuse declarations.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::projects::unique_to_exists;
 use super::*;
 use crate::domain::{
-    CallStatus, OrganisationKind, PartialDate, ParticipationRole, ParticipationStatus, Phase, ReuseStatus, Vocabulary,
+    CallStatus, OrganisationKind, PartialDate, ParticipationRole, ParticipationStatus, ReuseStatus, Vocabulary,
 };
 use crate::store::rows::{CallRow, ParticipationRow, ReuseRow};
 use crate::store::{write, write_tx};
 
 fn check_version(row_version: i32, expected: i32) -> AppResult<()> {
     if row_version != expected { Err(AppError::conflict(row_version)) } else { Ok(()) }
-}
-
-fn project_accepts_participants(p: &ProjectRow, field: &str) -> AppResult<()> {
-    match Phase::parse(&p.phase) {
-        Ok(Phase::Discontinued | Phase::Merged) => Err(AppError::bad_input(
-            field,
-            format!("{field}: project {:?} is {} and takes no new participants", p.slug, p.phase),
-        )),
-        _ => Ok(()),
-    }
 }
 
 fn participation_change(
@@ -77,10 +67,15 @@ fn create_or_reopen(
         if existing.status != ParticipationStatus::Withdrawn.code() {
             return Err(AppError::already_exists("organisation", exists_msg));
         }
-        if !write::set_participation_status(conn, existing.id, existing.version, status.code(), note.as_deref(), &ts)? {
+        // A withdrawn participation is requested again, whatever was asked: it follows its lifecycle.
+        let status = ParticipationStatus::Requested;
+        if !write::reopen_participation(conn, existing.id, existing.version, note.as_deref(), since.as_deref(), &ts)? {
             return Err(AppError::conflict(existing.version + 1));
         }
         let mut diff = Diff::default();
+        if since.is_some() {
+            diff.set("since", existing.since.clone(), since.clone());
+        }
         diff.set("status", existing.status.clone(), status.code());
         if note.is_some() {
             diff.set("note", existing.note.clone(), note.clone());
@@ -136,7 +131,7 @@ pub fn add_participation(conn: &mut Db, actor: &Actor, input: AddParticipationIn
         if input.confirmed.unwrap_or(true) { ParticipationStatus::Confirmed } else { ParticipationStatus::Requested };
     write_tx(conn, |conn| {
         let project = find_project(conn, &input.project_slug, "projectSlug")?;
-        project_accepts_participants(&project, "projectSlug")?;
+        require_active(&project, "projectSlug")?;
         let org = find_organisation(conn, &input.organisation, "organisation")?;
         let since = input.since.map(|d| d.to_string());
         create_or_reopen(conn, actor, &project, &org, Membership { role: input.role, status, since, note })
@@ -161,7 +156,7 @@ pub fn sign_up(conn: &mut Db, actor: &Actor, input: SignUpInput) -> AppResult<Pa
     }
     write_tx(conn, |conn| {
         let project = find_project(conn, &input.project_slug, "projectSlug")?;
-        project_accepts_participants(&project, "projectSlug")?;
+        require_active(&project, "projectSlug")?;
         let org = find_organisation(conn, &input.organisation, "organisation")?;
         let kind = OrganisationKind::parse(&org.kind).map_err(|e| AppError::Internal(e.to_string()))?;
         if !SELF_SERVICE_KINDS.contains(&kind) {
@@ -194,6 +189,10 @@ fn set_participation(
             .ok_or_else(|| AppError::not_found("id", format!("id: no participation with id {id}")))?;
         check_version(row.version, input.expected_version)?;
         let from = ParticipationStatus::parse(&row.status).map_err(|e| AppError::Internal(e.to_string()))?;
+        if to == ParticipationStatus::Confirmed {
+            let project = read::project_by_id(conn, row.project_id)?.expect("foreign key");
+            require_active(&project, "id")?;
+        }
         if !from.allowed_next().contains(&to) {
             return Err(AppError::illegal_transition(
                 "status",
@@ -255,6 +254,9 @@ pub fn open_call(conn: &mut Db, actor: &Actor, input: OpenCallInput) -> AppResul
     let title = text(&input.title, "title", TITLE_MAX)?;
     let body = text(&input.body, "body", BODY_MAX)?;
     let invites_reuse = input.invites_reuse.unwrap_or(false);
+    if input.roles_sought.len() > 20 {
+        return Err(AppError::bad_input("rolesSought", "rolesSought: at most 20 roles"));
+    }
     if input.roles_sought.is_empty() && !invites_reuse {
         return Err(AppError::bad_input("rolesSought", "rolesSought: name at least one role, or set invitesReuse"));
     }
@@ -263,13 +265,18 @@ pub fn open_call(conn: &mut Db, actor: &Actor, input: OpenCallInput) -> AppResul
     roles.dedup();
     let opened = input.opened_on.unwrap_or_else(PartialDate::today);
     if let Some(c) = input.closes_on
-        && c.start() < opened.start()
+        && c.end() < opened.start()
     {
         return Err(AppError::bad_input("closesOn", "closesOn: must not be before openedOn"));
     }
+    if let Some(c) = input.closes_on
+        && !c.not_over(PartialDate::today().start())
+    {
+        return Err(AppError::bad_input("closesOn", "closesOn: lies in the past; a new call must still be open"));
+    }
     write_tx(conn, |conn| {
         let project = find_project(conn, &input.project_slug, "projectSlug")?;
-        project_accepts_participants(&project, "projectSlug")?;
+        require_active(&project, "projectSlug")?;
         let issuer = find_organisation(conn, &input.issuer, "issuer")?;
         let exists = format!("title: project {:?} already has a call {title:?}", project.slug);
         let opened_s = opened.to_string();
@@ -373,11 +380,42 @@ fn reuse_change(
     )
 }
 
+/// Kinds of organisation that declare reuse: Länder (or their ministries) and Kommunen.
+const REUSER_KINDS: &[OrganisationKind] = &[
+    OrganisationKind::Land,
+    OrganisationKind::StateMinistry,
+    OrganisationKind::Municipality,
+    OrganisationKind::District,
+    OrganisationKind::Office,
+];
+
 pub fn declare_reuse(conn: &mut Db, actor: &Actor, input: DeclareReuseInput) -> AppResult<ReuseRow> {
     let note = opt_text(input.note.as_deref(), "note", NOTE_MAX)?;
     write_tx(conn, |conn| {
         let project = find_project(conn, &input.project_slug, "projectSlug")?;
+        require_active(&project, "projectSlug")?;
         let org = find_organisation(conn, &input.organisation, "organisation")?;
+        let kind = OrganisationKind::parse(&org.kind).map_err(|e| AppError::Internal(e.to_string()))?;
+        if !REUSER_KINDS.contains(&kind) {
+            return Err(AppError::bad_input(
+                "organisation",
+                format!(
+                    "organisation: reuse is declared by {}; {} is a {}",
+                    OrganisationKind::codes(REUSER_KINDS),
+                    org.name,
+                    kind.code()
+                ),
+            ));
+        }
+        if matches!(kind, OrganisationKind::Land | OrganisationKind::StateMinistry)
+            && org.land_code.is_some()
+            && org.land_code == project.lead_land_code
+        {
+            return Err(AppError::bad_input(
+                "organisation",
+                format!("organisation: {} leads {:?} itself and cannot declare reuse of it", org.name, project.slug),
+            ));
+        }
         let planned = input.planned_live.map(|d| d.to_string());
         let today = PartialDate::today().to_string();
         let ts = now().to_db();
@@ -392,7 +430,8 @@ pub fn declare_reuse(conn: &mut Db, actor: &Actor, input: DeclareReuseInput) -> 
                 declared_on: Some(Some(today.clone())),
                 planned_live: Some(planned.clone()),
                 actual_live: Some(None),
-                note: Some(note.clone()),
+                // A note not sent again stays.
+                note: note.clone().map(Some),
             };
             if !write::update_reuse(conn, existing.id, existing.version, &changes, &ts)? {
                 return Err(AppError::conflict(existing.version + 1));
@@ -401,7 +440,10 @@ pub fn declare_reuse(conn: &mut Db, actor: &Actor, input: DeclareReuseInput) -> 
             diff.set("status", existing.status.clone(), ReuseStatus::Interest.code());
             diff.set("declaredOn", existing.declared_on.clone(), today);
             diff.set("plannedLive", existing.planned_live.clone(), planned);
-            diff.set("note", existing.note.clone(), note);
+            diff.set("actualLive", existing.actual_live.clone(), Value::Null);
+            if note.is_some() {
+                diff.set("note", existing.note.clone(), note);
+            }
             reuse_change(
                 conn,
                 actor,

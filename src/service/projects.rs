@@ -11,6 +11,9 @@ fn check_services(conn: &mut Db, ids: &[OzgId]) -> AppResult<Vec<String>> {
     if ids.is_empty() {
         return Err(AppError::bad_input("ozgIds", "ozgIds: name at least one OZG-Leistung"));
     }
+    if ids.len() > 50 {
+        return Err(AppError::bad_input("ozgIds", "ozgIds: at most 50 OZG-Leistungen"));
+    }
     let mut wanted: Vec<String> = ids.iter().map(|i| i.as_str().to_owned()).collect();
     let mut seen = std::collections::HashSet::new();
     wanted.retain(|i| seen.insert(i.clone()));
@@ -215,6 +218,7 @@ pub fn change_phase(conn: &mut Db, actor: &Actor, input: ChangePhaseInput) -> Ap
                         "mergedInto: a project cannot be merged into itself",
                     ));
                 }
+                require_active(&t, "mergedInto")?;
                 Some(t)
             }
             (Phase::Merged, None) => {
@@ -260,8 +264,41 @@ pub fn change_phase(conn: &mut Db, actor: &Actor, input: ChangePhaseInput) -> Ap
                 diff,
             },
         )?;
+        if matches!(input.phase, Phase::Discontinued | Phase::Merged) {
+            close_open_calls(conn, actor, &p, input.phase)?;
+        }
         Ok(read::project_by_id(conn, p.id)?.expect("exists"))
     })
+}
+
+/// A project that ends or goes into another one closes its open calls: nobody can answer them.
+fn close_open_calls(conn: &mut Db, actor: &Actor, p: &ProjectRow, phase: Phase) -> AppResult<()> {
+    for call in read::calls_filtered(conn, Some("OPEN"), Some(p.id))? {
+        if !write::close_call(conn, call.id, call.version)? {
+            return Err(AppError::conflict(call.version + 1));
+        }
+        let mut diff = Diff::default();
+        diff.set("status", "OPEN", "CLOSED");
+        record(
+            conn,
+            actor,
+            &now(),
+            Change {
+                action: ChangeAction::Update,
+                entity_type: "Call",
+                entity_id: call.id.to_string(),
+                project_id: Some(p.id),
+                summary: format!(
+                    "Aufruf „{}“ geschlossen, da das Projekt „{}“ {} ist",
+                    call.title,
+                    p.title,
+                    phase.label()
+                ),
+                diff,
+            },
+        )?;
+    }
+    Ok(())
 }
 
 pub fn add_milestone(conn: &mut Db, actor: &Actor, input: AddMilestoneInput) -> AppResult<MilestoneRow> {
@@ -272,6 +309,7 @@ pub fn add_milestone(conn: &mut Db, actor: &Actor, input: AddMilestoneInput) -> 
     }
     write_tx(conn, |conn| {
         let p = find_project(conn, &input.project_slug, "projectSlug")?;
+        require_active(&p, "projectSlug")?;
         let planned = input.planned.map(|d| d.to_string());
         let actual = input.actual.map(|d| d.to_string());
         let id = write::insert_milestone(
@@ -317,6 +355,8 @@ pub fn complete_milestone(conn: &mut Db, actor: &Actor, input: CompleteMilestone
         let m = read::milestone_by_id(conn, id)?
             .ok_or_else(|| AppError::not_found("id", format!("id: no milestone with id {id}")))?;
         check_version(m.version, input.expected_version)?;
+        let project = read::project_by_id(conn, m.project_id)?.expect("foreign key");
+        require_active(&project, "id")?;
         if let Some(done) = &m.actual {
             return Err(AppError::illegal_transition(
                 "id",
@@ -332,7 +372,7 @@ pub fn complete_milestone(conn: &mut Db, actor: &Actor, input: CompleteMilestone
         if let Some(n) = &note {
             diff.set("note", m.note.clone(), n.clone());
         }
-        let project = read::project_by_id(conn, m.project_id)?.expect("foreign key");
+
         record(
             conn,
             actor,

@@ -61,6 +61,9 @@ impl CustomizeConnection<Db, diesel::r2d2::Error> for SqlitePragmas {
                  PRAGMA foreign_keys = ON;",
             )
             .map_err(diesel::r2d2::Error::QueryError)?;
+            // SQLite's own lower() folds ASCII only; searches must fold "Ä" like PostgreSQL does.
+            read::lower_utils::register_impl(c, |s: String| s.to_lowercase())
+                .map_err(diesel::r2d2::Error::QueryError)?;
         }
         Ok(())
     }
@@ -95,12 +98,16 @@ pub fn connect(url: &str, max_size: u32) -> Result<DbPool, String> {
 }
 
 /// Applies the embedded migrations of the connection's backend; returns how many ran.
+/// Seals change-log entries written before the hash chain existed.
 pub fn migrate(conn: &mut Db) -> Result<usize, String> {
     let ran = match conn {
         Db::Pg(c) => c.run_pending_migrations(PG_MIGRATIONS).map(|v| v.len()),
         Db::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
     };
-    ran.map_err(|e| format!("migration failed: {e}"))
+    let ran = ran.map_err(|e| format!("migration failed: {e}"))?;
+    write_tx(conn, |c| changes::seal_unsealed(c).map_err(Into::into))
+        .map_err(|e| format!("sealing the change log: {e}"))?;
+    Ok(ran)
 }
 
 pub fn backend(conn: &Db) -> Backend {

@@ -9,7 +9,10 @@ use super::schema::*;
 
 type B = <Db as Connection>::Backend;
 
-diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+diesel::define_sql_function!(
+    /// Lower case; on SQLite replaced by a Unicode-aware implementation on every connection.
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text
+);
 
 /// `%text%` for LIKE, with the wildcard characters of the text escaped by `\`.
 pub fn like_pattern(text: &str) -> String {

@@ -255,10 +255,54 @@ pub struct ChangeRow {
     pub id: i64,
     pub at: String,
     pub actor: String,
+    pub actor_role: String,
+    pub actor_organisation_id: Option<i32>,
+    pub actor_issuer: Option<String>,
     pub action: String,
+    pub outcome: String,
     pub entity_type: String,
     pub entity_id: String,
     pub project_id: Option<i32>,
     pub summary: String,
     pub changes: String,
+    pub personal: bool,
+    pub prev_hash: Option<String>,
+    pub hash: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = signing_keys)]
+pub struct SigningKeyRow {
+    pub kid: String,
+    pub alg: String,
+    pub private_key: String,
+    pub public_key: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = issuers)]
+pub struct IssuerRow {
+    pub id: i32,
+    pub issuer: String,
+    pub jwks_url: String,
+    pub audience: String,
+    pub algorithms: String,
+    pub role_claim: String,
+    pub organisation_claim: String,
+    pub scope_claim: Option<String>,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = contacts)]
+pub struct ContactRow {
+    pub id: i32,
+    pub organisation_id: Option<i32>,
+    pub project_id: Option<i32>,
+    pub name: String,
+    pub function: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub created_at: String,
 }

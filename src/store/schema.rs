@@ -249,12 +249,83 @@ diesel::table! {
         id -> BigInt,
         at -> Text,
         actor -> Text,
+        actor_role -> Text,
+        actor_organisation_id -> Nullable<Integer>,
+        actor_issuer -> Nullable<Text>,
         action -> Text,
+        outcome -> Text,
         entity_type -> Text,
         entity_id -> Text,
         project_id -> Nullable<Integer>,
         summary -> Text,
         changes -> Text,
+        personal -> Bool,
+        prev_hash -> Nullable<Text>,
+        hash -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    audit_head (id) {
+        id -> Integer,
+        last_hash -> Text,
+    }
+}
+
+diesel::table! {
+    signing_keys (kid) {
+        kid -> Text,
+        alg -> Text,
+        private_key -> Text,
+        public_key -> Text,
+        created_at -> Text,
+    }
+}
+
+diesel::table! {
+    issued_tokens (jti) {
+        jti -> Text,
+        subject -> Text,
+        role -> Text,
+        organisation_id -> Nullable<Integer>,
+        scope -> Text,
+        issued_at -> Text,
+        expires_at -> Text,
+    }
+}
+
+diesel::table! {
+    revoked_tokens (jti) {
+        jti -> Text,
+        revoked_at -> Text,
+        reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    issuers (id) {
+        id -> Integer,
+        issuer -> Text,
+        jwks_url -> Text,
+        audience -> Text,
+        algorithms -> Text,
+        role_claim -> Text,
+        organisation_claim -> Text,
+        scope_claim -> Nullable<Text>,
+        created_at -> Text,
+    }
+}
+
+diesel::table! {
+    contacts (id) {
+        id -> Integer,
+        organisation_id -> Nullable<Integer>,
+        project_id -> Nullable<Integer>,
+        name -> Text,
+        function -> Nullable<Text>,
+        email -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        created_at -> Text,
     }
 }
 
@@ -292,4 +363,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     events,
     event_projects,
     change_log,
+    audit_head,
+    signing_keys,
+    issued_tokens,
+    revoked_tokens,
+    issuers,
+    contacts,
 );

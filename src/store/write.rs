@@ -235,6 +235,30 @@ pub fn set_participation_status(
     Ok(n == 1)
 }
 
+/// Requests a withdrawn participation again (status REQUESTED, new `since`, optional note).
+pub fn reopen_participation(
+    conn: &mut Db,
+    id: i32,
+    expected: i32,
+    note: Option<&str>,
+    since: Option<&str>,
+    now: &str,
+) -> QueryResult<bool> {
+    let target = participations::table.filter(participations::id.eq(id)).filter(participations::version.eq(expected));
+    let base = (
+        participations::status.eq("REQUESTED"),
+        participations::since.eq(since),
+        participations::until.eq(None::<String>),
+        participations::version.eq(expected + 1),
+        participations::updated_at.eq(now),
+    );
+    let n = match note {
+        Some(n) => diesel::update(target).set((base, participations::note.eq(n))).execute(conn)?,
+        None => diesel::update(target).set(base).execute(conn)?,
+    };
+    Ok(n == 1)
+}
+
 #[derive(Debug, Insertable)]
 #[diesel(table_name = calls)]
 pub struct NewCall<'a> {

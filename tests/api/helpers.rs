@@ -213,7 +213,8 @@ impl TestApp {
             .unwrap();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = format!("http://{}", listener.local_addr().unwrap());
-        let server = ozg_registry::startup::serve(listener, pool, 2).expect("server");
+        let options = ozg_registry::startup::ServeOptions { workers: 2, query_count_header: true };
+        let server = ozg_registry::startup::serve(listener, pool, options).expect("server");
         let handle = server.handle();
         tokio::spawn(server);
         TestApp { addr, client: reqwest::Client::new(), handle, _db: db }

@@ -94,3 +94,96 @@ async fn malformed_identifiers_are_refused_by_validation(app: &TestApp) {
 }
 
 both_backends!(health_and_graphiql, request_envelope_errors, malformed_identifiers_are_refused_by_validation);
+
+async fn hostile_input_is_refused_cleanly(app: &TestApp) {
+    let before = app.change_count().await;
+    // Cursors that are not ours, including ones that would overflow an offset.
+    for after in ["aäa", "zz", "6f66667365743a39323233333732303336383534373735383037", "6f66667365743a2d31"] {
+        for list in ["projects", "organisations", "ozgServices", "changes"] {
+            let e = app
+                .error(&format!("query($a: String) {{ {list}(after: $a) {{ totalCount }} }}"), json!({ "a": after }))
+                .await;
+            assert_eq!(e["extensions"]["code"], "BAD_USER_INPUT", "{list} {after}: {e}");
+        }
+    }
+    // NUL characters never reach the database.
+    let r = app.post_raw(r#"{"query": "{ project(slug: \"a\u0000b\") { slug } }"}"#, "application/json").await;
+    assert_eq!(r.status(), 400);
+    let r = app
+        .post_raw(
+            r#"{"query": "query($s: String!) { project(slug: $s) { slug } }", "variables": {"s": "x\u0000"}}"#,
+            "application/json",
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    // Control and direction-override characters are refused in texts.
+    for title in ["A\u{1b}[31mB", "abc\u{202e}def"] {
+        let d = app
+            .data(
+                "mutation($i: CreateProjectInput!) { createProject(input: $i) { userErrors { code field } } }",
+                json!({ "i": { "slug": "evil", "title": title, "deliveryModel": "UNDECIDED", "ozgIds": ["10274"] } }),
+            )
+            .await;
+        assert_eq!(user_error(&d, "createProject")["field"], "title");
+    }
+    // Long search texts and long lists are refused instead of failing in the database.
+    let long = "a".repeat(60_000);
+    let e = app
+        .error("query($t: String) { projects(filter: {titleContains: $t}) { totalCount } }", json!({ "t": long }))
+        .await;
+    assert_eq!(e["extensions"]["code"], "BAD_USER_INPUT");
+    let phases: Vec<&str> = std::iter::repeat_n("PILOT", 40_000).collect();
+    let e =
+        app.error("query($p: [Phase!]) { projects(filter: {phase: $p}) { totalCount } }", json!({ "p": phases })).await;
+    assert_eq!(e["extensions"]["code"], "BAD_USER_INPUT");
+    let e = app.error(r#"{ changes(since: "9999-12-31T23:59:59-23:59") { totalCount } }"#, json!({})).await;
+    assert_eq!(e["extensions"]["code"], "BAD_USER_INPUT");
+    let e = app.error(r#"{ organisation(id: "+3") { name } }"#, json!({})).await;
+    assert_eq!(e["extensions"]["code"], "BAD_USER_INPUT");
+    // An oversized body is answered in the GraphQL error shape.
+    let big = format!(r#"{{"query": "{{ apiVersion }}", "extensions": {{"pad": "{}"}}}}"#, "x".repeat(2 << 20));
+    let r = app.post_raw(big, "application/json").await;
+    assert_eq!(r.status(), 413);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["errors"][0]["extensions"]["code"], "BAD_REQUEST");
+    assert_eq!(app.change_count().await, before);
+}
+
+async fn search_folds_umlauts_alike(app: &TestApp) {
+    for (text, at_least) in [("übermittlung", 1), ("ÜBERMITTLUNG", 1), ("änderung", 7)] {
+        let d = app
+            .data("query($t: String) { ozgServices(filter: {nameContains: $t}) { totalCount } }", json!({ "t": text }))
+            .await;
+        assert!(d["ozgServices"]["totalCount"].as_i64().unwrap() >= at_least, "{text}: {d}");
+    }
+}
+
+/// Each nested level costs one query for all its records, however many rows a level has.
+async fn queries_per_level_not_per_row(app: &TestApp) {
+    let count = |q: &'static str, n: i64| {
+        let body = json!({ "query": q, "variables": { "n": n } }).to_string();
+        async move {
+            let r = app.post_raw(body, "application/json").await;
+            let n: usize = r.headers()["x-db-queries"].to_str().unwrap().parse().unwrap();
+            let v = r.json::<serde_json::Value>().await.unwrap();
+            assert!(v.get("errors").is_none(), "{v}");
+            n
+        }
+    };
+    // 100 organisations with their Land, parent, children, participations and those projects.
+    let orgs = "query($n: Int) { organisations(first: $n) { edges { node { name land { name } parent { name }
+        children { name } participations { role project { title leadLand { code } } } reuseDeclarations { status } } } } }";
+    let few = count(orgs, 2).await;
+    let many = count(orgs, 100).await;
+    assert_eq!(few, many, "query count grows with the number of organisations");
+    assert!(many <= 10, "{many} queries");
+    // Every project with six nested levels.
+    let projects = "query($n: Int) { projects(first: $n) { edges { node { title leadLand { name }
+        services { service { name topicField { name } leikaServices { name } } }
+        participations { organisation { name parent { name } participations { project { title } } } }
+        calls { issuer { name } rolesSought } reuseDeclarations { organisation { name } } } } } }";
+    let all = count(projects, 100).await;
+    assert!(all <= 16, "{all} queries for the project tree");
+}
+
+both_backends!(hostile_input_is_refused_cleanly, search_folds_umlauts_alike, queries_per_level_not_per_row);

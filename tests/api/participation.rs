@@ -193,3 +193,19 @@ async fn calls_open_and_close(app: &TestApp) {
 }
 
 both_backends!(kommune_signs_up_as_pilot, sign_up_rules, coordinator_adds_participation, calls_open_and_close);
+
+async fn withdrawn_participation_is_requested_again(app: &TestApp) {
+    let d = app
+        .data(ADD, json!({ "i": { "projectSlug": "einbuergerung", "organisation": { "ags": "05124000" }, "role": "CORE_TEAM" } }))
+        .await;
+    let p = d["addParticipation"]["participation"].clone();
+    app.data(WITHDRAW, json!({ "i": { "id": p["id"], "expectedVersion": 1 } })).await;
+    let d = app
+        .data(ADD, json!({ "i": { "projectSlug": "einbuergerung", "organisation": { "ags": "05124000" }, "role": "CORE_TEAM", "since": "2030-01" } }))
+        .await;
+    assert_eq!(d["addParticipation"]["participation"]["status"], "REQUESTED");
+    let d = app.data(r#"{ project(slug: "einbuergerung") { participations(role: [CORE_TEAM], status: [REQUESTED]) { since } } }"#, json!({})).await;
+    assert_eq!(d["project"]["participations"][0]["since"], "2030-01");
+}
+
+both_backends!(withdrawn_participation_is_requested_again);

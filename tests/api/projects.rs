@@ -267,3 +267,36 @@ both_backends!(
     milestones,
     changes_since_and_pages
 );
+
+async fn ended_projects_refuse_work(app: &TestApp) {
+    // Merging into a merged project is refused.
+    let v = app.project_version("beschaeftigungserlaubnis").await;
+    let d = app
+        .data(PHASE, json!({ "i": { "slug": "beschaeftigungserlaubnis", "expectedVersion": v, "phase": "MERGED", "mergedInto": "aufenthaltskarten" } }))
+        .await;
+    assert_eq!(user_error(&d, "changeProjectPhase")["field"], "mergedInto");
+    // Discontinuing closes the project's open calls, each in the change log.
+    let v = app.project_version("verpflichtungserklaerung-nrw").await;
+    let d = app
+        .data(
+            PHASE,
+            json!({ "i": { "slug": "verpflichtungserklaerung-nrw", "expectedVersion": v, "phase": "DISCONTINUED" } }),
+        )
+        .await;
+    assert_eq!(d["changeProjectPhase"]["userErrors"], json!([]));
+    let d = app
+        .data(r#"{ project(slug: "verpflichtungserklaerung-nrw") { hasOpenCall calls { status isOpen } } }"#, json!({}))
+        .await;
+    assert_eq!(d["project"]["hasOpenCall"], false);
+    let d = app.data(r#"{ changes(projectSlug: "verpflichtungserklaerung-nrw", entityType: "Call", first: 100) { edges { node { action summary } } } }"#, json!({})).await;
+    assert!(d["changes"]["edges"].as_array().unwrap().iter().any(|e| e["node"]["action"] == "UPDATE"));
+    let d = app
+        .data(
+            "mutation($i: AddMilestoneInput!) { addMilestone(input: $i) { userErrors { code field } } }",
+            json!({ "i": { "projectSlug": "verpflichtungserklaerung-nrw", "title": "x", "planned": "2030" } }),
+        )
+        .await;
+    assert_eq!(user_error(&d, "addMilestone")["field"], "projectSlug");
+}
+
+both_backends!(ended_projects_refuse_work);

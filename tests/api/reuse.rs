@@ -94,3 +94,16 @@ async fn reuse_rules(app: &TestApp) {
 }
 
 both_backends!(reuse_lifecycle, reuse_rules);
+
+async fn who_may_declare_reuse(app: &TestApp) {
+    for (project, org, field) in [
+        ("einbuergerung", json!({ "slug": "form-solutions" }), "organisation"),
+        ("aufenthaltstitel-bb", json!({ "slug": "land-bb" }), "organisation"),
+        ("aufenthaltskarten", json!({ "ags": "05913000" }), "projectSlug"),
+    ] {
+        let d = app.data(DECLARE, json!({ "i": { "projectSlug": project, "organisation": org } })).await;
+        assert_eq!(user_error(&d, "declareReuseInterest")["field"], field, "{project} {org}");
+    }
+}
+
+both_backends!(who_may_declare_reuse);
