@@ -12,6 +12,7 @@ use juniper::http::GraphQLRequest;
 use serde_json::{Value, json};
 
 use crate::error::log_internal;
+use crate::auth::{AuthError, Authenticator, Credentials};
 use crate::graphql::{Ctx, Schema};
 use crate::service::Actor;
 use crate::store::DbPool;
@@ -22,6 +23,7 @@ pub const MAX_BODY: usize = 1 << 20;
 #[derive(Clone)]
 pub struct AppState {
     pub pool: DbPool,
+    pub auth: Arc<Authenticator>,
     pub schema: Arc<Schema>,
     /// Report the number of database queries of each GraphQL request in `x-db-queries`
     /// (for tests and benchmarks that guard against a query per row).
@@ -31,6 +33,7 @@ pub struct AppState {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/graphql").route(web::post().to(graphql)).route(web::route().to(method_not_allowed)))
         .route("/graphiql", web::get().to(graphiql))
+    .route("/.well-known/jwks.json", web::get().to(jwks))
         .route("/healthz", web::get().to(healthz));
 }
 
@@ -147,10 +150,22 @@ async fn graphql(req: HttpRequest, payload: web::Payload, state: web::Data<AppSt
         Ok(r) => r,
         Err(resp) => return *resp,
     };
+    let header = req.headers().get(header::AUTHORIZATION).map(|h| h.to_str().unwrap_or("\u{0}"));
+    let credentials = match state.auth.authenticate(header).await {
+        Ok(c) => c,
+        Err(e) => return unauthorized(&e),
+    };
     let state = state.into_inner();
     let count_header = state.query_count_header;
-    let result = web::block(move || -> Result<(Value, usize), String> {
+    let result = web::block(move || -> Result<Result<(Value, usize), AuthError>, String> {
         let mut conn = state.pool.get().map_err(|e| format!("connection pool: {e}"))?;
+        let actor = match credentials {
+            Credentials::Anonymous => Actor::anonymous(),
+            Credentials::Token(t) => match t.resolve(&mut conn) {
+                Ok(a) => a,
+                Err(e) => return Ok(Err(e)),
+            },
+        };
         let queries = Arc::new(AtomicUsize::new(0));
         let counter = queries.clone();
         conn.set_instrumentation(move |e: InstrumentationEvent<'_>| {
@@ -158,16 +173,17 @@ async fn graphql(req: HttpRequest, payload: web::Payload, state: web::Data<AppSt
                 counter.fetch_add(1, Ordering::Relaxed);
             }
         });
-        let ctx = Ctx::new(conn, Actor::anonymous());
+        let ctx = Ctx::new(conn, actor);
         let response = request.execute_sync(&state.schema, &ctx);
         let n = queries.load(Ordering::Relaxed);
         log::debug!("GraphQL request ran {n} database queries");
         let v = serde_json::to_value(&response).map_err(|e| format!("serialising the response: {e}"))?;
-        Ok((v, n))
+        Ok(Ok((v, n)))
     })
     .await;
     match result {
-        Ok(Ok((mut v, n))) => {
+        Ok(Ok(Err(e))) => unauthorized(&e),
+        Ok(Ok(Ok((mut v, n)))) => {
             add_codes(&mut v);
             let mut resp = HttpResponse::Ok();
             if count_header {
@@ -181,6 +197,27 @@ async fn graphql(req: HttpRequest, payload: web::Payload, state: web::Data<AppSt
             HttpResponse::InternalServerError()
                 .json(error_body("INTERNAL", &format!("internal error; the incident is logged as {incident}")))
         }
+    }
+}
+
+/// 401 for a token that is present but not acceptable (RFC 6750): never a silent anonymous request.
+fn unauthorized(e: &AuthError) -> HttpResponse {
+    let description: String = e.0.chars().filter(|c| *c != '"' && *c != '\\' && !c.is_control()).collect();
+    HttpResponse::Unauthorized()
+        .insert_header((
+            header::WWW_AUTHENTICATE,
+            format!("Bearer error=\"invalid_token\", error_description=\"{description}\""),
+        ))
+        .json(error_body("UNAUTHENTICATED", &e.0))
+}
+
+/// The public keys of this instance's token issuer.
+async fn jwks(state: web::Data<AppState>) -> HttpResponse {
+    let auth = state.auth.clone();
+    match web::block(move || auth.jwks()).await {
+        Ok(Ok(v)) => HttpResponse::Ok().json(v),
+        Ok(Err(e)) => unavailable(&e),
+        Err(e) => unavailable(&e.to_string()),
     }
 }
 

@@ -2,7 +2,13 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use std::time::Duration;
+
 use clap::{Parser, Subcommand};
+use ozg_registry::auth::keys::{self, TokenRequest};
+use ozg_registry::auth::{AuthConfig, Role, Scope};
+use ozg_registry::store::changes::Verification;
+use ozg_registry::store::rows::OrganisationRow;
 use ozg_registry::startup::{self, DEFAULT_DATABASE_URL, DEFAULT_LISTEN};
 
 /// ozg-registry: OZG implementation projects, participation and reuse, as a GraphQL API.
@@ -45,6 +51,80 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL).
     Schema,
+    /// Issue or revoke tokens of this instance's own issuer.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Configure external token issuers (OIDC identity providers of Länder and associations).
+    #[command(subcommand)]
+    Issuer(IssuerCommand),
+    /// Check the change log's hash chain.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Mint a token; prints it on standard output and its id (jti) on standard error.
+    Issue {
+        /// municipality, coordinator or admin.
+        #[arg(long)]
+        role: String,
+        /// The organisation: ags:<AGS>, id:<id> or a slug.
+        #[arg(long)]
+        org: Option<String>,
+        /// Scope items for coordinators (repeatable): topic:<slug>, land:<DE-XX>, project:<slug>.
+        #[arg(long = "scope")]
+        scope: Vec<String>,
+        /// Lifetime: e.g. 3600s, 30m, 12h, 30d.
+        #[arg(long, default_value = "30d")]
+        ttl: String,
+        /// The token's subject (a person or system); defaults to the role and organisation.
+        #[arg(long)]
+        subject: Option<String>,
+    },
+    /// Revoke a token by its id (jti); it is refused from then on.
+    Revoke {
+        jti: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum IssuerCommand {
+    /// Accept tokens of an external issuer, verified with the keys at its JWKS URL.
+    Add {
+        /// The `iss` value of its tokens.
+        #[arg(long)]
+        issuer: String,
+        #[arg(long)]
+        jwks_url: String,
+        /// The `aud` its tokens must carry.
+        #[arg(long, default_value = "ozg-registry")]
+        audience: String,
+        /// Algorithms accepted from its keys (comma-separated).
+        #[arg(long, default_value = "EdDSA,ES256,RS256")]
+        algorithms: String,
+        /// The claim that carries the role (municipality, coordinator, admin).
+        #[arg(long, default_value = "ozg_role")]
+        role_claim: String,
+        /// The claim that carries the organisation (AGS, ags:<AGS> or slug).
+        #[arg(long, default_value = "ozg_org")]
+        org_claim: String,
+        /// The claim that carries the scope (list or space-separated string).
+        #[arg(long)]
+        scope_claim: Option<String>,
+    },
+    /// List the configured issuers.
+    List,
+    /// Stop accepting an issuer's tokens.
+    Remove { issuer: String },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute the hash chain of the change log; exits non-zero if it is broken.
+    Verify,
 }
 
 fn main() -> ExitCode {
@@ -80,6 +160,20 @@ fn run(cli: Cli) -> Result<(), String> {
             println!("{report}");
             Ok(())
         }
+        Command::Token(cmd) => token(&cli.database_url, cmd),
+        Command::Issuer(cmd) => issuer(&cli.database_url, cmd),
+        Command::Audit(AuditCommand::Verify) => {
+            let mut conn = connect(&cli.database_url)?;
+            match ozg_registry::store::changes::verify(&mut conn).map_err(|e| e.to_string())? {
+                Verification::Intact { entries } => {
+                    println!("change log intact: {entries} entries, hash chain verified");
+                    Ok(())
+                }
+                Verification::Broken { entry_id, reason } => {
+                    Err(format!("change log broken at entry {entry_id}: {reason}"))
+                }
+            }
+        }
         Command::Serve { listen, seed_dir, no_seed, workers, pool_size } => {
             let dir = seed_dir.unwrap_or_else(startup::default_seed_dir);
             let pool = startup::prepare(&cli.database_url, (!no_seed).then_some(dir.as_path()), pool_size)?;
@@ -87,9 +181,122 @@ fn run(cli: Cli) -> Result<(), String> {
             let addr = listener.local_addr().map_err(|e| e.to_string())?;
             let workers = workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
             println!("ozg-registry listening on http://{addr}/graphql (GraphiQL: http://{addr}/graphiql)");
-            let options = startup::ServeOptions { workers, query_count_header: false };
+            let options = startup::ServeOptions {
+                auth: ozg_registry::auth::AuthConfig::from_env(),
+                workers,
+                query_count_header: false,
+            };
             let server = startup::serve(listener, pool, options).map_err(|e| e.to_string())?;
             actix_web::rt::System::new().block_on(server).map_err(|e| e.to_string())
+        }
+    }
+}
+
+fn connect(url: &str) -> Result<ozg_registry::store::PooledDb, String> {
+    let pool = startup::prepare(url, None, 1)?;
+    pool.get().map_err(|e| e.to_string())
+}
+
+/// Parses 3600, 3600s, 30m, 12h or 30d.
+fn parse_ttl(s: &str) -> Result<Duration, String> {
+    let (n, unit) = s.trim().split_at(s.trim().find(|c: char| !c.is_ascii_digit()).unwrap_or(s.trim().len()));
+    let n: u64 = n.parse().map_err(|_| format!("ttl: {s:?} is not like 3600s, 30m, 12h or 30d"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86400,
+        _ => return Err(format!("ttl: {s:?} is not like 3600s, 30m, 12h or 30d")),
+    };
+    if secs == 0 || secs > 366 * 86400 {
+        return Err("ttl: between 1 second and 366 days".into());
+    }
+    Ok(Duration::from_secs(secs))
+}
+
+fn find_org(conn: &mut ozg_registry::store::Db, r: &str) -> Result<OrganisationRow, String> {
+    use ozg_registry::store::read;
+    let found = if let Some(a) = r.strip_prefix("ags:") {
+        read::organisation_by_ags(conn, a)
+    } else if let Some(id) = r.strip_prefix("id:") {
+        read::organisation_by_id(conn, id.parse().map_err(|_| format!("org: {r:?} is not id:<number>"))?)
+    } else {
+        read::organisation_by_slug(conn, r)
+    };
+    found.map_err(|e| e.to_string())?.ok_or_else(|| format!("org: no organisation {r:?}"))
+}
+
+fn token(url: &str, cmd: TokenCommand) -> Result<(), String> {
+    let cfg = AuthConfig::from_env();
+    let mut conn = connect(url)?;
+    match cmd {
+        TokenCommand::Issue { role, org, scope, ttl, subject } => {
+            let role = Role::parse_token_role(&role).ok_or("role: one of municipality, coordinator, admin")?;
+            let org = org.map(|o| find_org(&mut conn, &o)).transpose()?;
+            let scope = Scope::parse(scope.iter().map(String::as_str))?;
+            let subject = subject.unwrap_or_else(|| match &org {
+                Some(o) => format!("{}@{}", role, o.slug),
+                None => role.to_string(),
+            });
+            let req = TokenRequest { subject, role, organisation_id: org.map(|o| o.id), scope, ttl: parse_ttl(&ttl)? };
+            let (token, claims) = keys::issue(&mut conn, &cfg, &req).map_err(|e| e.to_string())?;
+            println!("{token}");
+            eprintln!("jti {} expires {}", claims.jti, claims.exp);
+            Ok(())
+        }
+        TokenCommand::Revoke { jti, reason } => {
+            let now = ozg_registry::domain::Timestamp::now().to_db();
+            let done = ozg_registry::store::auth::revoke(&mut conn, &jti, reason.as_deref(), &now).map_err(|e| e.to_string())?;
+            println!("{}", if done { format!("revoked {jti}") } else { format!("{jti} was revoked already") });
+            Ok(())
+        }
+    }
+}
+
+fn issuer(url: &str, cmd: IssuerCommand) -> Result<(), String> {
+    use ozg_registry::store::auth as store;
+    let mut conn = connect(url)?;
+    match cmd {
+        IssuerCommand::Add { issuer, jwks_url, audience, algorithms, role_claim, org_claim, scope_claim } => {
+            if !(jwks_url.starts_with("https://") || jwks_url.starts_with("http://")) {
+                return Err("jwks-url: an http(s) URL".into());
+            }
+            for a in algorithms.split(',') {
+                if !matches!(a.trim(), "EdDSA" | "ES256" | "ES384" | "RS256" | "RS384" | "RS512" | "PS256" | "PS384" | "PS512") {
+                    return Err(format!("algorithms: {a:?} is not an asymmetric JWS algorithm"));
+                }
+            }
+            let now = ozg_registry::domain::Timestamp::now().to_db();
+            store::insert_issuer(
+                &mut conn,
+                &store::NewIssuer {
+                    issuer: &issuer,
+                    jwks_url: &jwks_url,
+                    audience: &audience,
+                    algorithms: &algorithms,
+                    role_claim: &role_claim,
+                    organisation_claim: &org_claim,
+                    scope_claim: scope_claim.as_deref(),
+                    created_at: &now,
+                },
+            )
+            .map_err(|e| format!("cannot add {issuer}: {e}"))?;
+            println!("accepting tokens of {issuer} (keys from {jwks_url})");
+            Ok(())
+        }
+        IssuerCommand::List => {
+            for i in store::issuers(&mut conn).map_err(|e| e.to_string())? {
+                println!("{}\t{}\taud={}\talgs={}\trole={}\torg={}", i.issuer, i.jwks_url, i.audience, i.algorithms, i.role_claim, i.organisation_claim);
+            }
+            Ok(())
+        }
+        IssuerCommand::Remove { issuer } => {
+            let n = store::delete_issuer(&mut conn, &issuer).map_err(|e| e.to_string())?;
+            if n == 0 {
+                return Err(format!("no issuer {issuer}"));
+            }
+            println!("removed {issuer}");
+            Ok(())
         }
     }
 }

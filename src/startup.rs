@@ -7,6 +7,7 @@ use std::sync::Arc;
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
 
+use crate::auth::{AuthConfig, Authenticator};
 use crate::graphql::schema;
 use crate::http::{AppState, routes};
 use crate::store::{self, DbPool};
@@ -25,6 +26,8 @@ pub fn prepare(database_url: &str, seed_dir: Option<&Path>, pool_size: u32) -> R
     let pool = store::connect(database_url, pool_size)?;
     let mut conn = pool.get().map_err(|e| format!("cannot open a connection: {e}"))?;
     store::migrate(&mut conn)?;
+    // The instance's token signing key exists from the first start on.
+    crate::auth::keys::signing_key(&mut conn, &AuthConfig::from_env()).map_err(|e| e.to_string())?;
     if let Some(dir) = seed_dir
         && crate::seed::is_empty(&mut conn).map_err(|e| e.to_string())?
     {
@@ -35,8 +38,9 @@ pub fn prepare(database_url: &str, seed_dir: Option<&Path>, pool_size: u32) -> R
 }
 
 /// Options of the HTTP server beyond the listener and the pool.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ServeOptions {
+    pub auth: AuthConfig,
     pub workers: usize,
     /// Send `x-db-queries` with each GraphQL response.
     pub query_count_header: bool,
@@ -45,8 +49,9 @@ pub struct ServeOptions {
 /// Builds the HTTP server on an already bound listener (tests bind port 0).
 pub fn serve(listener: TcpListener, pool: DbPool, options: ServeOptions) -> std::io::Result<Server> {
     let workers = options.workers;
+    let auth = Authenticator::new(options.auth.clone(), pool.clone()).map_err(std::io::Error::other)?;
     let state =
-        web::Data::new(AppState { pool, schema: Arc::new(schema()), query_count_header: options.query_count_header });
+        web::Data::new(AppState { auth: Arc::new(auth), pool, schema: Arc::new(schema()), query_count_header: options.query_count_header });
     let server = HttpServer::new(move || App::new().app_data(state.clone()).configure(routes))
         .workers(workers)
         .listen(listener)?

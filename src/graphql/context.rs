@@ -78,6 +78,8 @@ pub struct Loaders {
     pub topic_life_situations: Loader<String, Vec<LifeSituationRow>>,
     pub project_events: Loader<i32, Vec<EventProjectRow>>,
     pub event_projects: Loader<i32, Vec<EventProjectRow>>,
+    pub org_contacts: Loader<i32, Vec<ContactRow>>,
+    pub project_contacts: Loader<i32, Vec<ContactRow>>,
 }
 
 pub struct Loader<K, V> {
@@ -193,6 +195,7 @@ impl Register for MilestoneRow {}
 impl Register for CallRoleRow {}
 impl Register for LifeSituationRow {}
 impl Register for TopicFieldLeadRow {}
+impl Register for ContactRow {}
 
 impl<K: Eq + Hash + Clone, R: Clone + Register> Loader<K, R> {
     /// One record by key.
@@ -305,6 +308,8 @@ impl Ctx {
         l.topic_life_situations.clear();
         l.project_events.clear();
         l.event_projects.clear();
+        l.org_contacts.clear();
+        l.project_contacts.clear();
     }
 
     pub fn lands(&self) -> FieldResult<&[LandRow]> {

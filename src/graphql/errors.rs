@@ -44,6 +44,7 @@ pub fn internal_error(detail: &dyn std::fmt::Display) -> FieldError {
 pub fn payload<T>(r: Result<T, AppError>) -> Result<(Option<T>, Vec<UserError>), FieldError> {
     match r {
         Ok(v) => Ok((Some(v), vec![])),
+        Err(e @ AppError::User { code: ErrorCode::Unauthenticated, .. }) => Err(field_error(e)),
         Err(AppError::User { code, field, message, current_version }) => {
             Ok((None, vec![UserError { code, field, message, current_version }]))
         }

@@ -6,7 +6,7 @@ use super::context::{Ctx, Lk};
 use super::errors::{UserError, field_error, payload};
 use super::types::*;
 use crate::domain::*;
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use crate::service::{self, OrganisationRef};
 use crate::store::{changes, read};
 
@@ -388,6 +388,7 @@ impl Query {
             since: since.map(|s| s.to_db()),
             entity_type,
             after_id: after.map(|a| decode_cursor("change", &a)).transpose().map_err(field_error)?,
+            with_denied: context.actor.sees_actors(),
             ..Default::default()
         };
         if let Some(slug) = project_slug {
@@ -477,16 +478,24 @@ payload_type!(ProjectPayload, project, Project, "The result of a project mutatio
 payload_type!(MilestonePayload, milestone, Milestone, "The result of a milestone mutation.");
 payload_type!(ParticipationPayload, participation, Participation, "The result of a participation mutation.");
 payload_type!(CallPayload, call, Call, "The result of a call mutation.");
+payload_type!(ContactPayload, contact, Contact, "The result of a contact mutation.");
 payload_type!(ReuseDeclarationPayload, reuse_declaration, ReuseDeclaration, "The result of a reuse mutation.");
 
 pub struct Mutation;
 
 /// Runs a service operation on the request's connection and drops every cached read afterwards.
+/// A refused attempt (FORBIDDEN, UNAUTHENTICATED) is recorded in the change log with its actor.
 fn run<T>(
     ctx: &Ctx,
+    operation: &str,
     f: impl FnOnce(&mut crate::store::Db, &service::Actor) -> Result<T, AppError>,
 ) -> Result<T, AppError> {
     let r = ctx.with_conn(|c| f(c, &ctx.actor));
+    if let Err(AppError::User { code: ErrorCode::Forbidden | ErrorCode::Unauthenticated, message, .. }) = &r
+        && let Err(e) = ctx.with_conn(|c| service::record_denied(c, &ctx.actor, operation, message))
+    {
+        crate::error::log_internal(&format!("recording a denied attempt: {e}"));
+    }
     ctx.forget();
     r
 }
@@ -495,35 +504,35 @@ fn run<T>(
 impl Mutation {
     /// Coordinators: create an implementation project.
     fn create_project(context: &Ctx, input: service::CreateProjectInput) -> FieldResult<ProjectPayload> {
-        let (p, user_errors) = payload(run(context, |c, a| service::projects::create_project(c, a, input)))?;
+        let (p, user_errors) = payload(run(context, "createProject", |c, a| service::projects::create_project(c, a, input)))?;
         Ok(ProjectPayload { project: p.map(|p| context.projects(vec![p]).remove(0)), user_errors })
     }
 
     /// Coordinators: change a project's title, summary, lead Land, delivery model, status note or services.
     fn update_project(context: &Ctx, input: service::UpdateProjectInput) -> FieldResult<ProjectPayload> {
-        let (p, user_errors) = payload(run(context, |c, a| service::projects::update_project(c, a, input)))?;
+        let (p, user_errors) = payload(run(context, "updateProject", |c, a| service::projects::update_project(c, a, input)))?;
         Ok(ProjectPayload { project: p.map(|p| context.projects(vec![p]).remove(0)), user_errors })
     }
 
     /// Coordinators: move a project to another phase; only allowed transitions.
     fn change_project_phase(context: &Ctx, input: service::ChangePhaseInput) -> FieldResult<ProjectPayload> {
-        let (p, user_errors) = payload(run(context, |c, a| service::projects::change_phase(c, a, input)))?;
+        let (p, user_errors) = payload(run(context, "changeProjectPhase", |c, a| service::projects::change_phase(c, a, input)))?;
         Ok(ProjectPayload { project: p.map(|p| context.projects(vec![p]).remove(0)), user_errors })
     }
 
     fn add_milestone(context: &Ctx, input: service::AddMilestoneInput) -> FieldResult<MilestonePayload> {
-        let (m, user_errors) = payload(run(context, |c, a| service::projects::add_milestone(c, a, input)))?;
+        let (m, user_errors) = payload(run(context, "addMilestone", |c, a| service::projects::add_milestone(c, a, input)))?;
         Ok(MilestonePayload { milestone: m.map(Milestone), user_errors })
     }
 
     fn complete_milestone(context: &Ctx, input: service::CompleteMilestoneInput) -> FieldResult<MilestonePayload> {
-        let (m, user_errors) = payload(run(context, |c, a| service::projects::complete_milestone(c, a, input)))?;
+        let (m, user_errors) = payload(run(context, "completeMilestone", |c, a| service::projects::complete_milestone(c, a, input)))?;
         Ok(MilestonePayload { milestone: m.map(Milestone), user_errors })
     }
 
     /// Coordinators: record an organisation's participation (confirmed unless `confirmed: false`).
     fn add_participation(context: &Ctx, input: service::AddParticipationInput) -> FieldResult<ParticipationPayload> {
-        let (p, user_errors) = payload(run(context, |c, a| service::participation::add_participation(c, a, input)))?;
+        let (p, user_errors) = payload(run(context, "addParticipation", |c, a| service::participation::add_participation(c, a, input)))?;
         Ok(ParticipationPayload { participation: p.map(|p| context.participations(vec![p]).remove(0)), user_errors })
     }
 
@@ -532,7 +541,7 @@ impl Mutation {
         input: service::ParticipationStatusInput,
     ) -> FieldResult<ParticipationPayload> {
         let (p, user_errors) =
-            payload(run(context, |c, a| service::participation::confirm_participation(c, a, input)))?;
+            payload(run(context, "confirmParticipation", |c, a| service::participation::confirm_participation(c, a, input)))?;
         Ok(ParticipationPayload { participation: p.map(|p| context.participations(vec![p]).remove(0)), user_errors })
     }
 
@@ -541,24 +550,24 @@ impl Mutation {
         input: service::ParticipationStatusInput,
     ) -> FieldResult<ParticipationPayload> {
         let (p, user_errors) =
-            payload(run(context, |c, a| service::participation::withdraw_participation(c, a, input)))?;
+            payload(run(context, "withdrawParticipation", |c, a| service::participation::withdraw_participation(c, a, input)))?;
         Ok(ParticipationPayload { participation: p.map(|p| context.participations(vec![p]).remove(0)), user_errors })
     }
 
     /// Kommunen: sign up for a project as PILOT, CORE_TEAM or EXTENDED_TEAM (status REQUESTED).
     fn sign_up(context: &Ctx, input: service::SignUpInput) -> FieldResult<ParticipationPayload> {
-        let (p, user_errors) = payload(run(context, |c, a| service::participation::sign_up(c, a, input)))?;
+        let (p, user_errors) = payload(run(context, "signUp", |c, a| service::participation::sign_up(c, a, input)))?;
         Ok(ParticipationPayload { participation: p.map(|p| context.participations(vec![p]).remove(0)), user_errors })
     }
 
     /// Coordinators: open a call for participation.
     fn open_call(context: &Ctx, input: service::OpenCallInput) -> FieldResult<CallPayload> {
-        let (call, user_errors) = payload(run(context, |c, a| service::participation::open_call(c, a, input)))?;
+        let (call, user_errors) = payload(run(context, "openCall", |c, a| service::participation::open_call(c, a, input)))?;
         Ok(CallPayload { call: call.map(|c| context.calls(vec![c]).remove(0)), user_errors })
     }
 
     fn close_call(context: &Ctx, input: service::CloseCallInput) -> FieldResult<CallPayload> {
-        let (call, user_errors) = payload(run(context, |c, a| service::participation::close_call(c, a, input)))?;
+        let (call, user_errors) = payload(run(context, "closeCall", |c, a| service::participation::close_call(c, a, input)))?;
         Ok(CallPayload { call: call.map(|c| context.calls(vec![c]).remove(0)), user_errors })
     }
 
@@ -567,7 +576,7 @@ impl Mutation {
         context: &Ctx,
         input: service::DeclareReuseInput,
     ) -> FieldResult<ReuseDeclarationPayload> {
-        let (r, user_errors) = payload(run(context, |c, a| service::participation::declare_reuse(c, a, input)))?;
+        let (r, user_errors) = payload(run(context, "declareReuseInterest", |c, a| service::participation::declare_reuse(c, a, input)))?;
         Ok(ReuseDeclarationPayload { reuse_declaration: r.map(|r| context.reuse(vec![r]).remove(0)), user_errors })
     }
 
@@ -576,7 +585,7 @@ impl Mutation {
         context: &Ctx,
         input: service::AdvanceReuseInput,
     ) -> FieldResult<ReuseDeclarationPayload> {
-        let (r, user_errors) = payload(run(context, |c, a| service::participation::advance_reuse(c, a, input)))?;
+        let (r, user_errors) = payload(run(context, "advanceReuseDeclaration", |c, a| service::participation::advance_reuse(c, a, input)))?;
         Ok(ReuseDeclarationPayload { reuse_declaration: r.map(|r| context.reuse(vec![r]).remove(0)), user_errors })
     }
 
@@ -584,7 +593,13 @@ impl Mutation {
         context: &Ctx,
         input: service::WithdrawReuseInput,
     ) -> FieldResult<ReuseDeclarationPayload> {
-        let (r, user_errors) = payload(run(context, |c, a| service::participation::withdraw_reuse(c, a, input)))?;
+        let (r, user_errors) = payload(run(context, "withdrawReuseDeclaration", |c, a| service::participation::withdraw_reuse(c, a, input)))?;
         Ok(ReuseDeclarationPayload { reuse_declaration: r.map(|r| context.reuse(vec![r]).remove(0)), user_errors })
+    }
+
+    /// Add a contact person to an organisation or a project.
+    fn add_contact(context: &Ctx, input: service::AddContactInput) -> FieldResult<ContactPayload> {
+        let (c, user_errors) = payload(run(context, "addContact", |c, a| service::contacts::add_contact(c, a, input)))?;
+        Ok(ContactPayload { contact: c.map(Contact), user_errors })
     }
 }

@@ -519,6 +519,18 @@ impl Project {
         )?;
         Ok(context.reuse(rows))
     }
+    /// Contact persons (signed-in users only).
+    fn contacts(&self, context: &Ctx) -> FieldResult<Vec<Contact>> {
+        require_signed_in(context)?;
+        let rows = context.l.project_contacts.many(
+            context,
+            &self.0.id,
+            &context.keys.projects,
+            crate::store::auth::contacts_by_projects,
+            |r| r.project_id.unwrap_or_default(),
+        )?;
+        Ok(rows.into_iter().map(Contact).collect())
+    }
     fn events(&self, context: &Ctx) -> FieldResult<Vec<EventLink>> {
         let rows = context.l.project_events.many(
             context,
@@ -952,9 +964,28 @@ impl ChangeEntry {
     fn at(&self) -> FieldResult<Timestamp> {
         timestamp(&self.0.at)
     }
-    /// Who made the change.
-    fn actor(&self) -> &str {
-        &self.0.actor
+    /// Who made the change (the token's subject); shown to coordinators and admins only.
+    fn actor(&self, context: &Ctx) -> Option<&str> {
+        context.actor.sees_actors().then_some(self.0.actor.as_str())
+    }
+    /// The actor's role (anonymous, municipality, coordinator, admin, system); coordinators and admins only.
+    fn actor_role(&self, context: &Ctx) -> Option<&str> {
+        context.actor.sees_actors().then_some(self.0.actor_role.as_str())
+    }
+    /// The actor's organisation; coordinators and admins only.
+    fn actor_organisation(&self, context: &Ctx) -> FieldResult<Option<Organisation>> {
+        match (context.actor.sees_actors(), self.0.actor_organisation_id) {
+            (true, Some(o)) => context.org_by_id(o).map(Some),
+            _ => Ok(None),
+        }
+    }
+    /// The issuer of the actor's token; coordinators and admins only.
+    fn actor_issuer(&self, context: &Ctx) -> Option<&str> {
+        if context.actor.sees_actors() { self.0.actor_issuer.as_deref() } else { None }
+    }
+    /// APPLIED, or DENIED for a refused attempt (those are listed for coordinators and admins only).
+    fn outcome(&self) -> &str {
+        &self.0.outcome
     }
     fn action(&self) -> FieldResult<ChangeAction> {
         parse_vocab(&self.0.action)
@@ -977,7 +1008,11 @@ impl ChangeEntry {
     fn summary(&self) -> &str {
         &self.0.summary
     }
-    fn fields(&self) -> FieldResult<Vec<FieldChange>> {
+    /// Field values before and after; entries about personal data show them to signed-in users only.
+    fn fields(&self, context: &Ctx) -> FieldResult<Vec<FieldChange>> {
+        if self.0.personal && !context.actor.is_authenticated() {
+            return Ok(vec![]);
+        }
         let v: serde_json::Value =
             serde_json::from_str(&self.0.changes).map_err(|e| internal_error(&format!("change {}: {e}", self.0.id)))?;
         let text = |x: Option<&serde_json::Value>| x.filter(|v| !v.is_null()).map(|v| v.to_string());
@@ -1012,5 +1047,42 @@ pub fn vocabulary<T: Vocabulary>() -> VocabularyInfo {
     VocabularyInfo {
         name: T::NAME.to_owned(),
         values: T::ALL.iter().map(|v| VocabularyValue { code: v.code().into(), label: v.label().into() }).collect(),
+    }
+}
+
+// ---- contact persons ------------------------------------------------------------------------
+
+/// A contact person (personal data: signed-in users only).
+pub struct Contact(pub ContactRow);
+
+#[graphql_object(context = Ctx)]
+impl Contact {
+    fn id(&self) -> ID {
+        ID::new(self.0.id.to_string())
+    }
+    fn name(&self) -> &str {
+        &self.0.name
+    }
+    fn function(&self) -> Option<&str> {
+        self.0.function.as_deref()
+    }
+    fn email(&self) -> Option<&str> {
+        self.0.email.as_deref()
+    }
+    fn phone(&self) -> Option<&str> {
+        self.0.phone.as_deref()
+    }
+}
+
+/// Contact persons are personal data: anonymous readers get UNAUTHENTICATED for this field.
+fn require_signed_in(context: &Ctx) -> FieldResult<()> {
+    if context.actor.is_authenticated() {
+        Ok(())
+    } else {
+        Err(super::errors::field_error(crate::error::AppError::user(
+            crate::error::ErrorCode::Unauthenticated,
+            None,
+            "contact persons are shown to signed-in users only",
+        )))
     }
 }

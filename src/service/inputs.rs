@@ -148,3 +148,16 @@ pub struct WithdrawReuseInput {
     pub expected_version: i32,
     pub note: Option<String>,
 }
+
+/// A contact person of an organisation or a project (personal data: visible to signed-in users only).
+#[derive(Debug, Clone, GraphQLInputObject)]
+pub struct AddContactInput {
+    /// Exactly one of organisation and projectSlug.
+    pub organisation: Option<OrganisationRef>,
+    pub project_slug: Option<String>,
+    pub name: String,
+    /// E.g. "Projektleitung", "Themenfeld-Koordination".
+    pub function: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}

@@ -1,6 +1,7 @@
 //! Service rules: every write of the API goes through here, runs in one write transaction and records
 //! its change-log entry in that same transaction. GraphQL, the CLI and the seed call the same rules.
 
+pub mod contacts;
 pub mod inputs;
 pub mod participation;
 pub mod projects;

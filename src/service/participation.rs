@@ -4,6 +4,7 @@ use serde_json::{Value, json};
 
 use super::projects::unique_to_exists;
 use super::*;
+use crate::auth::policy::{self, Op};
 use crate::domain::{
     CallStatus, OrganisationKind, PartialDate, ParticipationRole, ParticipationStatus, ReuseStatus, Vocabulary,
 };
@@ -156,8 +157,9 @@ pub fn sign_up(conn: &mut Db, actor: &Actor, input: SignUpInput) -> AppResult<Pa
     }
     write_tx(conn, |conn| {
         let project = find_project(conn, &input.project_slug, "projectSlug")?;
-        require_active(&project, "projectSlug")?;
         let org = find_organisation(conn, &input.organisation, "organisation")?;
+        policy::require(conn, actor, Op::ActForOrganisation { project: &project, organisation: &org })?;
+        require_active(&project, "projectSlug")?;
         let kind = OrganisationKind::parse(&org.kind).map_err(|e| AppError::Internal(e.to_string()))?;
         if !SELF_SERVICE_KINDS.contains(&kind) {
             return Err(AppError::bad_input(
@@ -187,12 +189,16 @@ fn set_participation(
     write_tx(conn, |conn| {
         let row = read::participation_by_id(conn, id)?
             .ok_or_else(|| AppError::not_found("id", format!("id: no participation with id {id}")))?;
-        check_version(row.version, input.expected_version)?;
-        let from = ParticipationStatus::parse(&row.status).map_err(|e| AppError::Internal(e.to_string()))?;
-        if to == ParticipationStatus::Confirmed {
-            let project = read::project_by_id(conn, row.project_id)?.expect("foreign key");
+        let project = read::project_by_id(conn, row.project_id)?.expect("foreign key");
+        if to == ParticipationStatus::Withdrawn {
+            let org = read::organisation_by_id(conn, row.organisation_id)?.expect("foreign key");
+            policy::require(conn, actor, Op::ActForOrganisation { project: &project, organisation: &org })?;
+        } else {
+            policy::require(conn, actor, Op::ManageProject(&project))?;
             require_active(&project, "id")?;
         }
+        check_version(row.version, input.expected_version)?;
+        let from = ParticipationStatus::parse(&row.status).map_err(|e| AppError::Internal(e.to_string()))?;
         if !from.allowed_next().contains(&to) {
             return Err(AppError::illegal_transition(
                 "status",
@@ -276,6 +282,7 @@ pub fn open_call(conn: &mut Db, actor: &Actor, input: OpenCallInput) -> AppResul
     }
     write_tx(conn, |conn| {
         let project = find_project(conn, &input.project_slug, "projectSlug")?;
+        policy::require(conn, actor, Op::ManageProject(&project))?;
         require_active(&project, "projectSlug")?;
         let issuer = find_organisation(conn, &input.issuer, "issuer")?;
         let exists = format!("title: project {:?} already has a call {title:?}", project.slug);
@@ -327,6 +334,8 @@ pub fn close_call(conn: &mut Db, actor: &Actor, input: CloseCallInput) -> AppRes
     write_tx(conn, |conn| {
         let call = read::call_by_id(conn, id)?
             .ok_or_else(|| AppError::not_found("id", format!("id: no call with id {id}")))?;
+        let project = read::project_by_id(conn, call.project_id)?.expect("foreign key");
+        policy::require(conn, actor, Op::ManageProject(&project))?;
         check_version(call.version, input.expected_version)?;
         if call.status == CallStatus::Closed.code() {
             return Err(AppError::illegal_transition("id", "id: the call is closed already; allowed: none"));
@@ -337,7 +346,6 @@ pub fn close_call(conn: &mut Db, actor: &Actor, input: CloseCallInput) -> AppRes
         }
         let mut diff = Diff::default();
         diff.set("status", call.status.clone(), CallStatus::Closed.code());
-        let project = read::project_by_id(conn, call.project_id)?.expect("foreign key");
         record(
             conn,
             actor,
@@ -393,8 +401,9 @@ pub fn declare_reuse(conn: &mut Db, actor: &Actor, input: DeclareReuseInput) -> 
     let note = opt_text(input.note.as_deref(), "note", NOTE_MAX)?;
     write_tx(conn, |conn| {
         let project = find_project(conn, &input.project_slug, "projectSlug")?;
-        require_active(&project, "projectSlug")?;
         let org = find_organisation(conn, &input.organisation, "organisation")?;
+        policy::require(conn, actor, Op::ActForOrganisation { project: &project, organisation: &org })?;
+        require_active(&project, "projectSlug")?;
         let kind = OrganisationKind::parse(&org.kind).map_err(|e| AppError::Internal(e.to_string()))?;
         if !REUSER_KINDS.contains(&kind) {
             return Err(AppError::bad_input(
@@ -504,6 +513,14 @@ fn move_reuse(conn: &mut Db, actor: &Actor, step: ReuseStep) -> AppResult<ReuseR
     write_tx(conn, |conn| {
         let row = read::reuse_by_id(conn, id)?
             .ok_or_else(|| AppError::not_found("id", format!("id: no reuse declaration with id {id}")))?;
+        let project = read::project_by_id(conn, row.project_id)?.expect("foreign key");
+        let org = read::organisation_by_id(conn, row.organisation_id)?.expect("foreign key");
+        let op = if matches!(to, ReuseStatus::Agreed | ReuseStatus::Declined) {
+            Op::DecideReuse(&project)
+        } else {
+            Op::ActForOrganisation { project: &project, organisation: &org }
+        };
+        policy::require(conn, actor, op)?;
         check_version(row.version, expected)?;
         let from = ReuseStatus::parse(&row.status).map_err(|e| AppError::Internal(e.to_string()))?;
         if !from.allowed_next().contains(&to) || to == ReuseStatus::Interest {
@@ -546,7 +563,7 @@ fn move_reuse(conn: &mut Db, actor: &Actor, step: ReuseStep) -> AppResult<ReuseR
             let v = read::reuse_by_id(conn, id)?.map(|r| r.version).unwrap_or(row.version);
             return Err(AppError::conflict(v));
         }
-        let (project, org) = names(conn, row.project_id, row.organisation_id)?;
+        let (project, org) = (project.title, org.name);
         reuse_change(
             conn,
             actor,

@@ -3,6 +3,7 @@
 use serde_json::{Value, json};
 
 use super::*;
+use crate::auth::policy::{self, Op};
 use crate::domain::{OzgId, PartialDate, Phase, RelationKind, Vocabulary};
 use crate::store::rows::MilestoneRow;
 use crate::store::{write, write_tx};
@@ -42,6 +43,8 @@ pub fn create_project(conn: &mut Db, actor: &Actor, input: CreateProjectInput) -
             None => None,
         };
         let services = check_services(conn, &input.ozg_ids)?;
+        let topic_fields = crate::store::auth::topic_fields_of_services(conn, &services)?;
+        policy::require(conn, actor, Op::CreateProject { lead_land: lead_land.as_deref(), topic_fields: &topic_fields })?;
         if read::project_by_slug(conn, slug.as_str())?.is_some() {
             return Err(AppError::already_exists("slug", format!("slug: a project {slug:?} already exists")));
         }
@@ -114,6 +117,7 @@ pub fn update_project(conn: &mut Db, actor: &Actor, input: UpdateProjectInput) -
     let status_note = replace_text(input.status_note.as_deref(), "statusNote", NOTE_MAX)?;
     write_tx(conn, |conn| {
         let p = find_project(conn, &input.slug, "slug")?;
+        policy::require(conn, actor, Op::ManageProject(&p))?;
         check_version(p.version, input.expected_version)?;
         let lead_land = match input.lead_land.as_deref().map(str::trim) {
             None => None,
@@ -193,6 +197,7 @@ pub fn change_phase(conn: &mut Db, actor: &Actor, input: ChangePhaseInput) -> Ap
     let status_note = replace_text(input.status_note.as_deref(), "statusNote", NOTE_MAX)?;
     write_tx(conn, |conn| {
         let p = find_project(conn, &input.slug, "slug")?;
+        policy::require(conn, actor, Op::ManageProject(&p))?;
         check_version(p.version, input.expected_version)?;
         let current = Phase::parse(&p.phase).map_err(|e| AppError::Internal(e.to_string()))?;
         let resume = p.phase_before_hold.as_deref().and_then(|s| Phase::parse(s).ok());
@@ -309,6 +314,7 @@ pub fn add_milestone(conn: &mut Db, actor: &Actor, input: AddMilestoneInput) -> 
     }
     write_tx(conn, |conn| {
         let p = find_project(conn, &input.project_slug, "projectSlug")?;
+        policy::require(conn, actor, Op::ManageProject(&p))?;
         require_active(&p, "projectSlug")?;
         let planned = input.planned.map(|d| d.to_string());
         let actual = input.actual.map(|d| d.to_string());
@@ -356,6 +362,7 @@ pub fn complete_milestone(conn: &mut Db, actor: &Actor, input: CompleteMilestone
             .ok_or_else(|| AppError::not_found("id", format!("id: no milestone with id {id}")))?;
         check_version(m.version, input.expected_version)?;
         let project = read::project_by_id(conn, m.project_id)?.expect("foreign key");
+        policy::require(conn, actor, Op::ManageProject(&project))?;
         require_active(&project, "id")?;
         if let Some(done) = &m.actual {
             return Err(AppError::illegal_transition(

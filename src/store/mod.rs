@@ -1,6 +1,7 @@
 //! Storage: diesel on embedded SQLite or PostgreSQL, chosen at run time by the database URL.
 //! This module is the only place with SQL and the only place that looks at the backend.
 
+pub mod auth;
 pub mod changes;
 pub mod read;
 pub mod rows;

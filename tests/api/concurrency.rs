@@ -14,8 +14,16 @@ async fn fifty_identical_sign_ups(app: &TestApp) {
             let client = app.client.clone();
             let url = format!("{}/graphql", app.addr);
             let body = body.clone();
+            let auth = format!("Bearer {}", app.admin);
             tokio::spawn(async move {
-                let r = client.post(url).header("content-type", "application/json").body(body).send().await.unwrap();
+                let r = client
+                    .post(url)
+                    .header("content-type", "application/json")
+                    .header("authorization", auth)
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap();
                 (r.status().as_u16(), r.json::<serde_json::Value>().await.unwrap())
             })
         })

@@ -199,6 +199,8 @@ impl Drop for TestDb {
 pub struct TestApp {
     pub addr: String,
     pub client: reqwest::Client,
+    /// An admin token of the instance's own issuer; requests carry it unless they say otherwise.
+    pub admin: String,
     handle: ServerHandle,
     /// Keeps the database until the app is dropped (fields drop in order: server first).
     _db: TestDb,
@@ -213,24 +215,63 @@ impl TestApp {
             .unwrap();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = format!("http://{}", listener.local_addr().unwrap());
-        let options = ozg_registry::startup::ServeOptions { workers: 2, query_count_header: true };
+        let mut auth = ozg_registry::auth::AuthConfig::from_env();
+        auth.jwks_refresh_interval = std::time::Duration::ZERO;
+        let options = ozg_registry::startup::ServeOptions { auth, workers: 2, query_count_header: true };
         let server = ozg_registry::startup::serve(listener, pool, options).expect("server");
         let handle = server.handle();
         tokio::spawn(server);
-        TestApp { addr, client: reqwest::Client::new(), handle, _db: db }
+        let db_url = db.url.clone();
+        let admin = tokio::task::spawn_blocking(move || issue_token(&db_url, &["--role", "admin", "--subject", "test-admin"]))
+            .await
+            .unwrap();
+        TestApp { addr, client: reqwest::Client::new(), admin, handle, _db: db }
     }
 
     pub async fn post_raw(&self, body: impl Into<reqwest::Body>, content_type: &str) -> reqwest::Response {
-        self.client
-            .post(format!("{}/graphql", self.addr))
-            .header("content-type", content_type)
-            .body(body)
-            .send()
-            .await
-            .expect("request")
+        self.post_with(body, content_type, Some(&format!("Bearer {}", self.admin))).await
     }
 
-    /// Runs a GraphQL request; asserts HTTP 200 and returns the whole response body.
+    /// Posts with any Authorization header (or none).
+    pub async fn post_with(
+        &self,
+        body: impl Into<reqwest::Body>,
+        content_type: &str,
+        authorization: Option<&str>,
+    ) -> reqwest::Response {
+        let mut r = self.client.post(format!("{}/graphql", self.addr)).header("content-type", content_type).body(body);
+        if let Some(a) = authorization {
+            r = r.header("authorization", a);
+        }
+        r.send().await.expect("request")
+    }
+
+    pub fn db_url(&self) -> String {
+        self._db.url.clone()
+    }
+
+    /// A token minted by the CLI against this app's database.
+    pub async fn token(&self, args: &[&str]) -> String {
+        let url = self._db.url.clone();
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        tokio::task::spawn_blocking(move || issue_token(&url, &args.iter().map(String::as_str).collect::<Vec<_>>()))
+            .await
+            .unwrap()
+    }
+
+    /// Runs a GraphQL request as `token` (None: anonymous); asserts HTTP 200.
+    pub async fn gql_as(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let body = json!({ "query": query, "variables": variables }).to_string();
+        let auth = token.map(|t| format!("Bearer {t}"));
+        let resp = self.post_with(body, "application/json", auth.as_deref()).await;
+        let status = resp.status();
+        let v: Value = resp.json().await.expect("json body");
+        assert_eq!(status, 200, "HTTP status for {query}: {v}");
+        assert_no_internals(&v);
+        v
+    }
+
+    /// Runs a GraphQL request as admin; asserts HTTP 200 and returns the whole response body.
     pub async fn gql(&self, query: &str, variables: Value) -> Value {
         let body = json!({ "query": query, "variables": variables }).to_string();
         let resp = self.post_raw(body, "application/json").await;
@@ -274,6 +315,19 @@ impl Drop for TestApp {
         // Stop the server; the database is removed by TestDb's drop.
         std::mem::drop(tokio::spawn(async move { h.stop(false).await }));
     }
+}
+
+/// Mints a token with the CLI (`ozg-registry token issue …`) on the given database.
+pub fn issue_token(db_url: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ozg-registry"))
+        .args(["token", "issue"])
+        .args(args)
+        .env("DATABASE_URL", db_url)
+        .env("RUST_LOG", "error")
+        .output()
+        .expect("run the binary");
+    assert!(out.status.success(), "token issue {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
 /// Internal error text (SQL, diesel, panics) must never reach clients.

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod catalogue;
+mod auth;
 mod cli;
 mod concurrency;
 mod http;

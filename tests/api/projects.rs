@@ -34,7 +34,7 @@ async fn create_project_and_log_it(app: &TestApp) {
     let c = &d["changes"]["edges"][0]["node"];
     assert_eq!(c["action"], "CREATE");
     assert_eq!(c["entityType"], "Project");
-    assert_eq!(c["actor"], "anonymous");
+    assert_eq!(c["actor"], "test-admin");
     assert!(
         c["fields"]
             .as_array()
