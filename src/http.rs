@@ -11,8 +11,8 @@ use diesel::connection::{Connection, InstrumentationEvent};
 use juniper::http::GraphQLRequest;
 use serde_json::{Value, json};
 
-use crate::error::log_internal;
 use crate::auth::{AuthError, Authenticator, Credentials};
+use crate::error::log_internal;
 use crate::graphql::{Ctx, Schema};
 use crate::service::Actor;
 use crate::store::DbPool;
@@ -33,7 +33,7 @@ pub struct AppState {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/graphql").route(web::post().to(graphql)).route(web::route().to(method_not_allowed)))
         .route("/graphiql", web::get().to(graphiql))
-    .route("/.well-known/jwks.json", web::get().to(jwks))
+        .route("/.well-known/jwks.json", web::get().to(jwks))
         .route("/healthz", web::get().to(healthz));
 }
 

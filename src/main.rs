@@ -7,9 +7,9 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use ozg_registry::auth::keys::{self, TokenRequest};
 use ozg_registry::auth::{AuthConfig, Role, Scope};
+use ozg_registry::startup::{self, DEFAULT_DATABASE_URL, DEFAULT_LISTEN};
 use ozg_registry::store::changes::Verification;
 use ozg_registry::store::rows::OrganisationRow;
-use ozg_registry::startup::{self, DEFAULT_DATABASE_URL, DEFAULT_LISTEN};
 
 /// ozg-registry: OZG implementation projects, participation and reuse, as a GraphQL API.
 #[derive(Parser)]
@@ -246,7 +246,8 @@ fn token(url: &str, cmd: TokenCommand) -> Result<(), String> {
         }
         TokenCommand::Revoke { jti, reason } => {
             let now = ozg_registry::domain::Timestamp::now().to_db();
-            let done = ozg_registry::store::auth::revoke(&mut conn, &jti, reason.as_deref(), &now).map_err(|e| e.to_string())?;
+            let done = ozg_registry::store::auth::revoke(&mut conn, &jti, reason.as_deref(), &now)
+                .map_err(|e| e.to_string())?;
             println!("{}", if done { format!("revoked {jti}") } else { format!("{jti} was revoked already") });
             Ok(())
         }
@@ -262,7 +263,10 @@ fn issuer(url: &str, cmd: IssuerCommand) -> Result<(), String> {
                 return Err("jwks-url: an http(s) URL".into());
             }
             for a in algorithms.split(',') {
-                if !matches!(a.trim(), "EdDSA" | "ES256" | "ES384" | "RS256" | "RS384" | "RS512" | "PS256" | "PS384" | "PS512") {
+                if !matches!(
+                    a.trim(),
+                    "EdDSA" | "ES256" | "ES384" | "RS256" | "RS384" | "RS512" | "PS256" | "PS384" | "PS512"
+                ) {
                     return Err(format!("algorithms: {a:?} is not an asymmetric JWS algorithm"));
                 }
             }
@@ -286,7 +290,10 @@ fn issuer(url: &str, cmd: IssuerCommand) -> Result<(), String> {
         }
         IssuerCommand::List => {
             for i in store::issuers(&mut conn).map_err(|e| e.to_string())? {
-                println!("{}\t{}\taud={}\talgs={}\trole={}\torg={}", i.issuer, i.jwks_url, i.audience, i.algorithms, i.role_claim, i.organisation_claim);
+                println!(
+                    "{}\t{}\taud={}\talgs={}\trole={}\torg={}",
+                    i.issuer, i.jwks_url, i.audience, i.algorithms, i.role_claim, i.organisation_claim
+                );
             }
             Ok(())
         }

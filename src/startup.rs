@@ -50,8 +50,12 @@ pub struct ServeOptions {
 pub fn serve(listener: TcpListener, pool: DbPool, options: ServeOptions) -> std::io::Result<Server> {
     let workers = options.workers;
     let auth = Authenticator::new(options.auth.clone(), pool.clone()).map_err(std::io::Error::other)?;
-    let state =
-        web::Data::new(AppState { auth: Arc::new(auth), pool, schema: Arc::new(schema()), query_count_header: options.query_count_header });
+    let state = web::Data::new(AppState {
+        auth: Arc::new(auth),
+        pool,
+        schema: Arc::new(schema()),
+        query_count_header: options.query_count_header,
+    });
     let server = HttpServer::new(move || App::new().app_data(state.clone()).configure(routes))
         .workers(workers)
         .listen(listener)?

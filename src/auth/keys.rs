@@ -16,7 +16,8 @@ use crate::error::{AppError, AppResult};
 use crate::store::{Db, auth as store};
 
 /// The PKCS#8 v1 prefix of an Ed25519 private key (RFC 8410); the 32-byte seed follows.
-const PKCS8_ED25519_PREFIX: [u8; 16] = [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
+const PKCS8_ED25519_PREFIX: [u8; 16] =
+    [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
 
 /// The `typ` header of access tokens (RFC 9068); local tokens must carry it.
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
@@ -109,7 +110,13 @@ pub fn signing_key(conn: &mut Db, cfg: &AuthConfig) -> AppResult<LocalKey> {
     let key = LocalKey::from_seed(&seed);
     let mut der = PKCS8_ED25519_PREFIX.to_vec();
     der.extend_from_slice(&seed);
-    store::insert_signing_key(conn, &key.kid, &STANDARD.encode(&der), &STANDARD.encode(&key.public), &Timestamp::now().to_db())?;
+    store::insert_signing_key(
+        conn,
+        &key.kid,
+        &STANDARD.encode(&der),
+        &STANDARD.encode(&key.public),
+        &Timestamp::now().to_db(),
+    )?;
     Ok(key)
 }
 

@@ -47,7 +47,7 @@ fn forbidden(actor: &Actor, op: &Op, why: &str) -> AppError {
 
 fn project_in_scope(conn: &mut Db, actor: &Actor, p: &ProjectRow) -> AppResult<bool> {
     let s = &actor.scope;
-    if s.projects.iter().any(|x| *x == p.slug) || p.lead_land_code.as_ref().is_some_and(|l| s.lands.contains(l)) {
+    if s.projects.contains(&p.slug) || p.lead_land_code.as_ref().is_some_and(|l| s.lands.contains(l)) {
         return Ok(true);
     }
     if s.topic_fields.is_empty() {
@@ -83,10 +83,18 @@ pub fn require(conn: &mut Db, actor: &Actor, op: Op) -> AppResult<()> {
         }
         Op::ManageProject(p) | Op::DecideReuse(p) => coordinator && project_in_scope(conn, actor, p)?,
         Op::ActForOrganisation { project, organisation } => {
-            if coordinator { project_in_scope(conn, actor, project)? } else { own_organisation(actor, organisation) }
+            if coordinator {
+                project_in_scope(conn, actor, project)?
+            } else {
+                own_organisation(actor, organisation)
+            }
         }
         Op::ManageOrganisation(o) => {
-            if coordinator { actor.organisation_id == Some(o.id) } else { own_organisation(actor, o) }
+            if coordinator {
+                actor.organisation_id == Some(o.id)
+            } else {
+                own_organisation(actor, o)
+            }
         }
     };
     if allowed {

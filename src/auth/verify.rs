@@ -224,7 +224,8 @@ impl Authenticator {
         if token.len() > MAX_TOKEN {
             return refuse("the token is too long");
         }
-        let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError("the token is not a well-formed JWT".into()))?;
+        let header =
+            jsonwebtoken::decode_header(token).map_err(|_| AuthError("the token is not a well-formed JWT".into()))?;
         // Only to choose the issuer; nothing of it is trusted before the signature is checked.
         let unverified: Value = jsonwebtoken::dangerous::insecure_decode_claims(token)
             .map_err(|_| AuthError("the token is not a well-formed JWT".into()))?;
@@ -344,7 +345,8 @@ impl Authenticator {
         };
         let (key, alg) = {
             let mut cache = self.jwks.lock().await;
-            let entry = cache.entry(issuer.issuer.clone()).or_insert(IssuerKeys { keys: HashMap::new(), fetched: None });
+            let entry =
+                cache.entry(issuer.issuer.clone()).or_insert(IssuerKeys { keys: HashMap::new(), fetched: None });
             if !entry.keys.contains_key(kid) && (entry.fetched.is_none() || self.may_refresh(&issuer.issuer)) {
                 entry.keys = self.fetch_jwks(&issuer).await?;
                 entry.fetched = Some(Instant::now());

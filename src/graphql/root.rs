@@ -504,35 +504,41 @@ fn run<T>(
 impl Mutation {
     /// Coordinators: create an implementation project.
     fn create_project(context: &Ctx, input: service::CreateProjectInput) -> FieldResult<ProjectPayload> {
-        let (p, user_errors) = payload(run(context, "createProject", |c, a| service::projects::create_project(c, a, input)))?;
+        let (p, user_errors) =
+            payload(run(context, "createProject", |c, a| service::projects::create_project(c, a, input)))?;
         Ok(ProjectPayload { project: p.map(|p| context.projects(vec![p]).remove(0)), user_errors })
     }
 
     /// Coordinators: change a project's title, summary, lead Land, delivery model, status note or services.
     fn update_project(context: &Ctx, input: service::UpdateProjectInput) -> FieldResult<ProjectPayload> {
-        let (p, user_errors) = payload(run(context, "updateProject", |c, a| service::projects::update_project(c, a, input)))?;
+        let (p, user_errors) =
+            payload(run(context, "updateProject", |c, a| service::projects::update_project(c, a, input)))?;
         Ok(ProjectPayload { project: p.map(|p| context.projects(vec![p]).remove(0)), user_errors })
     }
 
     /// Coordinators: move a project to another phase; only allowed transitions.
     fn change_project_phase(context: &Ctx, input: service::ChangePhaseInput) -> FieldResult<ProjectPayload> {
-        let (p, user_errors) = payload(run(context, "changeProjectPhase", |c, a| service::projects::change_phase(c, a, input)))?;
+        let (p, user_errors) =
+            payload(run(context, "changeProjectPhase", |c, a| service::projects::change_phase(c, a, input)))?;
         Ok(ProjectPayload { project: p.map(|p| context.projects(vec![p]).remove(0)), user_errors })
     }
 
     fn add_milestone(context: &Ctx, input: service::AddMilestoneInput) -> FieldResult<MilestonePayload> {
-        let (m, user_errors) = payload(run(context, "addMilestone", |c, a| service::projects::add_milestone(c, a, input)))?;
+        let (m, user_errors) =
+            payload(run(context, "addMilestone", |c, a| service::projects::add_milestone(c, a, input)))?;
         Ok(MilestonePayload { milestone: m.map(Milestone), user_errors })
     }
 
     fn complete_milestone(context: &Ctx, input: service::CompleteMilestoneInput) -> FieldResult<MilestonePayload> {
-        let (m, user_errors) = payload(run(context, "completeMilestone", |c, a| service::projects::complete_milestone(c, a, input)))?;
+        let (m, user_errors) =
+            payload(run(context, "completeMilestone", |c, a| service::projects::complete_milestone(c, a, input)))?;
         Ok(MilestonePayload { milestone: m.map(Milestone), user_errors })
     }
 
     /// Coordinators: record an organisation's participation (confirmed unless `confirmed: false`).
     fn add_participation(context: &Ctx, input: service::AddParticipationInput) -> FieldResult<ParticipationPayload> {
-        let (p, user_errors) = payload(run(context, "addParticipation", |c, a| service::participation::add_participation(c, a, input)))?;
+        let (p, user_errors) =
+            payload(run(context, "addParticipation", |c, a| service::participation::add_participation(c, a, input)))?;
         Ok(ParticipationPayload { participation: p.map(|p| context.participations(vec![p]).remove(0)), user_errors })
     }
 
@@ -540,8 +546,9 @@ impl Mutation {
         context: &Ctx,
         input: service::ParticipationStatusInput,
     ) -> FieldResult<ParticipationPayload> {
-        let (p, user_errors) =
-            payload(run(context, "confirmParticipation", |c, a| service::participation::confirm_participation(c, a, input)))?;
+        let (p, user_errors) = payload(run(context, "confirmParticipation", |c, a| {
+            service::participation::confirm_participation(c, a, input)
+        }))?;
         Ok(ParticipationPayload { participation: p.map(|p| context.participations(vec![p]).remove(0)), user_errors })
     }
 
@@ -549,8 +556,9 @@ impl Mutation {
         context: &Ctx,
         input: service::ParticipationStatusInput,
     ) -> FieldResult<ParticipationPayload> {
-        let (p, user_errors) =
-            payload(run(context, "withdrawParticipation", |c, a| service::participation::withdraw_participation(c, a, input)))?;
+        let (p, user_errors) = payload(run(context, "withdrawParticipation", |c, a| {
+            service::participation::withdraw_participation(c, a, input)
+        }))?;
         Ok(ParticipationPayload { participation: p.map(|p| context.participations(vec![p]).remove(0)), user_errors })
     }
 
@@ -562,12 +570,14 @@ impl Mutation {
 
     /// Coordinators: open a call for participation.
     fn open_call(context: &Ctx, input: service::OpenCallInput) -> FieldResult<CallPayload> {
-        let (call, user_errors) = payload(run(context, "openCall", |c, a| service::participation::open_call(c, a, input)))?;
+        let (call, user_errors) =
+            payload(run(context, "openCall", |c, a| service::participation::open_call(c, a, input)))?;
         Ok(CallPayload { call: call.map(|c| context.calls(vec![c]).remove(0)), user_errors })
     }
 
     fn close_call(context: &Ctx, input: service::CloseCallInput) -> FieldResult<CallPayload> {
-        let (call, user_errors) = payload(run(context, "closeCall", |c, a| service::participation::close_call(c, a, input)))?;
+        let (call, user_errors) =
+            payload(run(context, "closeCall", |c, a| service::participation::close_call(c, a, input)))?;
         Ok(CallPayload { call: call.map(|c| context.calls(vec![c]).remove(0)), user_errors })
     }
 
@@ -576,7 +586,8 @@ impl Mutation {
         context: &Ctx,
         input: service::DeclareReuseInput,
     ) -> FieldResult<ReuseDeclarationPayload> {
-        let (r, user_errors) = payload(run(context, "declareReuseInterest", |c, a| service::participation::declare_reuse(c, a, input)))?;
+        let (r, user_errors) =
+            payload(run(context, "declareReuseInterest", |c, a| service::participation::declare_reuse(c, a, input)))?;
         Ok(ReuseDeclarationPayload { reuse_declaration: r.map(|r| context.reuse(vec![r]).remove(0)), user_errors })
     }
 
@@ -585,7 +596,9 @@ impl Mutation {
         context: &Ctx,
         input: service::AdvanceReuseInput,
     ) -> FieldResult<ReuseDeclarationPayload> {
-        let (r, user_errors) = payload(run(context, "advanceReuseDeclaration", |c, a| service::participation::advance_reuse(c, a, input)))?;
+        let (r, user_errors) = payload(run(context, "advanceReuseDeclaration", |c, a| {
+            service::participation::advance_reuse(c, a, input)
+        }))?;
         Ok(ReuseDeclarationPayload { reuse_declaration: r.map(|r| context.reuse(vec![r]).remove(0)), user_errors })
     }
 
@@ -593,7 +606,9 @@ impl Mutation {
         context: &Ctx,
         input: service::WithdrawReuseInput,
     ) -> FieldResult<ReuseDeclarationPayload> {
-        let (r, user_errors) = payload(run(context, "withdrawReuseDeclaration", |c, a| service::participation::withdraw_reuse(c, a, input)))?;
+        let (r, user_errors) = payload(run(context, "withdrawReuseDeclaration", |c, a| {
+            service::participation::withdraw_reuse(c, a, input)
+        }))?;
         Ok(ReuseDeclarationPayload { reuse_declaration: r.map(|r| context.reuse(vec![r]).remove(0)), user_errors })
     }
 

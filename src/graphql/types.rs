@@ -519,8 +519,8 @@ impl Project {
         )?;
         Ok(context.reuse(rows))
     }
-    /// Contact persons (signed-in users only).
-    fn contacts(&self, context: &Ctx) -> FieldResult<Vec<Contact>> {
+    /// Contact persons (signed-in users only: null with an UNAUTHENTICATED error for anonymous readers).
+    fn contacts(&self, context: &Ctx) -> FieldResult<Option<Vec<Contact>>> {
         require_signed_in(context)?;
         let rows = context.l.project_contacts.many(
             context,
@@ -529,7 +529,7 @@ impl Project {
             crate::store::auth::contacts_by_projects,
             |r| r.project_id.unwrap_or_default(),
         )?;
-        Ok(rows.into_iter().map(Contact).collect())
+        Ok(Some(rows.into_iter().map(Contact).collect()))
     }
     fn events(&self, context: &Ctx) -> FieldResult<Vec<EventLink>> {
         let rows = context.l.project_events.many(

@@ -37,7 +37,10 @@ pub fn add_contact(conn: &mut Db, actor: &Actor, input: AddContactInput) -> AppR
                 (None, Some(p.id), about)
             }
             _ => {
-                return Err(AppError::bad_input("organisation", "organisation: give exactly one of organisation and projectSlug"));
+                return Err(AppError::bad_input(
+                    "organisation",
+                    "organisation: give exactly one of organisation and projectSlug",
+                ));
             }
         };
         let at = now();

@@ -132,6 +132,7 @@ pub fn add_participation(conn: &mut Db, actor: &Actor, input: AddParticipationIn
         if input.confirmed.unwrap_or(true) { ParticipationStatus::Confirmed } else { ParticipationStatus::Requested };
     write_tx(conn, |conn| {
         let project = find_project(conn, &input.project_slug, "projectSlug")?;
+        policy::require(conn, actor, Op::ManageProject(&project))?;
         require_active(&project, "projectSlug")?;
         let org = find_organisation(conn, &input.organisation, "organisation")?;
         let since = input.since.map(|d| d.to_string());

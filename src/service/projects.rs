@@ -44,7 +44,11 @@ pub fn create_project(conn: &mut Db, actor: &Actor, input: CreateProjectInput) -
         };
         let services = check_services(conn, &input.ozg_ids)?;
         let topic_fields = crate::store::auth::topic_fields_of_services(conn, &services)?;
-        policy::require(conn, actor, Op::CreateProject { lead_land: lead_land.as_deref(), topic_fields: &topic_fields })?;
+        policy::require(
+            conn,
+            actor,
+            Op::CreateProject { lead_land: lead_land.as_deref(), topic_fields: &topic_fields },
+        )?;
         if read::project_by_slug(conn, slug.as_str())?.is_some() {
             return Err(AppError::already_exists("slug", format!("slug: a project {slug:?} already exists")));
         }

@@ -107,7 +107,11 @@ pub fn contacts_by_organisations(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<
 }
 
 pub fn contacts_by_projects(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<ContactRow>> {
-    contacts::table.filter(contacts::project_id.eq_any(ids)).order(contacts::id).select(ContactRow::as_select()).load(conn)
+    contacts::table
+        .filter(contacts::project_id.eq_any(ids))
+        .order(contacts::id)
+        .select(ContactRow::as_select())
+        .load(conn)
 }
 
 pub struct NewContact<'a> {

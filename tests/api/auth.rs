@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 
 const WHOAMI: &str = "{ changes(first: 1) { totalCount } }";
-const SIGN_UP: &str = "mutation($i: SignUpInput!) { signUp(input: $i) { participation { id } userErrors { code message } } }";
+const SIGN_UP: &str =
+    "mutation($i: SignUpInput!) { signUp(input: $i) { participation { id } userErrors { code message } } }";
 
 /// An Ed25519 key pair for tests, as PKCS#8 DER and raw public key.
 struct TestKey {
@@ -24,7 +25,8 @@ impl TestKey {
         let mut seed = [0u8; 32];
         getrandom::fill(&mut seed).unwrap();
         let public = ed25519_dalek::SigningKey::from_bytes(&seed).verifying_key().to_bytes().to_vec();
-        let mut der = vec![0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
+        let mut der =
+            vec![0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
         der.extend_from_slice(&seed);
         TestKey { kid: kid.into(), encoding: EncodingKey::from_ed_der(&der), public }
     }
@@ -60,7 +62,8 @@ impl JwksServer {
         let server = HttpServer::new(move || {
             App::new().app_data(data.clone()).route(
                 "/jwks.json",
-                web::get().to(|d: web::Data<Mutex<Value>>| async move { HttpResponse::Ok().json(d.lock().unwrap().clone()) }),
+                web::get()
+                    .to(|d: web::Data<Mutex<Value>>| async move { HttpResponse::Ok().json(d.lock().unwrap().clone()) }),
             )
         })
         .workers(1)
@@ -116,7 +119,11 @@ async fn local_tokens(app: &TestApp) {
     let v = app.gql_as(None, WHOAMI, json!({})).await;
     assert!(v.get("errors").is_none());
     let v = app
-        .gql_as(None, SIGN_UP, json!({ "i": { "projectSlug": "einbuergerung", "organisation": { "ags": "05913000" }, "role": "PILOT" } }))
+        .gql_as(
+            None,
+            SIGN_UP,
+            json!({ "i": { "projectSlug": "einbuergerung", "organisation": { "ags": "05913000" }, "role": "PILOT" } }),
+        )
         .await;
     assert_eq!(v["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{v}");
     assert!(v["data"]["signUp"].is_null());
@@ -144,7 +151,8 @@ async fn local_tokens(app: &TestApp) {
     let kid = header["kid"].as_str().unwrap();
 
     // The published key set has the kid.
-    let jwks: Value = app.client.get(format!("{}/.well-known/jwks.json", app.addr)).send().await.unwrap().json().await.unwrap();
+    let jwks: Value =
+        app.client.get(format!("{}/.well-known/jwks.json", app.addr)).send().await.unwrap().json().await.unwrap();
     let x = jwks["keys"].as_array().unwrap().iter().find(|k| k["kid"] == kid).expect("kid published")["x"].clone();
 
     // alg "none".
@@ -177,7 +185,8 @@ async fn local_tokens(app: &TestApp) {
     assert_refused(app, &jwt_typ, "typ").await;
 
     // Revocation by jti.
-    let jti = serde_json::from_slice::<Value>(&B64.decode(parts[1]).unwrap()).unwrap()["jti"].as_str().unwrap().to_owned();
+    let jti =
+        serde_json::from_slice::<Value>(&B64.decode(parts[1]).unwrap()).unwrap()["jti"].as_str().unwrap().to_owned();
     let url = app.db_url();
     let (ok, out) = tokio::task::spawn_blocking(move || cli(&url, &["token", "revoke", &jti])).await.unwrap();
     assert!(ok, "{out}");
@@ -187,7 +196,12 @@ async fn local_tokens(app: &TestApp) {
 
     // Forged and refused tokens changed nothing; the one recorded entry is the anonymous attempt.
     assert_eq!(app.change_count().await, before + 1);
-    let d = app.data(r#"{ changes(entityType: "Denied", first: 10) { edges { node { outcome actor actorRole summary } } } }"#, json!({})).await;
+    let d = app
+        .data(
+            r#"{ changes(entityType: "Denied", first: 10) { edges { node { outcome actor actorRole summary } } } }"#,
+            json!({}),
+        )
+        .await;
     let denied = &d["changes"]["edges"][0]["node"];
     assert_eq!(denied["outcome"], "DENIED");
     assert_eq!(denied["actorRole"], "anonymous");
@@ -201,7 +215,19 @@ async fn external_issuer_with_rotation(app: &TestApp) {
     let url = app.db_url();
     let jwks_url = jwks.url.clone();
     let (ok, out) = tokio::task::spawn_blocking(move || {
-        cli(&url, &["issuer", "add", "--issuer", "https://idp.nrw.example", "--jwks-url", &jwks_url, "--scope-claim", "ozg_scope"])
+        cli(
+            &url,
+            &[
+                "issuer",
+                "add",
+                "--issuer",
+                "https://idp.nrw.example",
+                "--jwks-url",
+                &jwks_url,
+                "--scope-claim",
+                "ozg_scope",
+            ],
+        )
     })
     .await
     .unwrap();
@@ -213,14 +239,24 @@ async fn external_issuer_with_rotation(app: &TestApp) {
             "ozg_role": "coordinator", "ozg_org": "kdn", "ozg_scope": ["topic:ein_auswanderung"]
         });
         for (k, v) in patch.as_object().unwrap() {
-            if v.is_null() { c.as_object_mut().unwrap().remove(k); } else { c[k] = v.clone(); }
+            if v.is_null() {
+                c.as_object_mut().unwrap().remove(k);
+            } else {
+                c[k] = v.clone();
+            }
         }
         c
     };
     let good = a.sign(&claims(json!({})), "JWT");
     let phase = "mutation($i: ChangePhaseInput!) { changeProjectPhase(input: $i) { project { phase } userErrors { code message } } }";
     let v = app.project_version("reiseausweis").await;
-    let r = app.gql_as(Some(&good), phase, json!({ "i": { "slug": "reiseausweis", "expectedVersion": v, "phase": "IMPLEMENTATION" } })).await;
+    let r = app
+        .gql_as(
+            Some(&good),
+            phase,
+            json!({ "i": { "slug": "reiseausweis", "expectedVersion": v, "phase": "IMPLEMENTATION" } }),
+        )
+        .await;
     assert_eq!(r["data"]["changeProjectPhase"]["project"]["phase"], "IMPLEMENTATION", "{r}");
     let d = app.data(r#"{ changes(projectSlug: "reiseausweis", first: 100) { edges { node { actor actorRole actorIssuer actorOrganisation { slug } } } } }"#, json!({})).await;
     let last = &d["changes"]["edges"].as_array().unwrap().last().unwrap()["node"];
@@ -253,12 +289,107 @@ async fn external_issuer_with_rotation(app: &TestApp) {
     assert_refused(app, &a.sign(&claims(json!({ "jti": "old" })), "JWT"), "retired key").await;
 
     // Out of scope: the coordinator of Ein- & Auswanderung cannot change a Familie & Kind project.
-    let create = "mutation($i: CreateProjectInput!) { createProject(input: $i) { project { slug } userErrors { code } } }";
+    let create =
+        "mutation($i: CreateProjectInput!) { createProject(input: $i) { project { slug } userErrors { code } } }";
     let d = app.data(create, json!({ "i": { "slug": "elterngeld", "title": "Elterngeld", "deliveryModel": "UNDECIDED", "ozgIds": ["10000"] } })).await;
     assert_eq!(d["createProject"]["project"]["slug"], "elterngeld");
-    let r = app.gql_as(Some(&fresh), phase, json!({ "i": { "slug": "elterngeld", "expectedVersion": 1, "phase": "CONCEPTION" } })).await;
+    let r = app
+        .gql_as(
+            Some(&fresh),
+            phase,
+            json!({ "i": { "slug": "elterngeld", "expectedVersion": 1, "phase": "CONCEPTION" } }),
+        )
+        .await;
     assert_eq!(r["data"]["changeProjectPhase"]["userErrors"][0]["code"], "FORBIDDEN", "{r}");
     assert_eq!(app.project_version("elterngeld").await, 1);
 }
 
 both_backends!(local_tokens, external_issuer_with_rotation);
+
+async fn contacts_are_personal_data(app: &TestApp) {
+    let add =
+        "mutation($i: AddContactInput!) { addContact(input: $i) { contact { name email } userErrors { code field } } }";
+    let d = app
+        .data(add, json!({ "i": { "projectSlug": "einbuergerung", "name": "Erika Mustermann", "function": "Projektleitung", "email": "erika@example.org" } }))
+        .await;
+    assert_eq!(d["addContact"]["contact"]["email"], "erika@example.org");
+    for (patch, field) in [
+        (json!({ "email": "not-an-address" }), "email"),
+        (json!({ "phone": "call me" }), "phone"),
+        (json!({ "organisation": { "slug": "kdn" } }), "organisation"),
+    ] {
+        let mut i = json!({ "projectSlug": "einbuergerung", "name": "X" });
+        for (k, v) in patch.as_object().unwrap() {
+            i[k] = v.clone();
+        }
+        let d = app.data(add, json!({ "i": i })).await;
+        assert_eq!(user_error(&d, "addContact")["field"], field);
+    }
+
+    let q = r#"{ project(slug: "einbuergerung") { title contacts { name email } } }"#;
+    let anon = app.gql_as(None, q, json!({})).await;
+    assert_eq!(anon["data"]["project"]["title"], "Einbürgerung");
+    assert!(anon["data"]["project"]["contacts"].is_null());
+    assert_eq!(anon["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+    let kommune = app.token(&["--role", "municipality", "--org", "ags:05913000"]).await;
+    let signed_in = app.gql_as(Some(&kommune), q, json!({})).await;
+    assert_eq!(signed_in["data"]["project"]["contacts"][0]["name"], "Erika Mustermann");
+
+    // The public change log says that a contact was added, not who it is nor who added it.
+    let log = r#"{ changes(entityType: "Contact") { edges { node { summary actor fields { field after } } } } }"#;
+    let public = app.gql_as(None, log, json!({})).await;
+    let entry = &public["data"]["changes"]["edges"][0]["node"];
+    assert!(!entry.to_string().contains("Erika"), "{entry}");
+    assert!(entry["actor"].is_null());
+    assert_eq!(entry["fields"], json!([]));
+    let municipal = app.gql_as(Some(&kommune), log, json!({})).await;
+    let entry = &municipal["data"]["changes"]["edges"][0]["node"];
+    assert!(entry["actor"].is_null(), "only coordinators and admins see who");
+    assert!(entry["fields"].to_string().contains("Erika"));
+    let admin = app.data(log, json!({})).await;
+    assert_eq!(admin["changes"]["edges"][0]["node"]["actor"], "test-admin");
+}
+
+async fn audit_chain_is_append_only_and_verified(app: &TestApp) {
+    app.data(
+        "mutation { signUp(input: {projectSlug: \"einbuergerung\", organisation: {ags: \"05913000\"}, role: PILOT}) { userErrors { code } } }",
+        json!({}),
+    )
+    .await;
+    let url = app.db_url();
+    let verify = move || cli(&url, &["audit", "verify"]);
+    let (ok, out) = tokio::task::spawn_blocking(verify.clone()).await.unwrap();
+    assert!(ok && out.contains("intact"), "{out}");
+
+    let url = app.db_url();
+    let backend = app.backend();
+    tokio::task::spawn_blocking(move || {
+        use diesel::RunQueryDsl;
+        let pool = ozg_registry::store::connect(&url, 1).unwrap();
+        let mut conn = pool.get().unwrap();
+        // The database itself refuses to change or delete entries.
+        for sql in ["UPDATE change_log SET summary = 'x' WHERE id = 1", "DELETE FROM change_log WHERE id = 1"] {
+            let r = diesel::sql_query(sql).execute(&mut *conn);
+            assert!(r.is_err(), "{sql} was allowed");
+        }
+        // Someone with the database owner's rights removes the guard and edits history …
+        let drop = match backend {
+            Backend::Sqlite => "DROP TRIGGER change_log_no_update",
+            Backend::Postgres => "DROP TRIGGER change_log_append_only ON change_log",
+        };
+        diesel::sql_query(drop).execute(&mut *conn).unwrap();
+        diesel::sql_query(
+            "UPDATE change_log SET summary = 'nichts passiert' WHERE id = (SELECT MAX(id) FROM change_log)",
+        )
+        .execute(&mut *conn)
+        .unwrap();
+    })
+    .await
+    .unwrap();
+    // … and the chain shows it.
+    let (ok, out) = tokio::task::spawn_blocking(verify).await.unwrap();
+    assert!(!ok, "{out}");
+    assert!(out.contains("changed"), "{out}");
+}
+
+both_backends!(contacts_are_personal_data, audit_chain_is_append_only_and_verified);

@@ -222,9 +222,10 @@ impl TestApp {
         let handle = server.handle();
         tokio::spawn(server);
         let db_url = db.url.clone();
-        let admin = tokio::task::spawn_blocking(move || issue_token(&db_url, &["--role", "admin", "--subject", "test-admin"]))
-            .await
-            .unwrap();
+        let admin =
+            tokio::task::spawn_blocking(move || issue_token(&db_url, &["--role", "admin", "--subject", "test-admin"]))
+                .await
+                .unwrap();
         TestApp { addr, client: reqwest::Client::new(), admin, handle, _db: db }
     }
 
@@ -244,6 +245,10 @@ impl TestApp {
             r = r.header("authorization", a);
         }
         r.send().await.expect("request")
+    }
+
+    pub fn backend(&self) -> Backend {
+        self._db.backend
     }
 
     pub fn db_url(&self) -> String {

@@ -3,8 +3,8 @@
 #[macro_use]
 mod helpers;
 
-mod catalogue;
 mod auth;
+mod catalogue;
 mod cli;
 mod concurrency;
 mod http;
@@ -12,3 +12,4 @@ mod newsletter;
 mod participation;
 mod projects;
 mod reuse;
+mod roles;
