@@ -8,6 +8,7 @@
 //! | `ActForOrganisation` | – | its own organisation or its offices | project in scope | yes |
 //! | `DecideReuse` | – | – | project in scope | yes |
 //! | `ManageOrganisation` | – | its own organisation or its offices | its own organisation | yes |
+//! | `ManageRegistry` | – | – | – | yes |
 
 use super::{Actor, Role};
 use crate::error::{AppError, AppResult, ErrorCode};
@@ -26,6 +27,8 @@ pub enum Op<'a> {
     DecideReuse(&'a ProjectRow),
     /// Change an organisation's own records (contact persons).
     ManageOrganisation(&'a OrganisationRow),
+    /// Register organisations: the registry's own master data.
+    ManageRegistry,
 }
 
 impl Op<'_> {
@@ -37,6 +40,7 @@ impl Op<'_> {
                 format!("act for {} in project {:?}", organisation.name, project.slug)
             }
             Op::ManageOrganisation(o) => format!("change the records of {}", o.name),
+            Op::ManageRegistry => "change the registry's organisations".into(),
         }
     }
 }
@@ -96,12 +100,14 @@ pub fn require(conn: &mut Db, actor: &Actor, op: Op) -> AppResult<()> {
                 own_organisation(actor, o)
             }
         }
+        Op::ManageRegistry => false,
     };
     if allowed {
         return Ok(());
     }
     let why = match (&op, coordinator) {
         (Op::ActForOrganisation { .. } | Op::ManageOrganisation(_), false) => "not its own organisation",
+        (Op::ManageRegistry, _) => "reserved for admins",
         (_, true) => "outside the coordinator's scope",
         (_, false) => "reserved for coordinators",
     };

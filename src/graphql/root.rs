@@ -478,6 +478,7 @@ payload_type!(ProjectPayload, project, Project, "The result of a project mutatio
 payload_type!(MilestonePayload, milestone, Milestone, "The result of a milestone mutation.");
 payload_type!(ParticipationPayload, participation, Participation, "The result of a participation mutation.");
 payload_type!(CallPayload, call, Call, "The result of a call mutation.");
+payload_type!(OrganisationPayload, organisation, Organisation, "The result of an organisation mutation.");
 payload_type!(ContactPayload, contact, Contact, "The result of a contact mutation.");
 payload_type!(ReuseDeclarationPayload, reuse_declaration, ReuseDeclaration, "The result of a reuse mutation.");
 
@@ -616,5 +617,13 @@ impl Mutation {
     fn add_contact(context: &Ctx, input: service::AddContactInput) -> FieldResult<ContactPayload> {
         let (c, user_errors) = payload(run(context, "addContact", |c, a| service::contacts::add_contact(c, a, input)))?;
         Ok(ContactPayload { contact: c.map(Contact), user_errors })
+    }
+
+    /// Admins: register an organisation; AGS, ARS and Kreisschlüssel must be consistent with its Land.
+    fn create_organisation(context: &Ctx, input: service::CreateOrganisationInput) -> FieldResult<OrganisationPayload> {
+        let (o, user_errors) = payload(run(context, "createOrganisation", |c, a| {
+            service::organisations::create_organisation(c, a, input)
+        }))?;
+        Ok(OrganisationPayload { organisation: o.map(|o| context.organisations(vec![o]).remove(0)), user_errors })
     }
 }

@@ -3,7 +3,9 @@
 
 use juniper::{GraphQLInputObject, ID};
 
-use crate::domain::{Ags, DeliveryModel, OzgId, PartialDate, ParticipationRole, Phase, ReuseStatus};
+use crate::domain::{
+    Ags, Ars, DeliveryModel, DistrictKey, OrganisationKind, OzgId, PartialDate, ParticipationRole, Phase, ReuseStatus,
+};
 
 /// Names an organisation by exactly one of its id, AGS or slug.
 #[derive(Debug, Clone, Default, GraphQLInputObject)]
@@ -160,4 +162,21 @@ pub struct AddContactInput {
     pub function: Option<String>,
     pub email: Option<String>,
     pub phone: Option<String>,
+}
+
+/// Admins: register an organisation (a Kommune, an office, an IT service provider, …).
+#[derive(Debug, Clone, GraphQLInputObject)]
+pub struct CreateOrganisationInput {
+    pub slug: String,
+    pub name: String,
+    pub short_name: Option<String>,
+    pub kind: OrganisationKind,
+    /// ISO 3166-2 code of its Land, e.g. "DE-NW"; required with an AGS, ARS or Kreisschlüssel.
+    pub land: Option<String>,
+    pub ags: Option<Ags>,
+    pub ars: Option<Ars>,
+    pub district_key: Option<DistrictKey>,
+    /// The organisation it belongs to (an office's city, a municipality's Kreis).
+    pub parent: Option<OrganisationRef>,
+    pub note: Option<String>,
 }

@@ -155,7 +155,38 @@ async fn vocabularies_have_german_labels(app: &TestApp) {
     );
 }
 
+async fn admin_registers_organisations(app: &TestApp) {
+    let m = "mutation($i: CreateOrganisationInput!) { createOrganisation(input: $i) {
+        organisation { slug name ags ars land { code } parent { name } } userErrors { code field message } } }";
+    let ok = json!({ "slug": "stadt-unna-2", "name": "Stadt Werl", "kind": "MUNICIPALITY", "land": "DE-NW", "ags": "05974044", "ars": "059745044044", "parent": { "slug": "kreis-soest" } });
+    let cases = vec![
+        (json!({ "land": "DE-BY" }), "ags", "BAD_USER_INPUT"),
+        (json!({ "land": null }), "land", "BAD_USER_INPUT"),
+        (json!({ "ars": "059745044999" }), "ars", "BAD_USER_INPUT"),
+        (json!({ "ags": "05978036", "ars": null }), "ags", "ALREADY_EXISTS"),
+        (json!({ "slug": "kdn" }), "slug", "ALREADY_EXISTS"),
+        (json!({ "parent": { "slug": "nope" } }), "parent", "NOT_FOUND"),
+        (json!({ "districtKey": "05978" }), "districtKey", "BAD_USER_INPUT"),
+    ];
+    for (patch, field, code) in cases {
+        let mut i = ok.clone();
+        for (k, v) in patch.as_object().unwrap() {
+            i[k] = v.clone();
+        }
+        let d = app.data(m, json!({ "i": i })).await;
+        let e = user_error(&d, "createOrganisation");
+        assert_eq!((e["field"].as_str().unwrap(), e["code"].as_str().unwrap()), (field, code), "{patch}: {e}");
+    }
+    let d = app.data(m, json!({ "i": ok })).await;
+    let o = &d["createOrganisation"]["organisation"];
+    assert_eq!(o["parent"]["name"], "Kreis Soest");
+    assert_eq!(o["land"]["code"], "DE-NW");
+    let d = app.data(r#"{ organisation(ags: "05974044") { slug } }"#, json!({})).await;
+    assert_eq!(d["organisation"]["slug"], "stadt-unna-2");
+}
+
 both_backends!(
+    admin_registers_organisations,
     topic_fields_and_lands,
     ozg_services_with_leika,
     ozg_service_pages,

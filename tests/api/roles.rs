@@ -194,11 +194,17 @@ async fn case(app: &TestApp, name: &str) -> (String, Value, &'static [R]) {
             json!({ "organisation": dortmund, "name": "Max Mustermann", "phone": "+49 231 0" }),
             &[R::Dortmund, R::Admin],
         ),
+        "createOrganisation" => (
+            mutation("createOrganisation", "CreateOrganisationInput"),
+            json!({ "slug": "stadt-werl", "name": "Stadt Werl", "kind": "MUNICIPALITY", "land": "DE-NW", "ags": "05974044", "parent": { "slug": "kreis-soest" } }),
+            &[R::Admin],
+        ),
         other => panic!("no case {other}"),
     }
 }
 
-const CASES: [&str; 17] = [
+const CASES: [&str; 18] = [
+    "createOrganisation",
     "createProject",
     "updateProject",
     "changeProjectPhase",
