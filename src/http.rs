@@ -34,6 +34,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/graphql").route(web::post().to(graphql)).route(web::route().to(method_not_allowed)))
         .route("/graphiql", web::get().to(graphiql))
         .route("/.well-known/jwks.json", web::get().to(jwks))
+        .route("/newsletter/{topic}", web::get().to(newsletter_page))
+        .route("/feeds/{feed}", web::get().to(atom_feed))
         .route("/healthz", web::get().to(healthz));
 }
 
@@ -209,6 +211,87 @@ fn unauthorized(e: &AuthError) -> HttpResponse {
             format!("Bearer error=\"invalid_token\", error_description=\"{description}\""),
         ))
         .json(error_body("UNAUTHENTICATED", &e.0))
+}
+
+#[derive(serde::Deserialize)]
+struct NewsletterQuery {
+    since: Option<String>,
+}
+
+fn plain_error(status: actix_web::http::StatusCode, message: &str) -> HttpResponse {
+    HttpResponse::build(status).content_type("text/plain; charset=utf-8").body(message.to_owned())
+}
+
+/// `GET /newsletter/<topic-field>` (HTML) and `/newsletter/<topic-field>.md` (Markdown);
+/// `?since=<RFC 3339>` adds "what changed since".
+async fn newsletter_page(
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<NewsletterQuery>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    use crate::newsletter::{self, Format, RenderContext};
+    let topic = path.into_inner();
+    let (topic, format) = match topic.strip_suffix(".md") {
+        Some(t) => (t.to_owned(), Format::Markdown),
+        None => match topic.strip_suffix(".txt") {
+            Some(t) => (t.to_owned(), Format::Text),
+            None => (topic, Format::Html),
+        },
+    };
+    let since = match query.since.as_deref().map(crate::domain::Timestamp::parse).transpose() {
+        Ok(s) => s,
+        Err(e) => return plain_error(actix_web::http::StatusCode::BAD_REQUEST, &format!("since: {e}")),
+    };
+    let base_url = base_url(&req);
+    let pool = state.pool.clone();
+    let result = web::block(move || {
+        let mut conn = pool.get().map_err(|e| crate::error::AppError::Internal(e.to_string()))?;
+        let issue = newsletter::build(&mut conn, &topic, since.as_ref())?;
+        newsletter::render(&issue, format, &RenderContext { base_url, unsubscribe_url: None })
+    })
+    .await;
+    let content_type = match format {
+        Format::Html => "text/html; charset=utf-8",
+        Format::Markdown => "text/markdown; charset=utf-8",
+        Format::Text => "text/plain; charset=utf-8",
+    };
+    match result {
+        Ok(Ok(body)) => HttpResponse::Ok().content_type(content_type).body(body),
+        Ok(Err(crate::error::AppError::User { message, .. })) => {
+            plain_error(actix_web::http::StatusCode::NOT_FOUND, &message)
+        }
+        Ok(Err(e)) => unavailable(&e.to_string()),
+        Err(e) => unavailable(&e.to_string()),
+    }
+}
+
+/// `GET /feeds/<topic-field>.atom`: the public changes to the topic field's projects.
+async fn atom_feed(req: HttpRequest, path: web::Path<String>, state: web::Data<AppState>) -> HttpResponse {
+    let Some(topic) = path.into_inner().strip_suffix(".atom").map(str::to_owned) else {
+        return plain_error(actix_web::http::StatusCode::NOT_FOUND, "feeds end in .atom");
+    };
+    let base_url = base_url(&req);
+    let pool = state.pool.clone();
+    let result = web::block(move || {
+        let mut conn = pool.get().map_err(|e| crate::error::AppError::Internal(e.to_string()))?;
+        crate::newsletter::feed(&mut conn, &topic, &base_url)
+    })
+    .await;
+    match result {
+        Ok(Ok(body)) => HttpResponse::Ok().content_type("application/atom+xml; charset=utf-8").body(body),
+        Ok(Err(crate::error::AppError::User { message, .. })) => {
+            plain_error(actix_web::http::StatusCode::NOT_FOUND, &message)
+        }
+        Ok(Err(e)) => unavailable(&e.to_string()),
+        Err(e) => unavailable(&e.to_string()),
+    }
+}
+
+/// The base URL links are built from: the request's own scheme and host.
+fn base_url(req: &HttpRequest) -> String {
+    let info = req.connection_info();
+    format!("{}://{}", info.scheme(), info.host())
 }
 
 /// The public keys of this instance's token issuer.

@@ -60,6 +60,18 @@ enum Command {
     /// Check the change log's hash chain.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Generate the newsletter of a topic field from the registry's data.
+    Newsletter {
+        /// Topic field slug, e.g. ein_auswanderung.
+        #[arg(long)]
+        topic_field: String,
+        /// Report what changed since this instant (RFC 3339), e.g. 2020-12-01T00:00:00Z.
+        #[arg(long)]
+        since: Option<String>,
+        /// html, md or text.
+        #[arg(long, default_value = "text")]
+        format: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -161,6 +173,19 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Token(cmd) => token(&cli.database_url, cmd),
+        Command::Newsletter { topic_field, since, format } => {
+            use ozg_registry::newsletter;
+            let format = newsletter::Format::parse(&format).ok_or("format: one of html, md, text")?;
+            let since = since
+                .map(|s| ozg_registry::domain::Timestamp::parse(&s).map_err(|e| format!("since: {e}")))
+                .transpose()?;
+            let mut conn = connect(&cli.database_url)?;
+            let issue = newsletter::build(&mut conn, &topic_field, since.as_ref()).map_err(|e| e.to_string())?;
+            let body =
+                newsletter::render(&issue, format, &newsletter::RenderContext::default()).map_err(|e| e.to_string())?;
+            print!("{body}");
+            Ok(())
+        }
         Command::Issuer(cmd) => issuer(&cli.database_url, cmd),
         Command::Audit(AuditCommand::Verify) => {
             let mut conn = connect(&cli.database_url)?;

@@ -109,6 +109,16 @@ connection!(OrganisationConnection, OrganisationEdge, Organisation, "A page of o
 connection!(ProjectConnection, ProjectEdge, Project, "A page of implementation projects.", offset);
 connection!(ChangeConnection, ChangeEdge, ChangeEntry, "A page of change-log entries, oldest first.");
 
+/// A generated newsletter issue and its rendered text.
+#[derive(GraphQLObject)]
+#[graphql(context = Ctx)]
+pub struct NewsletterResult {
+    pub issue: crate::newsletter::Issue,
+    pub format: crate::newsletter::Format,
+    /// The issue rendered in `format` (HTML escaped; Markdown with markup characters escaped).
+    pub body: String,
+}
+
 /// A data set the registry ships, with its licence and the credit it requires.
 #[derive(GraphQLObject)]
 pub struct DataSource {
@@ -413,6 +423,22 @@ impl Query {
             edges,
             total_count: total as i32,
         })
+    }
+
+    /// The newsletter of a topic field, generated from the registry: the structured issue and its
+    /// text in the requested format; `since` adds what changed since then.
+    fn newsletter(
+        context: &Ctx,
+        topic_field: String,
+        since: Option<Timestamp>,
+        format: Option<crate::newsletter::Format>,
+    ) -> FieldResult<NewsletterResult> {
+        let topic = slug_of_topic(context, &topic_field)?;
+        let issue = context.with_conn(|c| crate::newsletter::build(c, &topic, since.as_ref())).map_err(field_error)?;
+        let format = format.unwrap_or(crate::newsletter::Format::Text);
+        let body = crate::newsletter::render(&issue, format, &crate::newsletter::RenderContext::default())
+            .map_err(field_error)?;
+        Ok(NewsletterResult { issue, format, body })
     }
 
     /// Where the reference data comes from, with the credit each licence asks for.

@@ -9,6 +9,7 @@ mod cli;
 mod concurrency;
 mod http;
 mod newsletter;
+mod newsletter_gen;
 mod participation;
 mod projects;
 mod reuse;
