@@ -34,6 +34,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/graphql").route(web::post().to(graphql)).route(web::route().to(method_not_allowed)))
         .route("/graphiql", web::get().to(graphiql))
         .route("/.well-known/jwks.json", web::get().to(jwks))
+        .route("/newsletter/confirm", web::get().to(confirm_subscription))
+        .route("/newsletter/unsubscribe", web::get().to(unsubscribe))
         .route("/newsletter/{topic}", web::get().to(newsletter_page))
         .route("/feeds/{feed}", web::get().to(atom_feed))
         .route("/healthz", web::get().to(healthz));
@@ -264,6 +266,76 @@ async fn newsletter_page(
         Ok(Err(e)) => unavailable(&e.to_string()),
         Err(e) => unavailable(&e.to_string()),
     }
+}
+
+#[derive(serde::Deserialize)]
+struct TokenQuery {
+    token: Option<String>,
+}
+
+/// A small German page answering a subscriber's click.
+fn subscriber_page(status: actix_web::http::StatusCode, message: &str) -> HttpResponse {
+    let escaped: String = message
+        .chars()
+        .map(|c| match c {
+            '<' => "&lt;".to_owned(),
+            '>' => "&gt;".to_owned(),
+            '&' => "&amp;".to_owned(),
+            '"' => "&quot;".to_owned(),
+            c => c.to_string(),
+        })
+        .collect();
+    HttpResponse::build(status).content_type("text/html; charset=utf-8").body(format!(
+        "<!DOCTYPE html><html lang=\"de\"><head><meta charset=\"utf-8\"><title>Newsletter</title></head><body><p>{escaped}</p></body></html>"
+    ))
+}
+
+async fn subscription_link(
+    state: web::Data<AppState>,
+    token: Option<String>,
+    act: fn(&mut crate::store::Db, &Actor, &str) -> crate::error::AppResult<crate::store::rows::SubscriberRow>,
+    done: &'static str,
+) -> HttpResponse {
+    use actix_web::http::StatusCode;
+    let Some(token) = token.filter(|t| !t.is_empty() && t.len() <= 100) else {
+        return subscriber_page(StatusCode::BAD_REQUEST, "Der Link ist unvollständig.");
+    };
+    let pool = state.pool.clone();
+    let result = web::block(move || {
+        let mut conn = pool.get().map_err(|e| crate::error::AppError::Internal(e.to_string()))?;
+        act(&mut conn, &Actor::anonymous(), &token)
+    })
+    .await;
+    match result {
+        Ok(Ok(_)) => subscriber_page(StatusCode::OK, done),
+        Ok(Err(crate::error::AppError::User { .. })) => {
+            subscriber_page(StatusCode::NOT_FOUND, "Dieser Link ist nicht (mehr) gültig.")
+        }
+        Ok(Err(e)) => unavailable(&e.to_string()),
+        Err(e) => unavailable(&e.to_string()),
+    }
+}
+
+/// `GET /newsletter/confirm?token=…`: the double opt-in link.
+async fn confirm_subscription(state: web::Data<AppState>, q: web::Query<TokenQuery>) -> HttpResponse {
+    subscription_link(
+        state,
+        q.into_inner().token,
+        crate::service::newsletter::confirm,
+        "Ihre Anmeldung zum Newsletter ist bestätigt.",
+    )
+    .await
+}
+
+/// `GET /newsletter/unsubscribe?token=…`: the link in every edition.
+async fn unsubscribe(state: web::Data<AppState>, q: web::Query<TokenQuery>) -> HttpResponse {
+    subscription_link(
+        state,
+        q.into_inner().token,
+        crate::service::newsletter::unsubscribe,
+        "Sie erhalten diesen Newsletter nicht mehr.",
+    )
+    .await
 }
 
 /// `GET /feeds/<topic-field>.atom`: the public changes to the topic field's projects.

@@ -60,11 +60,15 @@ enum Command {
     /// Check the change log's hash chain.
     #[command(subcommand)]
     Audit(AuditCommand),
-    /// Generate the newsletter of a topic field from the registry's data.
+    /// Generate the newsletter of a topic field from the registry's data, or work with a defined
+    /// newsletter's subscribers.
+    #[command(args_conflicts_with_subcommands = true)]
     Newsletter {
+        #[command(subcommand)]
+        action: Option<NewsletterAction>,
         /// Topic field slug, e.g. ein_auswanderung.
         #[arg(long)]
-        topic_field: String,
+        topic_field: Option<String>,
         /// Report what changed since this instant (RFC 3339), e.g. 2020-12-01T00:00:00Z.
         #[arg(long)]
         since: Option<String>,
@@ -134,6 +138,32 @@ enum IssuerCommand {
 }
 
 #[derive(Subcommand)]
+enum NewsletterAction {
+    /// List a newsletter's subscribers with the confirmation link each would be mailed.
+    Subscribers {
+        #[arg(long)]
+        definition: String,
+        /// The registry's public base URL for the links.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        base_url: String,
+    },
+    /// Show exactly what one subscriber receives of an edition (default: the latest).
+    RenderFor {
+        #[arg(long)]
+        definition: String,
+        /// The subscriber's e-mail address.
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        edition: Option<i32>,
+        #[arg(long, default_value = "text")]
+        format: String,
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        base_url: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum AuditCommand {
     /// Recompute the hash chain of the change log; exits non-zero if it is broken.
     Verify,
@@ -173,8 +203,10 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Token(cmd) => token(&cli.database_url, cmd),
-        Command::Newsletter { topic_field, since, format } => {
+        Command::Newsletter { action: Some(action), .. } => newsletter_action(&cli.database_url, action),
+        Command::Newsletter { action: None, topic_field, since, format } => {
             use ozg_registry::newsletter;
+            let topic_field = topic_field.ok_or("--topic-field is required")?;
             let format = newsletter::Format::parse(&format).ok_or("format: one of html, md, text")?;
             let since = since
                 .map(|s| ozg_registry::domain::Timestamp::parse(&s).map_err(|e| format!("since: {e}")))
@@ -328,6 +360,47 @@ fn issuer(url: &str, cmd: IssuerCommand) -> Result<(), String> {
                 return Err(format!("no issuer {issuer}"));
             }
             println!("removed {issuer}");
+            Ok(())
+        }
+    }
+}
+
+fn newsletter_action(url: &str, action: NewsletterAction) -> Result<(), String> {
+    use ozg_registry::store::newsletter as store;
+    let mut conn = connect(url)?;
+    match action {
+        NewsletterAction::Subscribers { definition, base_url } => {
+            let def = store::definition_by_slug(&mut conn, &definition)
+                .map_err(|e| e.to_string())?
+                .ok_or("no such newsletter")?;
+            for s in store::subscribers(&mut conn, def.id).map_err(|e| e.to_string())? {
+                let link = if s.status == "PENDING" {
+                    format!("{base_url}/newsletter/confirm?token={}", s.confirm_token)
+                } else {
+                    String::new()
+                };
+                println!("{}\t{}\t{link}", s.email, s.status);
+            }
+            Ok(())
+        }
+        NewsletterAction::RenderFor { definition, email, edition, format, base_url } => {
+            let format = ozg_registry::newsletter::Format::parse(&format).ok_or("format: one of html, md, text")?;
+            let def = store::definition_by_slug(&mut conn, &definition)
+                .map_err(|e| e.to_string())?
+                .ok_or("no such newsletter")?;
+            let sub = store::subscriber_by_email(&mut conn, def.id, &email.to_lowercase())
+                .map_err(|e| e.to_string())?
+                .filter(|s| s.status == "CONFIRMED")
+                .ok_or("no confirmed subscriber with that address")?;
+            let editions = store::editions(&mut conn, def.id).map_err(|e| e.to_string())?;
+            let ed = match edition {
+                Some(n) => editions.into_iter().find(|e| e.number == n),
+                None => editions.into_iter().last(),
+            }
+            .ok_or("no such edition")?;
+            let link = format!("{base_url}/newsletter/unsubscribe?token={}", sub.unsubscribe_token);
+            println!("To: {}\nSubject: {} – Ausgabe {}\n", sub.email, def.title, ed.number);
+            print!("{}", ozg_registry::service::newsletter::render_for(&ed, format, &link));
             Ok(())
         }
     }

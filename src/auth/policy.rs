@@ -9,6 +9,7 @@
 //! | `DecideReuse` | – | – | project in scope | yes |
 //! | `ManageOrganisation` | – | its own organisation or its offices | its own organisation | yes |
 //! | `ManageRegistry` | – | – | – | yes |
+//! | `ManageNewsletter` | – | – | the newsletter's topic field in scope | yes |
 
 use super::{Actor, Role};
 use crate::error::{AppError, AppResult, ErrorCode};
@@ -29,6 +30,8 @@ pub enum Op<'a> {
     ManageOrganisation(&'a OrganisationRow),
     /// Register organisations: the registry's own master data.
     ManageRegistry,
+    /// Define a newsletter of a topic field and publish its editions.
+    ManageNewsletter { topic_field: &'a str },
 }
 
 impl Op<'_> {
@@ -41,6 +44,7 @@ impl Op<'_> {
             }
             Op::ManageOrganisation(o) => format!("change the records of {}", o.name),
             Op::ManageRegistry => "change the registry's organisations".into(),
+            Op::ManageNewsletter { topic_field } => format!("publish the newsletter of {topic_field}"),
         }
     }
 }
@@ -99,6 +103,9 @@ pub fn require(conn: &mut Db, actor: &Actor, op: Op) -> AppResult<()> {
             } else {
                 own_organisation(actor, o)
             }
+        }
+        Op::ManageNewsletter { topic_field } => {
+            coordinator && actor.scope.topic_fields.iter().any(|t| t == topic_field)
         }
         Op::ManageRegistry => false,
     };

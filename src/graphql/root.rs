@@ -441,6 +441,12 @@ impl Query {
         Ok(NewsletterResult { issue, format, body })
     }
 
+    /// Newsletters with their published editions.
+    fn newsletter_definitions(context: &Ctx) -> FieldResult<Vec<NewsletterDefinition>> {
+        let rows = context.read(crate::store::newsletter::definitions)?;
+        Ok(rows.into_iter().map(NewsletterDefinition).collect())
+    }
+
     /// Where the reference data comes from, with the credit each licence asks for.
     fn data_sources() -> Vec<DataSource> {
         vec![
@@ -505,6 +511,8 @@ payload_type!(MilestonePayload, milestone, Milestone, "The result of a milestone
 payload_type!(ParticipationPayload, participation, Participation, "The result of a participation mutation.");
 payload_type!(CallPayload, call, Call, "The result of a call mutation.");
 payload_type!(OrganisationPayload, organisation, Organisation, "The result of an organisation mutation.");
+payload_type!(NewsletterDefinitionPayload, definition, NewsletterDefinition, "The result of saving a newsletter.");
+payload_type!(NewsletterEditionPayload, edition, NewsletterEdition, "The result of publishing an edition.");
 payload_type!(ContactPayload, contact, Contact, "The result of a contact mutation.");
 payload_type!(ReuseDeclarationPayload, reuse_declaration, ReuseDeclaration, "The result of a reuse mutation.");
 
@@ -652,4 +660,55 @@ impl Mutation {
         }))?;
         Ok(OrganisationPayload { organisation: o.map(|o| context.organisations(vec![o]).remove(0)), user_errors })
     }
+
+    /// Coordinators of the topic field: define a newsletter.
+    fn save_newsletter_definition(
+        context: &Ctx,
+        input: service::SaveNewsletterDefinitionInput,
+    ) -> FieldResult<NewsletterDefinitionPayload> {
+        let (d, user_errors) = payload(run(context, "saveNewsletterDefinition", |c, a| {
+            service::newsletter::save_definition(c, a, input)
+        }))?;
+        Ok(NewsletterDefinitionPayload { definition: d.map(NewsletterDefinition), user_errors })
+    }
+
+    /// Coordinators of the topic field: publish the next edition; the same idempotency key
+    /// returns the edition it published the first time.
+    fn publish_newsletter_edition(
+        context: &Ctx,
+        input: service::PublishEditionInput,
+    ) -> FieldResult<NewsletterEditionPayload> {
+        let (e, user_errors) = payload(run(context, "publishNewsletterEdition", |c, a| {
+            service::newsletter::publish_edition(c, a, input)
+        }))?;
+        Ok(NewsletterEditionPayload { edition: e.map(NewsletterEdition), user_errors })
+    }
+
+    /// Anyone: subscribe an e-mail address (double opt-in: the subscription counts once confirmed).
+    /// The answer does not tell whether the address was subscribed already.
+    fn subscribe_newsletter(context: &Ctx, input: service::SubscribeInput) -> FieldResult<Vec<UserError>> {
+        let (_, user_errors) =
+            payload(run(context, "subscribeNewsletter", |c, a| service::newsletter::subscribe(c, a, input)))?;
+        Ok(user_errors)
+    }
+
+    /// Anyone holding the link: confirm a subscription (double opt-in).
+    fn confirm_newsletter_subscription(context: &Ctx, token: String) -> FieldResult<SubscriptionState> {
+        let s = run(context, "confirmNewsletterSubscription", |c, a| service::newsletter::confirm(c, a, &token))
+            .map_err(field_error)?;
+        Ok(SubscriptionState { status: s.status })
+    }
+
+    /// Anyone holding the link from an edition: unsubscribe.
+    fn unsubscribe_newsletter(context: &Ctx, token: String) -> FieldResult<SubscriptionState> {
+        let s = run(context, "unsubscribeNewsletter", |c, a| service::newsletter::unsubscribe(c, a, &token))
+            .map_err(field_error)?;
+        Ok(SubscriptionState { status: s.status })
+    }
+}
+
+/// The state of a newsletter subscription: PENDING, CONFIRMED or UNSUBSCRIBED.
+#[derive(GraphQLObject)]
+pub struct SubscriptionState {
+    pub status: String,
 }

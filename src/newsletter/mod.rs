@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use minijinja::value::Serde;
 use minijinja::{Environment, Value};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::domain::*;
 use crate::error::{AppError, AppResult};
@@ -40,7 +40,7 @@ impl Format {
     }
 }
 
-#[derive(Debug, Clone, Serialize, juniper::GraphQLObject)]
+#[derive(Debug, Clone, Serialize, Deserialize, juniper::GraphQLObject)]
 #[graphql(name = "NewsletterIssue")]
 pub struct Issue {
     pub title: String,
@@ -58,7 +58,7 @@ pub struct Issue {
     pub open_calls: Vec<CallItem>,
 }
 
-#[derive(Debug, Clone, Serialize, juniper::GraphQLObject)]
+#[derive(Debug, Clone, Serialize, Deserialize, juniper::GraphQLObject)]
 #[graphql(name = "NewsletterSection")]
 pub struct Section {
     pub slug: String,
@@ -82,7 +82,7 @@ pub struct Section {
     pub events: Vec<EventItem>,
 }
 
-#[derive(Debug, Clone, Serialize, juniper::GraphQLObject)]
+#[derive(Debug, Clone, Serialize, Deserialize, juniper::GraphQLObject)]
 #[graphql(name = "NewsletterServiceItem")]
 pub struct ServiceItem {
     pub ozg_id: String,
@@ -92,7 +92,7 @@ pub struct ServiceItem {
     pub note: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, juniper::GraphQLObject)]
+#[derive(Debug, Clone, Serialize, Deserialize, juniper::GraphQLObject)]
 #[graphql(name = "NewsletterRoleGroup")]
 pub struct RoleGroup {
     pub role: String,
@@ -101,7 +101,7 @@ pub struct RoleGroup {
     pub notes: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize, juniper::GraphQLObject)]
+#[derive(Debug, Clone, Serialize, Deserialize, juniper::GraphQLObject)]
 #[graphql(name = "NewsletterStepItem")]
 pub struct StepItem {
     pub position: i32,
@@ -110,7 +110,7 @@ pub struct StepItem {
     pub status: String,
 }
 
-#[derive(Debug, Clone, Serialize, juniper::GraphQLObject)]
+#[derive(Debug, Clone, Serialize, Deserialize, juniper::GraphQLObject)]
 #[graphql(name = "NewsletterMilestoneItem")]
 pub struct MilestoneItem {
     pub title: String,
@@ -120,7 +120,7 @@ pub struct MilestoneItem {
     pub note: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, juniper::GraphQLObject)]
+#[derive(Debug, Clone, Serialize, Deserialize, juniper::GraphQLObject)]
 #[graphql(name = "NewsletterPlatformItem")]
 pub struct PlatformItem {
     pub name: String,
@@ -128,7 +128,7 @@ pub struct PlatformItem {
     pub note: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, juniper::GraphQLObject)]
+#[derive(Debug, Clone, Serialize, Deserialize, juniper::GraphQLObject)]
 #[graphql(name = "NewsletterRelationItem")]
 pub struct RelationItem {
     pub kind: String,
@@ -137,7 +137,7 @@ pub struct RelationItem {
     pub outgoing: bool,
 }
 
-#[derive(Debug, Clone, Serialize, juniper::GraphQLObject)]
+#[derive(Debug, Clone, Serialize, Deserialize, juniper::GraphQLObject)]
 #[graphql(name = "NewsletterReuseItem")]
 pub struct ReuseItem {
     pub organisation: String,
@@ -147,7 +147,7 @@ pub struct ReuseItem {
     pub planned_live: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, juniper::GraphQLObject)]
+#[derive(Debug, Clone, Serialize, Deserialize, juniper::GraphQLObject)]
 #[graphql(name = "NewsletterCallItem")]
 pub struct CallItem {
     pub project: String,
@@ -160,7 +160,7 @@ pub struct CallItem {
     pub invites_reuse: bool,
 }
 
-#[derive(Debug, Clone, Serialize, juniper::GraphQLObject)]
+#[derive(Debug, Clone, Serialize, Deserialize, juniper::GraphQLObject)]
 #[graphql(name = "NewsletterEventItem")]
 pub struct EventItem {
     pub title: String,
@@ -169,10 +169,11 @@ pub struct EventItem {
     pub outcome: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, juniper::GraphQLObject)]
+#[derive(Debug, Clone, Serialize, Deserialize, juniper::GraphQLObject)]
 #[graphql(name = "NewsletterChangeItem")]
 pub struct ChangeItem {
     #[graphql(skip)]
+    #[serde(default)]
     pub id: i64,
     pub at: String,
     pub at_label: String,

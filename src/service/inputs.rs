@@ -180,3 +180,28 @@ pub struct CreateOrganisationInput {
     pub parent: Option<OrganisationRef>,
     pub note: Option<String>,
 }
+
+/// A newsletter: which topic field, for whom.
+#[derive(Debug, Clone, GraphQLInputObject)]
+pub struct SaveNewsletterDefinitionInput {
+    pub slug: String,
+    pub title: String,
+    /// Topic field slug, e.g. "ein_auswanderung".
+    pub topic_field: String,
+    /// Who it is for, e.g. "Kommunen und IT-Dienstleister in NRW".
+    pub audience: String,
+}
+
+#[derive(Debug, Clone, GraphQLInputObject)]
+pub struct PublishEditionInput {
+    /// The newsletter definition's slug.
+    pub definition: String,
+    /// The same key publishes once: a repeated request returns the edition it created.
+    pub idempotency_key: String,
+}
+
+#[derive(Debug, Clone, GraphQLInputObject)]
+pub struct SubscribeInput {
+    pub definition: String,
+    pub email: String,
+}

@@ -3,6 +3,7 @@
 
 pub mod contacts;
 pub mod inputs;
+pub mod newsletter;
 pub mod organisations;
 pub mod participation;
 pub mod projects;

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod changes;
+pub mod newsletter;
 pub mod read;
 pub mod rows;
 pub mod schema;

@@ -306,3 +306,43 @@ pub struct ContactRow {
     pub phone: Option<String>,
     pub created_at: String,
 }
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = newsletter_definitions)]
+pub struct DefinitionRow {
+    pub id: i32,
+    pub slug: String,
+    pub title: String,
+    pub topic_field_slug: String,
+    pub audience: String,
+    pub created_at: String,
+    pub version: i32,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = newsletter_editions)]
+pub struct EditionRow {
+    pub id: i32,
+    pub definition_id: i32,
+    pub number: i32,
+    pub published_at: String,
+    pub since: Option<String>,
+    pub idempotency_key: String,
+    pub issue: String,
+    pub body_html: String,
+    pub body_markdown: String,
+    pub body_text: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = newsletter_subscribers)]
+pub struct SubscriberRow {
+    pub id: i32,
+    pub definition_id: i32,
+    pub email: String,
+    pub status: String,
+    pub confirm_token: String,
+    pub unsubscribe_token: String,
+    pub created_at: String,
+    pub confirmed_at: Option<String>,
+}

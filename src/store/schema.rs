@@ -329,6 +329,46 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    newsletter_definitions (id) {
+        id -> Integer,
+        slug -> Text,
+        title -> Text,
+        topic_field_slug -> Text,
+        audience -> Text,
+        created_at -> Text,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    newsletter_editions (id) {
+        id -> Integer,
+        definition_id -> Integer,
+        number -> Integer,
+        published_at -> Text,
+        since -> Nullable<Text>,
+        idempotency_key -> Text,
+        issue -> Text,
+        body_html -> Text,
+        body_markdown -> Text,
+        body_text -> Text,
+    }
+}
+
+diesel::table! {
+    newsletter_subscribers (id) {
+        id -> Integer,
+        definition_id -> Integer,
+        email -> Text,
+        status -> Text,
+        confirm_token -> Text,
+        unsubscribe_token -> Text,
+        created_at -> Text,
+        confirmed_at -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(ozg_services -> topic_fields (topic_field_slug));
 diesel::joinable!(ozg_services -> life_situations (life_situation_id));
 diesel::joinable!(project_services -> projects (project_id));
@@ -369,4 +409,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     revoked_tokens,
     issuers,
     contacts,
+    newsletter_definitions,
+    newsletter_editions,
+    newsletter_subscribers,
 );

@@ -177,3 +177,129 @@ async fn newsletter_escapes_hostile_text(app: &TestApp) {
 }
 
 both_backends!(newsletter_names_every_fact, what_changed_since, atom_feed_of_changes, newsletter_escapes_hostile_text);
+
+const SAVE: &str = "mutation($i: SaveNewsletterDefinitionInput!) { saveNewsletterDefinition(input: $i) { definition { slug } userErrors { code field } } }";
+const PUBLISH: &str = "mutation($i: PublishEditionInput!) { publishNewsletterEdition(input: $i) {
+    edition { number publishedAt since body(format: TEXT) issue { changes { summary } } } userErrors { code field } } }";
+
+async fn define(app: &TestApp) {
+    let d = app
+        .data(SAVE, json!({ "i": { "slug": "ea-nrw", "title": "OZG-Newsletter Ein- & Auswanderung", "topicField": "ein_auswanderung", "audience": "Kommunen in NRW" } }))
+        .await;
+    assert_eq!(d["saveNewsletterDefinition"]["definition"]["slug"], "ea-nrw", "{d}");
+}
+
+/// Editions are stored unchanged; "what changed" of each covers exactly the time since the previous.
+async fn editions_are_exact_and_idempotent(app: &TestApp) {
+    define(app).await;
+    let d = app
+        .data(
+            SAVE,
+            json!({ "i": { "slug": "ea-nrw", "title": "x", "topicField": "ein_auswanderung", "audience": "x" } }),
+        )
+        .await;
+    assert_eq!(user_error(&d, "saveNewsletterDefinition")["code"], "ALREADY_EXISTS");
+    let d =
+        app.data(SAVE, json!({ "i": { "slug": "sport", "title": "x", "topicField": "sport", "audience": "x" } })).await;
+    assert_eq!(user_error(&d, "saveNewsletterDefinition")["field"], "topicField");
+
+    let coordinator = app.token(&["--role", "coordinator", "--org", "kdn", "--scope", "topic:ein_auswanderung"]).await;
+    let kommune = app.token(&["--role", "municipality", "--org", "ags:05913000"]).await;
+    let publish = |key: &'static str, token: String| {
+        async move {
+            app.gql_as(Some(&token), PUBLISH, json!({ "i": { "definition": "ea-nrw", "idempotencyKey": key } })).await
+        }
+    };
+    let v = publish("2026-11-a", kommune.clone()).await;
+    assert_eq!(v["data"]["publishNewsletterEdition"]["userErrors"][0]["code"], "FORBIDDEN");
+
+    let first = publish("2026-11-a", coordinator.clone()).await["data"]["publishNewsletterEdition"]["edition"].clone();
+    assert_eq!(first["number"], 1);
+    assert!(first["since"].is_null());
+    let again = publish("2026-11-a", coordinator.clone()).await["data"]["publishNewsletterEdition"]["edition"].clone();
+    assert_eq!(again["number"], 1, "the same key publishes once");
+    assert_eq!(again["publishedAt"], first["publishedAt"]);
+
+    app.data(
+        "mutation { signUp(input: {projectSlug: \"verpflichtungserklaerung-nrw\", organisation: {ags: \"05913000\"}, role: PILOT}) { userErrors { code } } }",
+        json!({}),
+    )
+    .await;
+    let second = publish("2026-12-a", coordinator.clone()).await["data"]["publishNewsletterEdition"]["edition"].clone();
+    assert_eq!(second["number"], 2);
+    assert_eq!(second["since"], first["publishedAt"]);
+    let changes = second["issue"]["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert!(changes[0]["summary"].as_str().unwrap().contains("Stadt Dortmund meldet sich"));
+    assert!(second["body"].as_str().unwrap().contains("Stadt Dortmund meldet sich"));
+    let third = publish("2026-12-b", coordinator).await["data"]["publishNewsletterEdition"]["edition"].clone();
+    assert_eq!(third["issue"]["changes"], json!([]), "a change appears in the next edition and nowhere else");
+
+    let d = app.data(r#"{ newsletterDefinitions { slug editions { number body } } }"#, json!({})).await;
+    let eds = d["newsletterDefinitions"][0]["editions"].as_array().unwrap();
+    assert_eq!(eds.len(), 3);
+    assert!(!eds[0]["body"].as_str().unwrap().contains("Stadt Dortmund meldet sich"), "editions are stored unchanged");
+}
+
+fn cli_out(db_url: &str, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ozg-registry"))
+        .args(args)
+        .env("DATABASE_URL", db_url)
+        .env("RUST_LOG", "error")
+        .output()
+        .unwrap();
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+fn token_after<'a>(text: &'a str, marker: &str) -> &'a str {
+    let start = text.find(marker).unwrap_or_else(|| panic!("no {marker} in {text}")) + marker.len();
+    let rest = &text[start..];
+    &rest[..rest.find(|c: char| !c.is_ascii_hexdigit()).unwrap_or(rest.len())]
+}
+
+/// Double opt-in, what one subscriber receives, and the unsubscribe link in it.
+async fn subscribers_double_opt_in(app: &TestApp) {
+    define(app).await;
+    app.data(PUBLISH, json!({ "i": { "definition": "ea-nrw", "idempotencyKey": "k1" } })).await;
+    let sub = "mutation($i: SubscribeInput!) { subscribeNewsletter(input: $i) { code field } }";
+    let v =
+        app.gql_as(None, sub, json!({ "i": { "definition": "ea-nrw", "email": "Poststelle@Stadt.example" } })).await;
+    assert_eq!(v["data"]["subscribeNewsletter"], json!([]), "{v}");
+    let v = app.gql_as(None, sub, json!({ "i": { "definition": "ea-nrw", "email": "kein-mail" } })).await;
+    assert_eq!(v["data"]["subscribeNewsletter"][0]["field"], "email");
+
+    let url = app.db_url();
+    let run = move |args: Vec<&'static str>| {
+        let url = url.clone();
+        async move { tokio::task::spawn_blocking(move || cli_out(&url, &args)).await.unwrap() }
+    };
+    let (ok, list) = run(vec!["newsletter", "subscribers", "--definition", "ea-nrw"]).await;
+    assert!(ok && list.contains("poststelle@stadt.example\tPENDING"), "{list}");
+    let (ok, out) =
+        run(vec!["newsletter", "render-for", "--definition", "ea-nrw", "--email", "poststelle@stadt.example"]).await;
+    assert!(!ok, "an unconfirmed address receives nothing: {out}");
+
+    let confirm = token_after(&list, "/newsletter/confirm?token=").to_owned();
+    let r = app.client.get(format!("{}/newsletter/confirm?token={confirm}", app.addr)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let r = app.client.get(format!("{}/newsletter/confirm?token=ffff", app.addr)).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+
+    let (ok, mail) =
+        run(vec!["newsletter", "render-for", "--definition", "ea-nrw", "--email", "poststelle@stadt.example"]).await;
+    assert!(ok, "{mail}");
+    assert!(mail.contains("To: poststelle@stadt.example") && mail.contains("Einbürgerung"), "{mail}");
+    let unsubscribe = token_after(&mail, "/newsletter/unsubscribe?token=").to_owned();
+    assert!(!unsubscribe.is_empty());
+    let r = app.client.get(format!("{}/newsletter/unsubscribe?token={unsubscribe}", app.addr)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let (_, list) = run(vec!["newsletter", "subscribers", "--definition", "ea-nrw"]).await;
+    assert!(list.contains("UNSUBSCRIBED"), "{list}");
+
+    // The public change log never shows the address.
+    let v = app.gql_as(None, r#"{ changes(entityType: "NewsletterSubscription") { totalCount edges { node { summary fields { after } } } } }"#, json!({})).await;
+    assert_eq!(v["data"]["changes"]["totalCount"], 3);
+    assert!(!v.to_string().contains("stadt.example"), "{v}");
+}
+
+both_backends!(editions_are_exact_and_idempotent, subscribers_double_opt_in);

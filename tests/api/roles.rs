@@ -199,11 +199,30 @@ async fn case(app: &TestApp, name: &str) -> (String, Value, &'static [R]) {
             json!({ "slug": "stadt-werl", "name": "Stadt Werl", "kind": "MUNICIPALITY", "land": "DE-NW", "ags": "05974044", "parent": { "slug": "kreis-soest" } }),
             &[R::Admin],
         ),
+        "saveNewsletterDefinition" => (
+            mutation("saveNewsletterDefinition", "SaveNewsletterDefinitionInput"),
+            json!({ "slug": "ea", "title": "Newsletter", "topicField": "ein_auswanderung", "audience": "Kommunen" }),
+            PROJECT_STAFF,
+        ),
+        "publishNewsletterEdition" => {
+            app.data(
+                "mutation { saveNewsletterDefinition(input: {slug: \"ea-setup\", title: \"N\", topicField: \"ein_auswanderung\", audience: \"K\"}) { userErrors { code } } }",
+                json!({}),
+            )
+            .await;
+            (
+                mutation("publishNewsletterEdition", "PublishEditionInput"),
+                json!({ "definition": "ea-setup", "idempotencyKey": "k" }),
+                PROJECT_STAFF,
+            )
+        }
         other => panic!("no case {other}"),
     }
 }
 
-const CASES: [&str; 18] = [
+const CASES: [&str; 20] = [
+    "saveNewsletterDefinition",
+    "publishNewsletterEdition",
     "createOrganisation",
     "createProject",
     "updateProject",

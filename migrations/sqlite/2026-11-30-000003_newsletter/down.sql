@@ -1,0 +1,3 @@
+DROP TABLE newsletter_subscribers;
+DROP TABLE newsletter_editions;
+DROP TABLE newsletter_definitions;
