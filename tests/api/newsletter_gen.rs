@@ -205,10 +205,8 @@ async fn editions_are_exact_and_idempotent(app: &TestApp) {
 
     let coordinator = app.token(&["--role", "coordinator", "--org", "kdn", "--scope", "topic:ein_auswanderung"]).await;
     let kommune = app.token(&["--role", "municipality", "--org", "ags:05913000"]).await;
-    let publish = |key: &'static str, token: String| {
-        async move {
-            app.gql_as(Some(&token), PUBLISH, json!({ "i": { "definition": "ea-nrw", "idempotencyKey": key } })).await
-        }
+    let publish = |key: &'static str, token: String| async move {
+        app.gql_as(Some(&token), PUBLISH, json!({ "i": { "definition": "ea-nrw", "idempotencyKey": key } })).await
     };
     let v = publish("2026-11-a", kommune.clone()).await;
     assert_eq!(v["data"]["publishNewsletterEdition"]["userErrors"][0]["code"], "FORBIDDEN");
