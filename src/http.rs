@@ -55,8 +55,15 @@ fn bad_request(message: &str) -> HttpResponse {
     HttpResponse::BadRequest().json(error_body("BAD_REQUEST", message))
 }
 
+/// The parts of a request the limits look at.
+struct RawRequest {
+    query: String,
+    operation_name: Option<String>,
+    variables: serde_json::Map<String, Value>,
+}
+
 /// Checks the body is one GraphQL request object and turns it into juniper's request.
-fn parse_request(body: &[u8]) -> Result<GraphQLRequest, Box<HttpResponse>> {
+fn parse_request(body: &[u8]) -> Result<(GraphQLRequest, RawRequest), Box<HttpResponse>> {
     let bad = |m: &str| Box::new(bad_request(m));
     let v: Value = serde_json::from_slice(body).map_err(|e| bad(&format!("the body is not valid JSON: {e}")))?;
     let Value::Object(obj) = &v else {
@@ -87,7 +94,13 @@ fn parse_request(body: &[u8]) -> Result<GraphQLRequest, Box<HttpResponse>> {
     if contains_nul(&v) {
         return Err(bad("text must not contain NUL characters (\\u0000)"));
     }
-    serde_json::from_value(v).map_err(|e| bad(&format!("malformed request: {e}")))
+    let raw = RawRequest {
+        query: obj.get("query").and_then(Value::as_str).unwrap_or_default().to_owned(),
+        operation_name: obj.get("operationName").and_then(Value::as_str).map(str::to_owned),
+        variables: obj.get("variables").and_then(Value::as_object).cloned().unwrap_or_default(),
+    };
+    let request = serde_json::from_value(v).map_err(|e| bad(&format!("malformed request: {e}")))?;
+    Ok((request, raw))
 }
 
 /// Whether any string (or key) in the request holds a NUL character, which no database stores.
@@ -150,9 +163,23 @@ async fn graphql(req: HttpRequest, payload: web::Payload, state: web::Data<AppSt
         Ok(b) => b,
         Err(resp) => return resp,
     };
-    let request = match parse_request(&body) {
+    let (request, raw) = match parse_request(&body) {
         Ok(r) => r,
         Err(resp) => return *resp,
+    };
+    // Depth, aliases and estimated cost, before anything runs.
+    let measured =
+        crate::graphql::limits::measure(&state.schema, &raw.query, raw.operation_name.as_deref(), &raw.variables);
+    let cost = match measured {
+        Ok(m) => m.map(|m| m.cost),
+        Err(limit) => {
+            return HttpResponse::Ok().json(json!({
+                "errors": [{ "message": limit, "extensions": { "code": "BAD_USER_INPUT", "limits": {
+                    "depth": crate::graphql::limits::MAX_DEPTH,
+                    "aliases": crate::graphql::limits::MAX_ALIASES,
+                    "cost": crate::graphql::limits::MAX_COST } } }]
+            }));
+        }
     };
     let header = req.headers().get(header::AUTHORIZATION).map(|h| h.to_str().unwrap_or("\u{0}"));
     let credentials = match state.auth.authenticate(header).await {
@@ -189,6 +216,9 @@ async fn graphql(req: HttpRequest, payload: web::Payload, state: web::Data<AppSt
         Ok(Ok(Err(e))) => unauthorized(&e),
         Ok(Ok(Ok((mut v, n)))) => {
             add_codes(&mut v);
+            if let (Some(c), Value::Object(o)) = (cost, &mut v) {
+                o.insert("extensions".into(), json!({ "cost": c }));
+            }
             let mut resp = HttpResponse::Ok();
             if count_header {
                 resp.insert_header(("x-db-queries", n.to_string()));

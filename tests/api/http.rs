@@ -182,8 +182,40 @@ async fn queries_per_level_not_per_row(app: &TestApp) {
         services { service { name topicField { name } leikaServices { name } } }
         participations { organisation { name parent { name } participations { project { title } } } }
         calls { issuer { name } rolesSought } reuseDeclarations { organisation { name } } } } } }";
-    let all = count(projects, 100).await;
+    let all = count(projects, 50).await;
     assert!(all <= 16, "{all} queries for the project tree");
 }
+
+/// Deep, wide or alias-heavy queries are refused before they run; others report their cost.
+async fn query_limits(app: &TestApp) {
+    // The reviewer's 914-byte query that took 1.66 GB: fragments walking organisation → project → …
+    let mut q = String::from(r#"{ organisation(slug: "stadt-solingen") { ...O0 } }"#);
+    for i in 0..7 {
+        q.push_str(&format!(
+            " fragment O{i} on Organisation {{ name participations {{ project {{ title participations {{ organisation {{ ...O{} }} }} }} }} }}",
+            i + 1
+        ));
+    }
+    q.push_str(" fragment O7 on Organisation { name }");
+    let e = app.error(&q, json!({})).await;
+    assert_eq!(e["extensions"]["code"], "BAD_USER_INPUT");
+    assert!(e["message"].as_str().unwrap().contains("deeper than 10"), "{e}");
+
+    let aliases: String = (0..16).map(|i| format!("a{i}: apiVersion ")).collect();
+    let e = app.error(&format!("{{ {aliases} }}"), json!({})).await;
+    assert!(e["message"].as_str().unwrap().contains("15 aliases"), "{e}");
+
+    let wide: String = (0..5).map(|i| format!("p{i}: projects(first: 100) {{ edges {{ node {{ participations {{ organisation {{ participations {{ project {{ title }} }} }} }} }} }} }} ")).collect();
+    let e = app.error(&format!("{{ {wide} }}"), json!({})).await;
+    assert!(e["message"].as_str().unwrap().contains("cost exceeds"), "{e}");
+
+    let v = app
+        .gql(r#"{ project(slug: "einbuergerung") { title participations { organisation { name } } } }"#, json!({}))
+        .await;
+    let cost = v["extensions"]["cost"].as_u64().unwrap();
+    assert!(cost > 1 && cost < 100, "{cost}");
+}
+
+both_backends!(query_limits);
 
 both_backends!(hostile_input_is_refused_cleanly, search_folds_umlauts_alike, queries_per_level_not_per_row);
