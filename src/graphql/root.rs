@@ -197,13 +197,7 @@ fn slug_of_topic(ctx: &Ctx, slug: &str) -> FieldResult<String> {
     if topics.iter().any(|t| t.slug == slug) {
         Ok(slug.to_owned())
     } else {
-        Err(field_error(AppError::bad_input(
-            "topicField",
-            format!(
-                "topicField: {slug:?} is not a topic field slug; allowed: {}",
-                topics.iter().map(|t| t.slug.as_str()).collect::<Vec<_>>().join(", ")
-            ),
-        )))
+        Err(field_error(service::unknown_topic_field("topicField", slug, topics)))
     }
 }
 

@@ -197,15 +197,10 @@ fn day_label(ts: &str) -> String {
 /// Builds the issue for a topic field; `since` bounds "what changed".
 pub fn build(conn: &mut Db, topic_slug: &str, since: Option<&Timestamp>) -> AppResult<Issue> {
     let topics = read::topic_fields(conn)?;
-    let topic = topics.iter().find(|t| t.slug == topic_slug).ok_or_else(|| {
-        AppError::bad_input(
-            "topicField",
-            format!(
-                "topicField: {topic_slug:?} is not a topic field slug; allowed: {}",
-                topics.iter().map(|t| t.slug.as_str()).collect::<Vec<_>>().join(", ")
-            ),
-        )
-    })?;
+    let topic = topics
+        .iter()
+        .find(|t| t.slug == topic_slug)
+        .ok_or_else(|| crate::service::unknown_topic_field("topicField", topic_slug, &topics))?;
     let lands: HashMap<String, String> = read::lands(conn)?.into_iter().map(|l| (l.code, l.name)).collect();
     let leads = read::topic_field_leads(conn, std::slice::from_ref(&topic.slug))?
         .into_iter()

@@ -191,6 +191,17 @@ pub fn slug(value: &str, field: &str) -> AppResult<Slug> {
     Slug::parse(value).map_err(|e| AppError::invalid_id(field, e))
 }
 
+/// The error for a topic field slug that does not exist, listing the ones that do.
+pub fn unknown_topic_field(field: &str, slug: &str, topics: &[crate::store::rows::TopicFieldRow]) -> AppError {
+    AppError::bad_input(
+        field,
+        format!(
+            "{field}: {slug:?} is not a topic field slug; allowed: {}",
+            topics.iter().map(|t| t.slug.as_str()).collect::<Vec<_>>().join(", ")
+        ),
+    )
+}
+
 pub fn land_code(conn: &mut Db, code: &str, field: &str) -> AppResult<String> {
     let lands = read::lands(conn)?;
     lands.iter().find(|l| l.code == code).map(|l| l.code.clone()).ok_or_else(|| {

@@ -30,14 +30,7 @@ pub fn save_definition(conn: &mut Db, actor: &Actor, input: SaveNewsletterDefini
     write_tx(conn, |conn| {
         let topics = read::topic_fields(conn)?;
         if !topics.iter().any(|t| t.slug == input.topic_field) {
-            return Err(AppError::bad_input(
-                "topicField",
-                format!(
-                    "topicField: {:?} is not a topic field slug; allowed: {}",
-                    input.topic_field,
-                    topics.iter().map(|t| t.slug.as_str()).collect::<Vec<_>>().join(", ")
-                ),
-            ));
+            return Err(unknown_topic_field("topicField", &input.topic_field, &topics));
         }
         policy::require(conn, actor, Op::ManageNewsletter { topic_field: &input.topic_field })?;
         if store::definition_by_slug(conn, slug.as_str())?.is_some() {

@@ -86,16 +86,6 @@ impl Drop for JwksServer {
     }
 }
 
-fn cli(db_url: &str, args: &[&str]) -> (bool, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ozg-registry"))
-        .args(args)
-        .env("DATABASE_URL", db_url)
-        .env("RUST_LOG", "error")
-        .output()
-        .unwrap();
-    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
-}
-
 async fn status_of(app: &TestApp, authorization: &str) -> (u16, String, Value) {
     let body = json!({ "query": WHOAMI }).to_string();
     let r = app.post_with(body, "application/json", Some(authorization)).await;
@@ -188,7 +178,7 @@ async fn local_tokens(app: &TestApp) {
     let jti =
         serde_json::from_slice::<Value>(&B64.decode(parts[1]).unwrap()).unwrap()["jti"].as_str().unwrap().to_owned();
     let url = app.db_url();
-    let (ok, out) = tokio::task::spawn_blocking(move || cli(&url, &["token", "revoke", &jti])).await.unwrap();
+    let (ok, out) = tokio::task::spawn_blocking(move || run_cli(&url, &["token", "revoke", &jti])).await.unwrap();
     assert!(ok, "{out}");
     let (status, www, _) = status_of(app, &format!("Bearer {good}")).await;
     assert_eq!(status, 401);
@@ -215,7 +205,7 @@ async fn external_issuer_with_rotation(app: &TestApp) {
     let url = app.db_url();
     let jwks_url = jwks.url.clone();
     let (ok, out) = tokio::task::spawn_blocking(move || {
-        cli(
+        run_cli(
             &url,
             &[
                 "issuer",
@@ -357,7 +347,7 @@ async fn audit_chain_is_append_only_and_verified(app: &TestApp) {
     )
     .await;
     let url = app.db_url();
-    let verify = move || cli(&url, &["audit", "verify"]);
+    let verify = move || run_cli(&url, &["audit", "verify"]);
     let (ok, out) = tokio::task::spawn_blocking(verify.clone()).await.unwrap();
     assert!(ok && out.contains("intact"), "{out}");
 

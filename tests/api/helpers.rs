@@ -322,6 +322,18 @@ impl Drop for TestApp {
     }
 }
 
+/// Runs the CLI against a database; returns whether it succeeded and what it printed.
+pub fn run_cli(db_url: &str, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ozg-registry"))
+        .args(args)
+        .env("DATABASE_URL", db_url)
+        .env("OZG_REGISTRY_SEED_DIR", seed_dir())
+        .env("RUST_LOG", "error")
+        .output()
+        .expect("run the binary");
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
 /// Mints a token with the CLI (`ozg-registry token issue …`) on the given database.
 pub fn issue_token(db_url: &str, args: &[&str]) -> String {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_ozg-registry"))

@@ -239,16 +239,6 @@ async fn editions_are_exact_and_idempotent(app: &TestApp) {
     assert!(!eds[0]["body"].as_str().unwrap().contains("Stadt Dortmund meldet sich"), "editions are stored unchanged");
 }
 
-fn cli_out(db_url: &str, args: &[&str]) -> (bool, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ozg-registry"))
-        .args(args)
-        .env("DATABASE_URL", db_url)
-        .env("RUST_LOG", "error")
-        .output()
-        .unwrap();
-    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
-}
-
 fn token_after<'a>(text: &'a str, marker: &str) -> &'a str {
     let start = text.find(marker).unwrap_or_else(|| panic!("no {marker} in {text}")) + marker.len();
     let rest = &text[start..];
@@ -269,7 +259,7 @@ async fn subscribers_double_opt_in(app: &TestApp) {
     let url = app.db_url();
     let run = move |args: Vec<&'static str>| {
         let url = url.clone();
-        async move { tokio::task::spawn_blocking(move || cli_out(&url, &args)).await.unwrap() }
+        async move { tokio::task::spawn_blocking(move || run_cli(&url, &args)).await.unwrap() }
     };
     let (ok, list) = run(vec!["newsletter", "subscribers", "--definition", "ea-nrw"]).await;
     assert!(ok && list.contains("poststelle@stadt.example\tPENDING"), "{list}");
