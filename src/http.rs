@@ -1,5 +1,5 @@
 //! The HTTP surface: `POST /graphql` (our own handler, not juniper_actix's), `GET /graphiql`,
-//! `GET /healthz`. GraphQL runs synchronously on one pooled connection inside `web::block`.
+//! `GET /healthz` (alive), `GET /readyz` (database reachable). GraphQL runs synchronously on one pooled connection inside `web::block`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -18,7 +18,7 @@ use crate::service::Actor;
 use crate::store::DbPool;
 
 /// Largest request body accepted on /graphql.
-pub const MAX_BODY: usize = 1 << 20;
+pub const MAX_BODY: usize = 256 * 1024;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -31,14 +31,20 @@ pub struct AppState {
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/graphql").route(web::post().to(graphql)).route(web::route().to(method_not_allowed)))
-        .route("/graphiql", web::get().to(graphiql))
-        .route("/.well-known/jwks.json", web::get().to(jwks))
-        .route("/newsletter/confirm", web::get().to(confirm_subscription))
-        .route("/newsletter/unsubscribe", web::get().to(unsubscribe))
-        .route("/newsletter/{topic}", web::get().to(newsletter_page))
-        .route("/feeds/{feed}", web::get().to(atom_feed))
-        .route("/healthz", web::get().to(healthz));
+    cfg.service(
+        web::resource("/graphql")
+            .route(web::post().to(graphql))
+            .route(web::get().to(graphql_get))
+            .route(web::route().to(method_not_allowed)),
+    )
+    .route("/graphiql", web::get().to(graphiql))
+    .route("/.well-known/jwks.json", web::get().to(jwks))
+    .route("/newsletter/confirm", web::get().to(confirm_subscription))
+    .route("/newsletter/unsubscribe", web::get().to(unsubscribe))
+    .route("/newsletter/{topic}", web::get().to(newsletter_page))
+    .route("/feeds/{feed}", web::get().to(atom_feed))
+    .route("/healthz", web::get().to(healthz))
+    .route("/readyz", web::get().to(readyz));
 }
 
 fn error_body(code: &str, message: &str) -> Value {
@@ -46,9 +52,10 @@ fn error_body(code: &str, message: &str) -> Value {
 }
 
 async fn method_not_allowed() -> HttpResponse {
-    HttpResponse::MethodNotAllowed()
-        .insert_header((header::ALLOW, "POST"))
-        .json(error_body("BAD_REQUEST", "use POST with a JSON body {\"query\": …, \"variables\": …}"))
+    HttpResponse::MethodNotAllowed().insert_header((header::ALLOW, "POST")).json(error_body(
+        "BAD_REQUEST",
+        "use POST with a JSON body {\"query\": …, \"variables\": …}, or GET for queries",
+    ))
 }
 
 fn bad_request(message: &str) -> HttpResponse {
@@ -167,6 +174,43 @@ async fn graphql(req: HttpRequest, payload: web::Payload, state: web::Data<AppSt
         Ok(r) => r,
         Err(resp) => return *resp,
     };
+    execute(&req, state, request, raw).await
+}
+
+/// `GET /graphql?query=…&variables=…&operationName=…`: queries only; a mutation is 405.
+async fn graphql_get(
+    req: HttpRequest,
+    params: web::Query<std::collections::HashMap<String, String>>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let params = params.into_inner();
+    let Some(query) = params.get("query") else { return bad_request("the query parameter \"query\" is missing") };
+    let variables = match params.get("variables").map(|v| serde_json::from_str::<Value>(v)) {
+        None => Value::Null,
+        Some(Ok(v)) => v,
+        Some(Err(_)) => return bad_request("\"variables\" must be a JSON object"),
+    };
+    let operation = params.get("operationName").cloned();
+    if crate::graphql::limits::is_mutation(query, operation.as_deref()) {
+        return HttpResponse::MethodNotAllowed()
+            .insert_header((header::ALLOW, "POST"))
+            .json(error_body("BAD_REQUEST", "mutations are sent with POST"));
+    }
+    let body = json!({ "query": query, "variables": variables, "operationName": operation }).to_string();
+    let (request, raw) = match parse_request(body.as_bytes()) {
+        Ok(r) => r,
+        Err(resp) => return *resp,
+    };
+    execute(&req, state, request, raw).await
+}
+
+/// Limits, authentication and execution, shared by POST and GET.
+async fn execute(
+    req: &HttpRequest,
+    state: web::Data<AppState>,
+    request: GraphQLRequest,
+    raw: RawRequest,
+) -> HttpResponse {
     // Depth, aliases and estimated cost, before anything runs.
     let measured =
         crate::graphql::limits::measure(&state.schema, &raw.query, raw.operation_name.as_deref(), &raw.variables);
@@ -419,7 +463,13 @@ async fn graphiql() -> HttpResponse {
         .body(juniper::http::graphiql::graphiql_source("/graphql", None))
 }
 
-async fn healthz(state: web::Data<AppState>) -> HttpResponse {
+/// Alive: the process answers (for restarts by a supervisor).
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "status": "ok" }))
+}
+
+/// Ready: the database answers (for load balancers).
+async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let pool = state.pool.clone();
     let ok = web::block(move || -> Result<(), String> {
         let mut conn = pool.get().map_err(|e| e.to_string())?;

@@ -158,3 +158,22 @@ fn op_name<'d>(o: &OperationDefinition<'d, &'d str>) -> Option<&'d str> {
         OperationDefinition::Subscription(s) => s.name,
     }
 }
+
+/// Whether the operation that would run is a mutation (for refusing mutations over GET). Documents
+/// that do not parse are left to the normal error reporting.
+pub fn is_mutation(query: &str, operation_name: Option<&str>) -> bool {
+    let Ok(doc) = graphql_parser::parse_query::<&str>(query) else { return false };
+    let ops: Vec<&OperationDefinition<&str>> = doc
+        .definitions
+        .iter()
+        .filter_map(|d| match d {
+            Definition::Operation(o) => Some(o),
+            Definition::Fragment(_) => None,
+        })
+        .collect();
+    let chosen = match operation_name {
+        Some(name) => ops.iter().find(|o| op_name(o) == Some(name)).copied(),
+        None => ops.first().copied(),
+    };
+    matches!(chosen, Some(OperationDefinition::Mutation(_)))
+}

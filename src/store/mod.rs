@@ -55,11 +55,12 @@ pub fn parse_url(url: &str) -> (Backend, String) {
 #[derive(Debug)]
 struct SqlitePragmas;
 
+/// WAL with `synchronous = FULL`: a committed write survives a power loss, not only a crash.
 impl CustomizeConnection<Db, diesel::r2d2::Error> for SqlitePragmas {
     fn on_acquire(&self, conn: &mut Db) -> Result<(), diesel::r2d2::Error> {
         if let Db::Sqlite(c) = conn {
             c.batch_execute(
-                "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
                  PRAGMA foreign_keys = ON;",
             )
             .map_err(diesel::r2d2::Error::QueryError)?;
