@@ -60,6 +60,15 @@ enum Command {
     /// Check the change log's hash chain.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Take a consistent copy of the database while the service runs (SQLite: VACUUM INTO;
+    /// PostgreSQL: pg_dump).
+    Backup {
+        /// The new file to write.
+        file: PathBuf,
+    },
+    /// Check the database: integrity, foreign keys, every record with its change-log entry, the
+    /// audit chain. Exits non-zero when something is wrong.
+    Check,
     /// Generate the newsletter of a topic field from the registry's data, or work with a defined
     /// newsletter's subscribers.
     #[command(args_conflicts_with_subcommands = true)]
@@ -203,6 +212,22 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Token(cmd) => token(&cli.database_url, cmd),
+        Command::Backup { file } => {
+            let mut conn = connect(&cli.database_url)?;
+            let done = ozg_registry::store::maintenance::backup(&mut conn, &cli.database_url, &file)?;
+            println!("{done}");
+            Ok(())
+        }
+        Command::Check => {
+            let mut conn = connect(&cli.database_url)?;
+            let problems = ozg_registry::store::maintenance::check(&mut conn).map_err(|e| e.to_string())?;
+            if problems.is_empty() {
+                println!("database sound: integrity, foreign keys, change-log entries and audit chain checked");
+                Ok(())
+            } else {
+                Err(format!("{} problem(s):\n{}", problems.len(), problems.join("\n")))
+            }
+        }
         Command::Newsletter { action: Some(action), .. } => newsletter_action(&cli.database_url, action),
         Command::Newsletter { action: None, topic_field, since, format } => {
             use ozg_registry::newsletter;

@@ -47,3 +47,81 @@ fn schema_command_prints_the_sdl() {
     assert_eq!(sdl, ozg_registry::graphql::sdl());
     assert!(sdl.contains("scalar OzgId"));
 }
+
+async fn backup_and_check(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.data(
+        "mutation { signUp(input: {projectSlug: \"einbuergerung\", organisation: {ags: \"05913000\"}, role: PILOT}) { userErrors { code } } }",
+        serde_json::json!({}),
+    )
+    .await;
+    let url = app.db_url();
+    tokio::task::spawn_blocking(move || {
+        let (ok, out) = run_cli(&url, &["check"]);
+        assert!(ok && out.contains("database sound"), "{out}");
+        let (_, original) = run_cli(&url, &["audit", "verify"]);
+
+        // A consistent copy while the service runs, and the copy holds the same chain.
+        let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+        let file = std::env::temp_dir().join(format!("ozg-backup-{n}"));
+        let (ok, out) = run_cli(&url, &["backup", file.to_str().unwrap()]);
+        assert!(ok, "{out}");
+        let (ok, out) = run_cli(&url, &["backup", file.to_str().unwrap()]);
+        assert!(!ok && out.contains("exists already"), "{out}");
+        let restored = match backend {
+            Backend::Sqlite => file.to_str().unwrap().to_owned(),
+            Backend::Postgres => {
+                let db = format!("ozg_restore_{n}");
+                let admin = pg_admin_url();
+                let base = admin.rsplit_once('/').unwrap().0.to_owned();
+                let mut c = <diesel::PgConnection as diesel::Connection>::establish(&admin).unwrap();
+                diesel::RunQueryDsl::execute(diesel::sql_query(format!("CREATE DATABASE {db}")), &mut c).unwrap();
+                let status = std::process::Command::new("pg_restore")
+                    .args(["--no-owner", "--dbname", &format!("{base}/{db}")])
+                    .arg(&file)
+                    .status()
+                    .unwrap();
+                assert!(status.success());
+                format!("{base}/{db}")
+            }
+        };
+        let (ok, copy) = run_cli(&restored, &["audit", "verify"]);
+        assert!(ok, "{copy}");
+        assert_eq!(copy, original, "the copy holds the same change log");
+
+        // A record written behind the service's back is found.
+        {
+            let pool = ozg_registry::store::connect(&url, 1).unwrap();
+            let mut conn = pool.get().unwrap();
+            diesel::RunQueryDsl::execute(
+                diesel::sql_query(
+                    "INSERT INTO projects (slug, title, delivery_model, phase, version, created_at, updated_at) \
+                     VALUES ('schatten', 'Schattenprojekt', 'UNDECIDED', 'PREPARATION', 1, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+                ),
+                &mut *conn,
+            )
+            .unwrap();
+        }
+        let (ok, out) = run_cli(&url, &["check"]);
+        assert!(!ok, "{out}");
+        assert!(out.contains("1 projects without their change-log entry"), "{out}");
+        let _ = std::fs::remove_file(&file);
+        if backend == Backend::Postgres {
+            let db = restored.rsplit_once('/').unwrap().1.to_owned();
+            let mut c = <diesel::PgConnection as diesel::Connection>::establish(&pg_admin_url()).unwrap();
+            diesel::RunQueryDsl::execute(diesel::sql_query(format!("DROP DATABASE {db} WITH (FORCE)")), &mut c).unwrap();
+        }
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_and_check_sqlite() {
+    backup_and_check(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_and_check_postgres() {
+    backup_and_check(Backend::Postgres).await;
+}
