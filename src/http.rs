@@ -16,6 +16,7 @@ use crate::error::log_internal;
 use crate::graphql::{Ctx, Schema};
 use crate::service::Actor;
 use crate::store::DbPool;
+use crate::store::idempotency as idem;
 
 /// Largest request body accepted on /graphql.
 pub const MAX_BODY: usize = 256 * 1024;
@@ -225,6 +226,14 @@ async fn execute(
             }));
         }
     };
+    // An Idempotency-Key makes a mutation safe to retry.
+    let idempotency = match idempotency_key(req) {
+        Ok(Some(key)) if crate::graphql::limits::is_mutation(&raw.query, raw.operation_name.as_deref()) => {
+            Some((key, request_hash(&raw)))
+        }
+        Ok(_) => None,
+        Err(resp) => return *resp,
+    };
     let header = req.headers().get(header::AUTHORIZATION).map(|h| h.to_str().unwrap_or("\u{0}"));
     let credentials = match state.auth.authenticate(header).await {
         Ok(c) => c,
@@ -232,15 +241,36 @@ async fn execute(
     };
     let state = state.into_inner();
     let count_header = state.query_count_header;
-    let result = web::block(move || -> Result<Result<(Value, usize), AuthError>, String> {
+    let result = web::block(move || -> Result<Outcome, String> {
         let mut conn = state.pool.get().map_err(|e| format!("connection pool: {e}"))?;
         let actor = match credentials {
             Credentials::Anonymous => Actor::anonymous(),
             Credentials::Token(t) => match t.resolve(&mut conn) {
                 Ok(a) => a,
-                Err(e) => return Ok(Err(e)),
+                Err(e) => return Ok(Outcome::Unauthorized(e)),
             },
         };
+        if let Some((key, hash)) = &idempotency {
+            let now = chrono::Utc::now();
+            let ts = |d: chrono::DateTime<chrono::Utc>| d.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+            let claim = idem::claim(
+                &mut conn,
+                &actor.subject,
+                key,
+                hash,
+                &ts(now),
+                &ts(now - chrono::Duration::hours(24)),
+                &ts(now - chrono::Duration::seconds(60)),
+            )
+            .map_err(|e| format!("idempotency key: {e}"))?;
+            match claim {
+                idem::Claim::Fresh => {}
+                idem::Claim::Replay(r) => return Ok(Outcome::Replay(r)),
+                idem::Claim::Mismatch => return Ok(Outcome::KeyMismatch),
+                idem::Claim::Running => return Ok(Outcome::KeyRunning),
+            }
+        }
+        let subject = actor.subject.clone();
         let queries = Arc::new(AtomicUsize::new(0));
         let counter = queries.clone();
         conn.set_instrumentation(move |e: InstrumentationEvent<'_>| {
@@ -252,23 +282,38 @@ async fn execute(
         let response = request.execute_sync(&state.schema, &ctx);
         let n = queries.load(Ordering::Relaxed);
         log::debug!("GraphQL request ran {n} database queries");
-        let v = serde_json::to_value(&response).map_err(|e| format!("serialising the response: {e}"))?;
-        Ok(Ok((v, n)))
+        let mut v = serde_json::to_value(&response).map_err(|e| format!("serialising the response: {e}"))?;
+        add_codes(&mut v);
+        if let (Some(c), Value::Object(o)) = (cost, &mut v) {
+            o.insert("extensions".into(), json!({ "cost": c }));
+        }
+        if let Some((key, _)) = &idempotency {
+            ctx.with_conn(|c| idem::finish(c, &subject, key, &v.to_string()))
+                .map_err(|e| format!("idempotency key: {e}"))?;
+        }
+        Ok(Outcome::Done(v, n))
     })
     .await;
     match result {
-        Ok(Ok(Err(e))) => unauthorized(&e),
-        Ok(Ok(Ok((mut v, n)))) => {
-            add_codes(&mut v);
-            if let (Some(c), Value::Object(o)) = (cost, &mut v) {
-                o.insert("extensions".into(), json!({ "cost": c }));
-            }
+        Ok(Ok(Outcome::Unauthorized(e))) => unauthorized(&e),
+        Ok(Ok(Outcome::Done(v, n))) => {
             let mut resp = HttpResponse::Ok();
             if count_header {
                 resp.insert_header(("x-db-queries", n.to_string()));
             }
             resp.json(v)
         }
+        Ok(Ok(Outcome::Replay(body))) => HttpResponse::Ok()
+            .content_type("application/json")
+            .insert_header(("idempotent-replayed", "true"))
+            .body(body),
+        Ok(Ok(Outcome::KeyMismatch)) => HttpResponse::UnprocessableEntity().json(error_body(
+            "BAD_REQUEST",
+            "this Idempotency-Key was used for a different request; use a new key for a new request",
+        )),
+        Ok(Ok(Outcome::KeyRunning)) => HttpResponse::Conflict().insert_header((header::RETRY_AFTER, "1")).json(
+            error_body("CONFLICT", "the first request with this Idempotency-Key is still running; retry shortly"),
+        ),
         Ok(Err(detail)) => unavailable(&detail),
         Err(e) => {
             let incident = log_internal(&format!("GraphQL execution panicked: {e}"));
@@ -276,6 +321,31 @@ async fn execute(
                 .json(error_body("INTERNAL", &format!("internal error; the incident is logged as {incident}")))
         }
     }
+}
+
+/// What running a request came to.
+enum Outcome {
+    Unauthorized(AuthError),
+    Done(Value, usize),
+    Replay(String),
+    KeyMismatch,
+    KeyRunning,
+}
+
+/// The `Idempotency-Key` header: 1 to 200 visible ASCII characters.
+fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, Box<HttpResponse>> {
+    let Some(v) = req.headers().get("idempotency-key") else { return Ok(None) };
+    match v.to_str() {
+        Ok(k) if (1..=200).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()) => Ok(Some(k.to_owned())),
+        _ => Err(Box::new(bad_request("Idempotency-Key: 1 to 200 visible ASCII characters"))),
+    }
+}
+
+/// Identifies a request for its key: the query, the operation and the variables.
+fn request_hash(raw: &RawRequest) -> String {
+    use sha2::{Digest, Sha256};
+    let canonical = json!([raw.query, raw.operation_name, raw.variables]).to_string();
+    Sha256::digest(canonical.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// 401 for a token that is present but not acceptable (RFC 6750): never a silent anonymous request.

@@ -369,6 +369,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    idempotency_keys (subject, key) {
+        subject -> Text,
+        key -> Text,
+        request_hash -> Text,
+        state -> Text,
+        response -> Nullable<Text>,
+        created_at -> Text,
+    }
+}
+
 diesel::joinable!(ozg_services -> topic_fields (topic_field_slug));
 diesel::joinable!(ozg_services -> life_situations (life_situation_id));
 diesel::joinable!(project_services -> projects (project_id));
@@ -412,4 +423,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     newsletter_definitions,
     newsletter_editions,
     newsletter_subscribers,
+    idempotency_keys,
 );

@@ -53,3 +53,45 @@ async fn fifty_identical_sign_ups(app: &TestApp) {
 }
 
 both_backends!(fifty_identical_sign_ups);
+
+/// A client that lost the answer to its sign-up retries with the same Idempotency-Key.
+async fn idempotent_retries(app: &TestApp) {
+    let q = "mutation($i: SignUpInput!) { signUp(input: $i) { participation { id status } userErrors { code } } }";
+    let send = |key: &str, ags: &str| {
+        let body = json!({ "query": q, "variables": { "i": { "projectSlug": "einbuergerung", "organisation": { "ags": ags }, "role": "PILOT" } } }).to_string();
+        app.client
+            .post(format!("{}/graphql", app.addr))
+            .header("content-type", "application/json")
+            .header("authorization", format!("Bearer {}", app.admin))
+            .header("idempotency-key", key)
+            .body(body)
+            .send()
+    };
+    let before = app.change_count().await;
+    let first = send("signup-1", "05913000").await.unwrap();
+    assert_eq!(first.status(), 200);
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let first: serde_json::Value = first.json().await.unwrap();
+    assert_eq!(first["data"]["signUp"]["participation"]["status"], "REQUESTED");
+    let again = send("signup-1", "05913000").await.unwrap();
+    assert_eq!(again.status(), 200);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    let again: serde_json::Value = again.json().await.unwrap();
+    assert_eq!(again, first, "the stored answer, not ALREADY_EXISTS");
+    assert_eq!(app.change_count().await, before + 1);
+
+    let other = send("signup-1", "05113000").await.unwrap();
+    assert_eq!(other.status(), 422, "same key, different request");
+    let bad = send("with space", "05113000").await.unwrap();
+    assert_eq!(bad.status(), 400);
+    // Without a key the retry is an ordinary second request.
+    let d = app
+        .data(
+            q,
+            json!({ "i": { "projectSlug": "einbuergerung", "organisation": { "ags": "05913000" }, "role": "PILOT" } }),
+        )
+        .await;
+    assert_eq!(d["signUp"]["userErrors"][0]["code"], "ALREADY_EXISTS");
+}
+
+both_backends!(idempotent_retries);
