@@ -38,8 +38,8 @@ fn pg_exec(sql: &str) {
     diesel::sql_query(sql).execute(&mut c).unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
-/// A name for the templates that changes whenever migrations or seed files change, so a template
-/// built from older files is never reused.
+/// A name for the templates that changes whenever migrations, seed files or the code change, so a
+/// template built from older files is never reused.
 fn content_hash() -> String {
     fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
         let mut entries: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
@@ -52,6 +52,8 @@ fn content_hash() -> String {
     let mut files = Vec::new();
     walk(&root.join("migrations"), &mut files);
     walk(&root.join("seed"), &mut files);
+    // The code that migrates and seeds too: a template is only reused for exactly the same build.
+    walk(&root.join("src"), &mut files);
     let mut h: u64 = 0xcbf29ce484222325;
     for f in files {
         for b in f.strip_prefix(&root).unwrap().to_string_lossy().bytes().chain(std::fs::read(&f).unwrap()) {
