@@ -229,8 +229,7 @@ impl Seeder<'_> {
     fn leika(&mut self, rows: &[LeikaCsv]) -> AppResult<()> {
         let file = self.dir.join("reference/leika-leistungen.csv");
         // Reference rows are immutable here: import the file once, when the table is empty.
-        let have = read::count_rows(self.conn)?.into_iter().find(|(t, _)| *t == "leika_services").map(|(_, n)| n);
-        if have.unwrap_or(0) > 0 {
+        if read::leika_count(self.conn)? > 0 {
             self.report.add("LeiKa services", 0);
             return Ok(());
         }

@@ -145,6 +145,11 @@ pub fn find_project(conn: &mut Db, slug: &str, field: &str) -> AppResult<Project
         .ok_or_else(|| AppError::not_found(field, format!("{field}: no project with slug {slug:?}")))
 }
 
+/// A stale `expectedVersion` is a CONFLICT that reports the current version.
+pub fn check_version(row_version: i32, expected: i32) -> AppResult<()> {
+    if row_version != expected { Err(AppError::conflict(row_version)) } else { Ok(()) }
+}
+
 /// Parses a numeric record id as given in an `ID` argument.
 pub fn parse_id(id: &str, field: &str) -> AppResult<i32> {
     let t = id.trim();

@@ -11,10 +11,6 @@ use crate::domain::{
 use crate::store::rows::{CallRow, ParticipationRow, ReuseRow};
 use crate::store::{write, write_tx};
 
-fn check_version(row_version: i32, expected: i32) -> AppResult<()> {
-    if row_version != expected { Err(AppError::conflict(row_version)) } else { Ok(()) }
-}
-
 fn participation_change(
     conn: &mut Db,
     actor: &Actor,
@@ -36,12 +32,6 @@ fn participation_change(
             diff,
         },
     )
-}
-
-fn names(conn: &mut Db, project_id: i32, org_id: i32) -> AppResult<(String, String)> {
-    let p = read::project_by_id(conn, project_id)?.expect("foreign key");
-    let o = read::organisation_by_id(conn, org_id)?.expect("foreign key");
-    Ok((p.title, o.name))
 }
 
 /// A participation to create (or to reopen, if a withdrawn one exists).
@@ -220,7 +210,8 @@ fn set_participation(
         if note.is_some() {
             diff.set("note", row.note.clone(), note.clone());
         }
-        let (project, org) = names(conn, row.project_id, row.organisation_id)?;
+        let org = read::organisation_by_id(conn, row.organisation_id)?.expect("foreign key").name;
+        let project = project.title;
         let role = ParticipationRole::parse(&row.role).map(|r| r.label()).unwrap_or_default();
         let verb = match to {
             ParticipationStatus::Confirmed => "bestätigt",

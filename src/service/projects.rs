@@ -103,10 +103,6 @@ pub fn unique_to_exists(e: diesel::result::Error, field: &str, message: &str) ->
     if crate::store::is_unique_violation(&e) { AppError::already_exists(field, message) } else { e.into() }
 }
 
-fn check_version(row_version: i32, expected: i32) -> AppResult<()> {
-    if row_version != expected { Err(AppError::conflict(row_version)) } else { Ok(()) }
-}
-
 /// Turns an optional "replace with" text into a change: `None` keeps, blank clears.
 fn replace_text(v: Option<&str>, field: &str, max: usize) -> AppResult<Option<Option<String>>> {
     match v {

@@ -115,13 +115,6 @@ pub fn migrate(conn: &mut Db) -> Result<usize, String> {
     Ok(ran)
 }
 
-pub fn backend(conn: &Db) -> Backend {
-    match conn {
-        Db::Pg(_) => Backend::Postgres,
-        Db::Sqlite(_) => Backend::Sqlite,
-    }
-}
-
 /// Runs `f` in a write transaction. On SQLite it is an IMMEDIATE transaction, so concurrent writers
 /// queue on the busy timeout instead of failing on a lock upgrade; on PostgreSQL it is a plain
 /// transaction (optimistic version checks and unique keys guard the races).

@@ -491,17 +491,6 @@ pub fn events_by_ids(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<EventRow>> {
     events::table.filter(events::id.eq_any(ids)).select(EventRow::as_select()).load(conn)
 }
 
-pub fn count_rows(conn: &mut Db) -> QueryResult<Vec<(&'static str, i64)>> {
-    Ok(vec![
-        ("topic_fields", topic_fields::table.count().get_result(conn)?),
-        ("ozg_services", ozg_services::table.count().get_result(conn)?),
-        ("leika_services", leika_services::table.count().get_result(conn)?),
-        ("lands", lands::table.count().get_result(conn)?),
-        ("organisations", organisations::table.count().get_result(conn)?),
-        ("projects", projects::table.count().get_result(conn)?),
-        ("participations", participations::table.count().get_result(conn)?),
-        ("calls", calls::table.count().get_result(conn)?),
-        ("reuse_declarations", reuse_declarations::table.count().get_result(conn)?),
-        ("change_log", change_log::table.count().get_result(conn)?),
-    ])
+pub fn leika_count(conn: &mut Db) -> QueryResult<i64> {
+    leika_services::table.count().get_result(conn)
 }
