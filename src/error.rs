@@ -16,6 +16,17 @@ pub enum ErrorCode {
     AlreadyExists,
     Unauthenticated,
     Internal,
+    /// The HTTP request itself is malformed (not JSON, a batch, a wrong media type, …).
+    BadRequest,
+    /// A query limit (depth, aliases, fields, tokens, list items, page size, cost, introspection);
+    /// `extensions.limit` names it and `extensions.max` gives its bound.
+    LimitExceeded,
+    /// Too many requests from this address or token (HTTP 429 with `Retry-After`).
+    RateLimited,
+    /// The request did not finish within the request timeout (HTTP 503).
+    Timeout,
+    /// The database is not reachable (HTTP 503 with `Retry-After`); retry later.
+    Unavailable,
 }
 
 impl ErrorCode {
@@ -29,6 +40,11 @@ impl ErrorCode {
             ErrorCode::AlreadyExists => "ALREADY_EXISTS",
             ErrorCode::Unauthenticated => "UNAUTHENTICATED",
             ErrorCode::Internal => "INTERNAL",
+            ErrorCode::BadRequest => "BAD_REQUEST",
+            ErrorCode::LimitExceeded => "LIMIT_EXCEEDED",
+            ErrorCode::RateLimited => "RATE_LIMITED",
+            ErrorCode::Timeout => "TIMEOUT",
+            ErrorCode::Unavailable => "UNAVAILABLE",
         }
     }
 }
@@ -87,7 +103,17 @@ impl AppError {
 
 impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
-        AppError::Internal(format!("database: {e}"))
+        match &e {
+            // PostgreSQL's statement_timeout cancelled the statement (SQLSTATE 57014).
+            diesel::result::Error::DatabaseError(_, info) if info.message().contains("statement timeout") => {
+                AppError::user(
+                    ErrorCode::Timeout,
+                    None,
+                    "a database statement ran longer than the request timeout; ask for less or retry later",
+                )
+            }
+            _ => AppError::Internal(format!("database: {e}")),
+        }
     }
 }
 

@@ -6,6 +6,7 @@ pub mod domain;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod metrics;
 pub mod newsletter;
 pub mod seed;
 pub mod service;

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use ozg_registry::auth::keys::{self, TokenRequest};
 use ozg_registry::auth::{AuthConfig, Role, Scope};
 use ozg_registry::startup::{self, DEFAULT_DATABASE_URL, DEFAULT_LISTEN};
+use ozg_registry::store::PoolOptions;
 use ozg_registry::store::changes::Verification;
 use ozg_registry::store::rows::OrganisationRow;
 
@@ -65,6 +66,14 @@ enum Command {
     Backup {
         /// The new file to write.
         file: PathBuf,
+    },
+    /// Replace the database with a backup (stop the service first), then check it.
+    Restore {
+        /// A file written by `backup`.
+        file: PathBuf,
+        /// Replace a database that holds data.
+        #[arg(long)]
+        force: bool,
     },
     /// Check the database: integrity, foreign keys, every record with its change-log entry, the
     /// audit chain. Exits non-zero when something is wrong.
@@ -179,7 +188,7 @@ enum AuditCommand {
 }
 
 fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    init_logging();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -205,7 +214,7 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Seed { seed_dir } => {
             let dir = seed_dir.unwrap_or_else(startup::default_seed_dir);
-            let pool = startup::prepare(&cli.database_url, None, 1)?;
+            let pool = startup::prepare(&cli.database_url, None, PoolOptions::new(1))?;
             let mut conn = pool.get().map_err(|e| e.to_string())?;
             let report = ozg_registry::seed::run(&mut conn, &dir).map_err(|e| e.to_string())?;
             println!("{report}");
@@ -215,6 +224,11 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Backup { file } => {
             let mut conn = connect(&cli.database_url)?;
             let done = ozg_registry::store::maintenance::backup(&mut conn, &cli.database_url, &file)?;
+            println!("{done}");
+            Ok(())
+        }
+        Command::Restore { file, force } => {
+            let done = ozg_registry::store::maintenance::restore(&cli.database_url, &file, force)?;
             println!("{done}");
             Ok(())
         }
@@ -258,16 +272,17 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Serve { listen, seed_dir, no_seed, workers, pool_size } => {
             let dir = seed_dir.unwrap_or_else(startup::default_seed_dir);
-            let pool = startup::prepare(&cli.database_url, (!no_seed).then_some(dir.as_path()), pool_size)?;
+            let http = ozg_registry::http::HttpConfig::from_env()?;
+            let pool = startup::prepare(
+                &cli.database_url,
+                (!no_seed).then_some(dir.as_path()),
+                startup::server_pool(pool_size, &http),
+            )?;
             let listener = TcpListener::bind(&listen).map_err(|e| format!("cannot listen on {listen}: {e}"))?;
             let addr = listener.local_addr().map_err(|e| e.to_string())?;
             let workers = workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
             println!("ozg-registry listening on http://{addr}/graphql (GraphiQL: http://{addr}/graphiql)");
-            let options = startup::ServeOptions {
-                auth: ozg_registry::auth::AuthConfig::from_env(),
-                workers,
-                query_count_header: false,
-            };
+            let options = startup::ServeOptions { auth: ozg_registry::auth::AuthConfig::from_env(), workers, http };
             let server = startup::serve(listener, pool, options).map_err(|e| e.to_string())?;
             actix_web::rt::System::new().block_on(server).map_err(|e| e.to_string())
         }
@@ -275,8 +290,50 @@ fn run(cli: Cli) -> Result<(), String> {
 }
 
 fn connect(url: &str) -> Result<ozg_registry::store::PooledDb, String> {
-    let pool = startup::prepare(url, None, 1)?;
+    let pool = startup::prepare(url, None, PoolOptions::new(1))?;
     pool.get().map_err(|e| e.to_string())
+}
+
+/// Logs go to standard error: human-readable by default, one JSON object per line with
+/// `OZG_REGISTRY_LOG_FORMAT=json` (time, level, target, message and the record's fields, such as
+/// `request_id`, `status` and `duration_ms` of the access log).
+fn init_logging() {
+    use std::io::Write;
+    let mut builder = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"));
+    if std::env::var("OZG_REGISTRY_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
+        builder.format(|buf, record| {
+            struct Fields(serde_json::Map<String, serde_json::Value>);
+            impl<'k> log::kv::VisitSource<'k> for Fields {
+                fn visit_pair(
+                    &mut self,
+                    key: log::kv::Key<'k>,
+                    value: log::kv::Value<'k>,
+                ) -> Result<(), log::kv::Error> {
+                    let v = if let Some(n) = value.to_i64() {
+                        serde_json::json!(n)
+                    } else if let Some(n) = value.to_u64() {
+                        serde_json::json!(n)
+                    } else if let Some(f) = value.to_f64() {
+                        serde_json::json!(f)
+                    } else {
+                        serde_json::json!(value.to_string())
+                    };
+                    self.0.insert(key.to_string(), v);
+                    Ok(())
+                }
+            }
+            let mut fields = Fields(serde_json::Map::new());
+            let _ = record.key_values().visit(&mut fields);
+            let mut line = serde_json::Map::new();
+            line.insert("time".into(), chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true).into());
+            line.insert("level".into(), record.level().as_str().into());
+            line.insert("target".into(), record.target().into());
+            line.insert("message".into(), record.args().to_string().into());
+            line.extend(fields.0);
+            writeln!(buf, "{}", serde_json::Value::Object(line))
+        });
+    }
+    builder.init();
 }
 
 /// Parses 3600, 3600s, 30m, 12h or 30d.

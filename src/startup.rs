@@ -5,12 +5,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 
 use crate::auth::{AuthConfig, Authenticator};
 use crate::graphql::schema;
-use crate::http::{AppState, routes};
-use crate::store::{self, DbPool};
+use crate::http::{AppState, HttpConfig, observe, routes};
+use crate::store::{self, DbPool, PoolOptions};
 
 pub const DEFAULT_DATABASE_URL: &str = "ozg-registry.db";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -21,10 +22,22 @@ pub fn default_seed_dir() -> PathBuf {
     if local.join("lands.toml").exists() { local } else { Path::new(env!("CARGO_MANIFEST_DIR")).join("seed") }
 }
 
+/// The pool the server uses: requests wait at most 3 s for a connection (then 503), and on
+/// PostgreSQL no statement runs longer than the request timeout.
+pub fn server_pool(size: u32, http: &HttpConfig) -> PoolOptions {
+    PoolOptions {
+        size,
+        checkout_wait: std::time::Duration::from_secs(3),
+        statement_timeout: Some(http.request_timeout),
+    }
+}
+
 /// Opens the pool and applies pending migrations; with `seed_dir`, seeds the database if it is empty.
-pub fn prepare(database_url: &str, seed_dir: Option<&Path>, pool_size: u32) -> Result<DbPool, String> {
-    let pool = store::connect(database_url, pool_size)?;
-    let mut conn = pool.get().map_err(|e| format!("cannot open a connection: {e}"))?;
+/// Migrations and seeding run on a connection of their own, free of the server pool's statement
+/// timeout.
+pub fn prepare(database_url: &str, seed_dir: Option<&Path>, pool: PoolOptions) -> Result<DbPool, String> {
+    let setup = store::connect(database_url, 1)?;
+    let mut conn = setup.get().map_err(|e| format!("cannot open a connection: {e}"))?;
     store::migrate(&mut conn)?;
     // The instance's token signing key exists from the first start on.
     crate::auth::keys::signing_key(&mut conn, &AuthConfig::from_env()).map_err(|e| e.to_string())?;
@@ -34,7 +47,9 @@ pub fn prepare(database_url: &str, seed_dir: Option<&Path>, pool_size: u32) -> R
         let report = crate::seed::run(&mut conn, dir).map_err(|e| e.to_string())?;
         log::info!("seeded the empty database: {report}");
     }
-    Ok(pool)
+    drop(conn);
+    drop(setup);
+    store::connect_with(database_url, pool)
 }
 
 /// Options of the HTTP server beyond the listener and the pool.
@@ -42,22 +57,18 @@ pub fn prepare(database_url: &str, seed_dir: Option<&Path>, pool_size: u32) -> R
 pub struct ServeOptions {
     pub auth: AuthConfig,
     pub workers: usize,
-    /// Send `x-db-queries` with each GraphQL response.
-    pub query_count_header: bool,
+    pub http: HttpConfig,
 }
 
 /// Builds the HTTP server on an already bound listener (tests bind port 0).
 pub fn serve(listener: TcpListener, pool: DbPool, options: ServeOptions) -> std::io::Result<Server> {
     let workers = options.workers;
     let auth = Authenticator::new(options.auth.clone(), pool.clone()).map_err(std::io::Error::other)?;
-    let state = web::Data::new(AppState {
-        auth: Arc::new(auth),
-        pool,
-        schema: Arc::new(schema()),
-        query_count_header: options.query_count_header,
-    });
-    let server = HttpServer::new(move || App::new().app_data(state.clone()).configure(routes))
+    let shutdown = options.http.shutdown_timeout.as_secs();
+    let state = web::Data::new(AppState::new(pool, Arc::new(auth), Arc::new(schema()), options.http));
+    let server = HttpServer::new(move || App::new().app_data(state.clone()).wrap(from_fn(observe)).configure(routes))
         .workers(workers)
+        .shutdown_timeout(shutdown)
         .listen(listener)?
         .run();
     Ok(server)

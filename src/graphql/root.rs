@@ -12,7 +12,6 @@ use crate::store::{changes, read};
 
 /// Largest page a client can ask for.
 pub const MAX_PAGE: i32 = 100;
-const DEFAULT_PAGE: i32 = 20;
 
 #[derive(GraphQLObject)]
 pub struct PageInfo {
@@ -46,12 +45,18 @@ fn decode_cursor(kind: &str, c: &str) -> Result<i64, AppError> {
         .ok_or_else(bad)
 }
 
-/// Validates `first`/`after` into (offset, limit).
-fn window(first: Option<i32>, after: Option<String>) -> FieldResult<(i64, i64)> {
-    let first = first.unwrap_or(DEFAULT_PAGE);
-    if !(0..=MAX_PAGE).contains(&first) {
-        return Err(field_error(AppError::bad_input("first", format!("first: must be between 0 and {MAX_PAGE}"))));
+/// A page holds 1 to `MAX_PAGE` items.
+fn page_size(first: i32) -> FieldResult<i64> {
+    if (1..=MAX_PAGE).contains(&first) {
+        Ok(first.into())
+    } else {
+        Err(field_error(AppError::bad_input("first", format!("first: must be between 1 and {MAX_PAGE}"))))
     }
+}
+
+/// Validates `first`/`after` into (offset, limit).
+fn window(first: i32, after: Option<String>) -> FieldResult<(i64, i64)> {
+    page_size(first)?;
     let offset = match after {
         Some(c) => decode_cursor("offset", &c).map_err(field_error)? + 1,
         None => 0,
@@ -171,7 +176,7 @@ pub struct ReuseFilter {
 /// Longest search text accepted.
 const MAX_SEARCH: usize = 200;
 /// Most items in a list argument.
-const MAX_LIST: usize = 50;
+const MAX_LIST: usize = crate::graphql::limits::MAX_LIST_ITEMS;
 
 fn search_text(field: &str, t: Option<String>) -> FieldResult<Option<String>> {
     match t.as_deref().map(str::trim) {
@@ -251,7 +256,7 @@ impl Query {
     fn ozg_services(
         context: &Ctx,
         filter: Option<OzgServiceFilter>,
-        first: Option<i32>,
+        first: i32,
         after: Option<String>,
     ) -> FieldResult<OzgServiceConnection> {
         let (offset, limit) = window(first, after)?;
@@ -303,7 +308,7 @@ impl Query {
     fn organisations(
         context: &Ctx,
         filter: Option<OrganisationFilter>,
-        first: Option<i32>,
+        first: i32,
         after: Option<String>,
     ) -> FieldResult<OrganisationConnection> {
         let (offset, limit) = window(first, after)?;
@@ -325,7 +330,7 @@ impl Query {
     fn projects(
         context: &Ctx,
         filter: Option<ProjectFilter>,
-        first: Option<i32>,
+        first: i32,
         after: Option<String>,
     ) -> FieldResult<ProjectConnection> {
         let (offset, limit) = window(first, after)?;
@@ -380,13 +385,10 @@ impl Query {
         since: Option<Timestamp>,
         project_slug: Option<String>,
         entity_type: Option<String>,
-        first: Option<i32>,
+        first: i32,
         after: Option<String>,
     ) -> FieldResult<ChangeConnection> {
-        let limit = first.unwrap_or(DEFAULT_PAGE);
-        if !(0..=MAX_PAGE).contains(&limit) {
-            return Err(field_error(AppError::bad_input("first", format!("first: must be between 0 and {MAX_PAGE}"))));
-        }
+        let limit = page_size(first)?;
         let entity_type = search_text("entityType", entity_type)?;
         let mut f = changes::ChangeFilter {
             since: since.map(|s| s.to_db()),
@@ -399,8 +401,8 @@ impl Query {
             let p = context.with_conn(|c| service::find_project(c, &slug, "projectSlug")).map_err(field_error)?;
             f.project_id = Some(p.id);
         }
-        let (rows, total) = context.read(|c| changes::page(c, &f, i64::from(limit) + 1))?;
-        let has_next = rows.len() as i64 > i64::from(limit);
+        let (rows, total) = context.read(|c| changes::page(c, &f, limit + 1))?;
+        let has_next = rows.len() as i64 > limit;
         let edges: Vec<ChangeEdge> = rows
             .into_iter()
             .take(limit as usize)

@@ -5,6 +5,8 @@ use std::path::Path;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
+use diesel::{PgConnection, SqliteConnection};
+
 use super::{Db, changes};
 
 #[derive(QueryableByName)]
@@ -32,9 +34,7 @@ pub fn backup(conn: &mut Db, database_url: &str, target: &Path) -> Result<String
                 .bind::<Text, _>(path)
                 .execute(c)
                 .map_err(|e| format!("VACUUM INTO failed: {e}"))?;
-            Ok(format!(
-                "SQLite copy written to {path}; restore by stopping the service and replacing the database file"
-            ))
+            Ok(format!("SQLite copy written to {path}; restore it with `ozg-registry restore {path}`"))
         }
         Db::Pg(_) => {
             let status = std::process::Command::new("pg_dump")
@@ -47,11 +47,93 @@ pub fn backup(conn: &mut Db, database_url: &str, target: &Path) -> Result<String
                 return Err(format!("pg_dump failed ({status})"));
             }
             Ok(format!(
-                "PostgreSQL dump written to {}; restore with pg_restore --clean --dbname <url> {}",
+                "PostgreSQL dump written to {}; restore it with `ozg-registry restore {}`",
                 target.display(),
                 target.display()
             ))
         }
+    }
+}
+
+/// Puts a backup in place of the database `database_url` names, then checks the result. A database
+/// that holds data is replaced only with `force` (and with the service stopped). SQLite: the backup is
+/// checked first, copied beside the database, synced and renamed over it (a stale WAL is removed);
+/// PostgreSQL: `pg_restore --clean --if-exists --single-transaction`.
+pub fn restore(database_url: &str, source: &Path, force: bool) -> Result<String, String> {
+    if !source.is_file() {
+        return Err(format!("{}: no such backup file", source.display()));
+    }
+    let (backend, target) = super::parse_url(database_url);
+    let refuse = || {
+        Err(format!(
+            "the database {target} holds data; stop the service and pass --force to replace it with {}",
+            source.display()
+        ))
+    };
+    match backend {
+        super::Backend::Sqlite => {
+            let src = source.to_str().ok_or("the backup path must be valid UTF-8")?;
+            let mut backup =
+                Db::Sqlite(SqliteConnection::establish(src).map_err(|e| format!("cannot open {src} as SQLite: {e}"))?);
+            let problems = check(&mut backup).map_err(|e| format!("{src} is not a registry backup: {e}"))?;
+            if !problems.is_empty() {
+                return Err(format!("the backup fails its check:\n{}", problems.join("\n")));
+            }
+            drop(backup);
+            let target_path = Path::new(&target);
+            if target_path.exists() && std::fs::metadata(target_path).map(|m| m.len() > 0).unwrap_or(true) && !force {
+                return refuse();
+            }
+            let staging = format!("{target}.restoring");
+            std::fs::copy(source, &staging).map_err(|e| format!("cannot copy to {staging}: {e}"))?;
+            std::fs::File::open(&staging).and_then(|f| f.sync_all()).map_err(|e| format!("sync {staging}: {e}"))?;
+            for stale in [format!("{target}-wal"), format!("{target}-shm")] {
+                match std::fs::remove_file(&stale) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(format!("cannot remove {stale}: {e}")),
+                }
+            }
+            std::fs::rename(&staging, target_path).map_err(|e| format!("cannot move {staging} to {target}: {e}"))?;
+            if let Some(dir) = target_path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                // The rename is durable once the directory is synced.
+                let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
+            }
+        }
+        super::Backend::Postgres => {
+            let mut conn =
+                PgConnection::establish(&target).map_err(|e| format!("cannot connect to PostgreSQL: {e}"))?;
+            let tables = diesel::sql_query(
+                "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = 'public' AND table_name = 'projects'",
+            )
+            .get_result::<Count>(&mut conn)
+            .map_err(|e| format!("cannot inspect the database: {e}"))?
+            .n;
+            if tables > 0 && !force {
+                return refuse();
+            }
+            drop(conn);
+            let out = std::process::Command::new("pg_restore")
+                .args(["--clean", "--if-exists", "--no-owner", "--single-transaction", "--exit-on-error", "--dbname"])
+                .arg(&target)
+                .arg(source)
+                .output()
+                .map_err(|e| format!("pg_restore could not be started ({e}); install the PostgreSQL client tools"))?;
+            if !out.status.success() {
+                return Err(format!(
+                    "pg_restore failed ({}): {}",
+                    out.status,
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ));
+            }
+        }
+    }
+    let mut conn = super::connect(database_url, 1)?.get().map_err(|e| e.to_string())?;
+    let problems = check(&mut conn).map_err(|e| format!("checking the restored database: {e}"))?;
+    if problems.is_empty() {
+        Ok(format!("restored {} into {target}; check passed", source.display()))
+    } else {
+        Err(format!("restored, but the check found {} problem(s):\n{}", problems.len(), problems.join("\n")))
     }
 }
 

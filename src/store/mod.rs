@@ -54,12 +54,38 @@ pub fn parse_url(url: &str) -> (Backend, String) {
     }
 }
 
-#[derive(Debug)]
-struct SqlitePragmas;
+/// How a pool is set up.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolOptions {
+    pub size: u32,
+    /// How long a request waits for a connection before it fails (503): short for the server, so
+    /// that requests fail fast while the database is away.
+    pub checkout_wait: Duration,
+    /// PostgreSQL's `statement_timeout` on every connection (SQLite has none; the query limits
+    /// bound its work).
+    pub statement_timeout: Option<Duration>,
+}
 
-/// WAL with `synchronous = FULL`: a committed write survives a power loss, not only a crash.
-impl CustomizeConnection<Db, diesel::r2d2::Error> for SqlitePragmas {
+impl PoolOptions {
+    /// For commands: a small pool that waits patiently and lets statements run as long as they need.
+    pub fn new(size: u32) -> Self {
+        PoolOptions { size, checkout_wait: Duration::from_secs(30), statement_timeout: None }
+    }
+}
+
+#[derive(Debug)]
+struct ConnectionSetup {
+    statement_timeout: Option<Duration>,
+}
+
+/// SQLite: WAL with `synchronous = FULL`: a committed write survives a power loss, not only a crash.
+/// PostgreSQL: the statement timeout.
+impl CustomizeConnection<Db, diesel::r2d2::Error> for ConnectionSetup {
     fn on_acquire(&self, conn: &mut Db) -> Result<(), diesel::r2d2::Error> {
+        if let (Db::Pg(c), Some(t)) = (&mut *conn, self.statement_timeout) {
+            c.batch_execute(&format!("SET statement_timeout = {}", t.as_millis().max(1)))
+                .map_err(diesel::r2d2::Error::QueryError)?;
+        }
         if let Db::Sqlite(c) = conn {
             c.batch_execute(
                 "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
@@ -77,6 +103,11 @@ impl CustomizeConnection<Db, diesel::r2d2::Error> for SqlitePragmas {
 /// Opens a pool. The database is created if it is a SQLite file that does not exist yet.
 /// Connection errors name the backend and the cause (diesel's multi-connection would hide it).
 pub fn connect(url: &str, max_size: u32) -> Result<DbPool, String> {
+    connect_with(url, PoolOptions::new(max_size))
+}
+
+/// Opens a pool with the given options (see [`connect`]).
+pub fn connect_with(url: &str, options: PoolOptions) -> Result<DbPool, String> {
     let (backend, target) = parse_url(url);
     // Try one direct connection first: its error says what is wrong (host down, bad path, …).
     match backend {
@@ -95,9 +126,9 @@ pub fn connect(url: &str, max_size: u32) -> Result<DbPool, String> {
         Backend::Sqlite => format!("sqlite://{target}"),
     });
     Pool::builder()
-        .max_size(max_size)
-        .connection_timeout(Duration::from_secs(30))
-        .connection_customizer(Box::new(SqlitePragmas))
+        .max_size(options.size)
+        .connection_timeout(options.checkout_wait)
+        .connection_customizer(Box::new(ConnectionSetup { statement_timeout: options.statement_timeout }))
         .build(manager)
         .map_err(|e| format!("cannot open the connection pool: {e}"))
 }

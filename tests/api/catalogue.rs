@@ -58,7 +58,7 @@ async fn ozg_services_with_leika(app: &TestApp) {
 }
 
 async fn ozg_service_pages(app: &TestApp) {
-    let d = app.data("{ ozgServices { totalCount } }", json!({})).await;
+    let d = app.data("{ ozgServices(first: 20) { totalCount } }", json!({})).await;
     assert_eq!(d["ozgServices"]["totalCount"], 557);
 
     let q = r#"query($f: OzgServiceFilter, $after: String) {
@@ -85,11 +85,12 @@ async fn ozg_service_pages(app: &TestApp) {
     assert_eq!(d["ozgServices"]["totalCount"], 0);
 
     let e = app.error("{ ozgServices(first: 101) { totalCount } }", json!({})).await;
-    assert_eq!(e["extensions"]["code"], "BAD_USER_INPUT");
+    assert_eq!(e["extensions"]["code"], "LIMIT_EXCEEDED");
+    assert_eq!(e["extensions"]["limit"], "first");
     assert!(e["message"].as_str().unwrap().contains("100"));
-    let e = app.error(r#"{ ozgServices(after: "zz") { totalCount } }"#, json!({})).await;
+    let e = app.error(r#"{ ozgServices(first: 20, after: "zz") { totalCount } }"#, json!({})).await;
     assert_eq!(e["extensions"]["field"], "after");
-    let e = app.error(r#"{ ozgServices(filter: {topicField: "sport"}) { totalCount } }"#, json!({})).await;
+    let e = app.error(r#"{ ozgServices(first: 20, filter: {topicField: "sport"}) { totalCount } }"#, json!({})).await;
     assert!(e["message"].as_str().unwrap().contains("ein_auswanderung"), "{e}");
 }
 
@@ -133,7 +134,7 @@ async fn organisation_lookups(app: &TestApp) {
         .await;
     assert_eq!(d["organisations"]["totalCount"], 14);
     assert!(d["organisations"]["edges"].as_array().unwrap().iter().any(|e| e["node"]["districtKey"] == "12062"));
-    let e = app.error(r#"{ organisations(filter: {land: "NRW"}) { totalCount } }"#, json!({})).await;
+    let e = app.error(r#"{ organisations(first: 20, filter: {land: "NRW"}) { totalCount } }"#, json!({})).await;
     assert!(e["message"].as_str().unwrap().contains("DE-NW"));
     let d = app.data("{ organisations(first: 5) { totalCount edges { node { name } } } }", json!({})).await;
     assert!(d["organisations"]["totalCount"].as_i64().unwrap() > 430);

@@ -95,3 +95,56 @@ async fn idempotent_retries(app: &TestApp) {
 }
 
 both_backends!(idempotent_retries);
+
+/// 100 identical sign-ups at once with one Idempotency-Key: one participation, one change-log
+/// entry; every answer is the stored one (200), or 409 while the first still runs; never a 5xx.
+async fn hundred_sign_ups_one_key(app: &TestApp) {
+    let before = app.change_count().await;
+    let q = "mutation($i: SignUpInput!) { signUp(input: $i) { participation { id status } userErrors { code } } }";
+    let body = json!({ "query": q, "variables": { "i": { "projectSlug": "einbuergerung", "organisation": { "ags": "05913000" }, "role": "PILOT" } } }).to_string();
+    let tasks: Vec<_> = (0..100)
+        .map(|_| {
+            let request = app
+                .client
+                .post(format!("{}/graphql", app.addr))
+                .header("content-type", "application/json")
+                .header("authorization", format!("Bearer {}", app.admin))
+                .header("idempotency-key", "kommune-dortmund-signup-einbuergerung")
+                .body(body.clone());
+            tokio::spawn(async move {
+                let r = request.send().await.unwrap();
+                let status = r.status().as_u16();
+                let replayed = r.headers().contains_key("idempotent-replayed");
+                (status, replayed, r.json::<serde_json::Value>().await.unwrap())
+            })
+        })
+        .collect();
+    let (mut fresh, mut replayed, mut running) = (Vec::new(), Vec::new(), 0);
+    for t in tasks {
+        let (status, was_replayed, v) = t.await.unwrap();
+        assert_no_internals(&v);
+        match status {
+            200 if was_replayed => replayed.push(v),
+            200 => fresh.push(v),
+            409 => {
+                assert_eq!(v["errors"][0]["extensions"]["code"], "CONFLICT", "{v}");
+                running += 1;
+            }
+            other => panic!("HTTP {other}: {v}"),
+        }
+    }
+    assert_eq!(fresh.len(), 1, "exactly one request ran: {fresh:?}");
+    assert_eq!(fresh[0]["data"]["signUp"]["participation"]["status"], "REQUESTED", "{}", fresh[0]);
+    assert!(replayed.iter().all(|v| *v == fresh[0]), "every replay is the stored answer");
+    assert_eq!(fresh.len() + replayed.len() + running, 100);
+    assert_eq!(app.change_count().await, before + 1);
+    let d = app
+        .data(
+            r#"{ project(slug: "einbuergerung") { participations(role: [PILOT]) { organisation { ags } } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(d["project"]["participations"].as_array().unwrap().len(), 1);
+}
+
+both_backends!(hundred_sign_ups_one_key);

@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use actix_web::dev::ServerHandle;
 use diesel::{Connection, RunQueryDsl, pg::PgConnection};
+use ozg_registry::http::HttpConfig;
+use ozg_registry::store::PoolOptions;
 use serde_json::{Value, json};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,7 +84,8 @@ fn sqlite_template() -> &'static PathBuf {
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", building.display()));
         }
-        let pool = ozg_registry::startup::prepare(building.to_str().unwrap(), Some(&seed_dir()), 1).expect("template");
+        let pool = ozg_registry::startup::prepare(building.to_str().unwrap(), Some(&seed_dir()), PoolOptions::new(1))
+            .expect("template");
         let mut conn = pool.get().unwrap();
         diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut *conn).unwrap();
         diesel::sql_query("PRAGMA journal_mode = DELETE").execute(&mut *conn).unwrap();
@@ -126,7 +129,8 @@ fn pg_template() -> &'static String {
             let building = format!("{name}_building");
             pg_exec(&format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"));
             pg_exec(&format!("CREATE DATABASE {building}"));
-            let pool = ozg_registry::startup::prepare(&pg_url(&building), Some(&seed_dir()), 1).expect("template");
+            let pool = ozg_registry::startup::prepare(&pg_url(&building), Some(&seed_dir()), PoolOptions::new(1))
+                .expect("template");
             drop(pool);
             pg_exec(&format!("ALTER DATABASE {building} RENAME TO {name}"));
         }
@@ -198,6 +202,12 @@ impl Drop for TestDb {
     }
 }
 
+/// The configuration tests run with: production defaults, but no rate limits (tests send many
+/// requests from one address) and the query count header on.
+pub fn test_config() -> HttpConfig {
+    HttpConfig { rate_per_address: None, rate_per_token: None, query_count_header: true, ..HttpConfig::default() }
+}
+
 pub struct TestApp {
     pub addr: String,
     pub client: reqwest::Client,
@@ -210,16 +220,24 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, test_config()).await
+    }
+
+    /// Starts the app with the given HTTP configuration (limits, switches, rate limits).
+    pub async fn spawn_with(backend: Backend, http: HttpConfig) -> Self {
         let db = tokio::task::spawn_blocking(move || TestDb::new(backend)).await.unwrap();
         let url = db.url.clone();
-        let pool = tokio::task::spawn_blocking(move || ozg_registry::startup::prepare(&url, None, 8).expect("prepare"))
-            .await
-            .unwrap();
+        let pool_options = ozg_registry::startup::server_pool(8, &http);
+        let pool = tokio::task::spawn_blocking(move || {
+            ozg_registry::startup::prepare(&url, None, pool_options).expect("prepare")
+        })
+        .await
+        .unwrap();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = format!("http://{}", listener.local_addr().unwrap());
         let mut auth = ozg_registry::auth::AuthConfig::from_env();
         auth.jwks_refresh_interval = std::time::Duration::ZERO;
-        let options = ozg_registry::startup::ServeOptions { auth, workers: 2, query_count_header: true };
+        let options = ozg_registry::startup::ServeOptions { auth, workers: 2, http };
         let server = ozg_registry::startup::serve(listener, pool, options).expect("server");
         let handle = server.handle();
         tokio::spawn(server);
@@ -306,7 +324,7 @@ impl TestApp {
 
     /// How many change-log entries there are.
     pub async fn change_count(&self) -> i64 {
-        self.data("{ changes(first: 0) { totalCount } }", json!({})).await["changes"]["totalCount"].as_i64().unwrap()
+        self.data("{ changes(first: 1) { totalCount } }", json!({})).await["changes"]["totalCount"].as_i64().unwrap()
     }
 
     /// The current version of a project.
@@ -365,6 +383,26 @@ pub fn user_error(data: &Value, mutation: &str) -> Value {
 }
 
 /// Declares a test scenario that runs against both backends, each with a fresh database.
+/// Like `both_backends!`, for one scenario that needs its own HTTP configuration.
+macro_rules! both_backends_with {
+    ($name:ident, $config:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app = $crate::helpers::TestApp::spawn_with($crate::helpers::Backend::Sqlite, $config).await;
+                super::$name(&app).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let app = $crate::helpers::TestApp::spawn_with($crate::helpers::Backend::Postgres, $config).await;
+                super::$name(&app).await;
+            }
+        }
+    };
+}
+
 macro_rules! both_backends {
     ($($name:ident),* $(,)?) => {
         $(

@@ -85,7 +85,7 @@ async fn request_envelope_errors(app: &TestApp) {
     assert_eq!(r.status(), 413);
 
     // Syntax and validation errors are the client's, with a stable code.
-    let e = app.error("{ projects { nope } }", json!({})).await;
+    let e = app.error("{ projects(first: 1) { nope } }", json!({})).await;
     assert_eq!(e["extensions"]["code"], "BAD_USER_INPUT");
     let e = app.error("{ projects ", json!({})).await;
     assert_eq!(e["extensions"]["code"], "BAD_USER_INPUT");
@@ -133,12 +133,23 @@ async fn hostile_input_is_refused_cleanly(app: &TestApp) {
     for after in ["aäa", "zz", "6f66667365743a39323233333732303336383534373735383037", "6f66667365743a2d31"] {
         for list in ["projects", "organisations", "ozgServices", "changes"] {
             let e = app
-                .error(&format!("query($a: String) {{ {list}(after: $a) {{ totalCount }} }}"), json!({ "a": after }))
+                .error(
+                    &format!("query($a: String) {{ {list}(first: 20, after: $a) {{ totalCount }} }}"),
+                    json!({ "a": after }),
+                )
                 .await;
             assert_eq!(e["extensions"]["code"], "BAD_USER_INPUT", "{list} {after}: {e}");
         }
     }
-    // NUL characters never reach the database.
+    // NUL characters never reach the database, neither in JSON nor escaped in the document.
+    for q in [
+        r#"mutation { confirmNewsletterSubscription(token: "a\u0000b") { status } }"#,
+        r#"query($t: String = "\u0000") { project(slug: $t) { slug } }"#,
+    ] {
+        let e = app.error(q, json!({})).await;
+        assert_eq!(e["extensions"]["code"], "BAD_USER_INPUT", "{e}");
+        assert!(e["message"].as_str().unwrap().contains("NUL"), "{e}");
+    }
     let r = app.post_raw(r#"{"query": "{ project(slug: \"a\u0000b\") { slug } }"}"#, "application/json").await;
     assert_eq!(r.status(), 400);
     let r = app
@@ -161,14 +172,22 @@ async fn hostile_input_is_refused_cleanly(app: &TestApp) {
     // Long search texts and long lists are refused instead of failing in the database.
     let long = "a".repeat(60_000);
     let e = app
-        .error("query($t: String) { projects(filter: {titleContains: $t}) { totalCount } }", json!({ "t": long }))
+        .error(
+            "query($t: String) { projects(first: 20, filter: {titleContains: $t}) { totalCount } }",
+            json!({ "t": long }),
+        )
         .await;
     assert_eq!(e["extensions"]["code"], "BAD_USER_INPUT");
     let phases: Vec<&str> = std::iter::repeat_n("PILOT", 5_000).collect();
-    let e =
-        app.error("query($p: [Phase!]) { projects(filter: {phase: $p}) { totalCount } }", json!({ "p": phases })).await;
-    assert_eq!(e["extensions"]["code"], "BAD_USER_INPUT");
-    let e = app.error(r#"{ changes(since: "9999-12-31T23:59:59-23:59") { totalCount } }"#, json!({})).await;
+    let e = app
+        .error(
+            "query($p: [Phase!]) { projects(first: 20, filter: {phase: $p}) { totalCount } }",
+            json!({ "p": phases }),
+        )
+        .await;
+    assert_eq!(e["extensions"]["code"], "LIMIT_EXCEEDED");
+    assert_eq!(e["extensions"]["limit"], "listItems");
+    let e = app.error(r#"{ changes(first: 20, since: "9999-12-31T23:59:59-23:59") { totalCount } }"#, json!({})).await;
     assert_eq!(e["extensions"]["code"], "BAD_USER_INPUT");
     let e = app.error(r#"{ organisation(id: "+3") { name } }"#, json!({})).await;
     assert_eq!(e["extensions"]["code"], "BAD_USER_INPUT");
@@ -184,7 +203,10 @@ async fn hostile_input_is_refused_cleanly(app: &TestApp) {
 async fn search_folds_umlauts_alike(app: &TestApp) {
     for (text, at_least) in [("übermittlung", 1), ("ÜBERMITTLUNG", 1), ("änderung", 7)] {
         let d = app
-            .data("query($t: String) { ozgServices(filter: {nameContains: $t}) { totalCount } }", json!({ "t": text }))
+            .data(
+                "query($t: String) { ozgServices(first: 20, filter: {nameContains: $t}) { totalCount } }",
+                json!({ "t": text }),
+            )
             .await;
         assert!(d["ozgServices"]["totalCount"].as_i64().unwrap() >= at_least, "{text}: {d}");
     }
@@ -203,14 +225,14 @@ async fn queries_per_level_not_per_row(app: &TestApp) {
         }
     };
     // 100 organisations with their Land, parent, children, participations and those projects.
-    let orgs = "query($n: Int) { organisations(first: $n) { edges { node { name land { name } parent { name }
+    let orgs = "query($n: Int!) { organisations(first: $n) { edges { node { name land { name } parent { name }
         children { name } participations { role project { title leadLand { code } } } reuseDeclarations { status } } } } }";
     let few = count(orgs, 2).await;
     let many = count(orgs, 100).await;
     assert_eq!(few, many, "query count grows with the number of organisations");
     assert!(many <= 10, "{many} queries");
     // Every project with six nested levels.
-    let projects = "query($n: Int) { projects(first: $n) { edges { node { title leadLand { name }
+    let projects = "query($n: Int!) { projects(first: $n) { edges { node { title leadLand { name }
         services { service { name topicField { name } leikaServices { name } } }
         participations { organisation { name parent { name } participations { project { title } } } }
         calls { issuer { name } rolesSought } reuseDeclarations { organisation { name } } } } } }";
@@ -230,7 +252,8 @@ async fn query_limits(app: &TestApp) {
     }
     q.push_str(" fragment O7 on Organisation { name }");
     let e = app.error(&q, json!({})).await;
-    assert_eq!(e["extensions"]["code"], "BAD_USER_INPUT");
+    assert_eq!(e["extensions"]["code"], "LIMIT_EXCEEDED");
+    assert_eq!(e["extensions"]["limit"], "depth");
     assert!(e["message"].as_str().unwrap().contains("deeper than 10"), "{e}");
 
     let aliases: String = (0..16).map(|i| format!("a{i}: apiVersion ")).collect();

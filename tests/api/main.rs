@@ -7,6 +7,7 @@ mod auth;
 mod catalogue;
 mod cli;
 mod concurrency;
+mod hardening;
 mod http;
 mod newsletter;
 mod newsletter_gen;

@@ -8,7 +8,7 @@ use crate::helpers::*;
 async fn projects_seeking_pilots(app: &TestApp) {
     let d = app
         .data(
-            r#"{ projects(filter: {topicField: "ein_auswanderung", hasOpenCall: true}) {
+            r#"{ projects(first: 20, filter: {topicField: "ein_auswanderung", hasOpenCall: true}) {
                    totalCount edges { node { slug phase phaseLabel leadLand { code name }
                    calls(open: true) { rolesSought issuer { name } }
                    participations(role: [PROJECT_LEAD, CLIENT]) { organisation { name } role } } } } }"#,
@@ -54,7 +54,9 @@ async fn what_solingen_takes_part_in(app: &TestApp) {
     }
     assert!(o["participations"].as_array().unwrap().iter().all(|p| p["role"] == "MODEL_REGION"));
 
-    let d = app.data(r#"{ projects(filter: {participant: {ags: "05122000"}}) { totalCount } }"#, json!({})).await;
+    let d = app
+        .data(r#"{ projects(first: 20, filter: {participant: {ags: "05122000"}}) { totalCount } }"#, json!({}))
+        .await;
     assert_eq!(d["projects"]["totalCount"], 3);
 }
 

@@ -150,7 +150,7 @@ async fn coordinator_adds_participation(app: &TestApp) {
 async fn calls_open_and_close(app: &TestApp) {
     let open = "mutation($i: OpenCallInput!) { openCall(input: $i) { call { id title rolesSought isOpen status version openedOn issuer { name } project { slug hasOpenCall } } userErrors { code field message } } }";
     let close = "mutation($i: CloseCallInput!) { closeCall(input: $i) { call { status isOpen version project { hasOpenCall } } userErrors { code field message currentVersion } } }";
-    let d = app.data(r#"{ projects(filter: {hasOpenCall: true}) { totalCount } }"#, json!({})).await;
+    let d = app.data(r#"{ projects(first: 20, filter: {hasOpenCall: true}) { totalCount } }"#, json!({})).await;
     let open_before = d["projects"]["totalCount"].as_i64().unwrap();
 
     let d = app
@@ -162,7 +162,7 @@ async fn calls_open_and_close(app: &TestApp) {
     assert_eq!(c["project"]["hasOpenCall"], true);
     let d = app.data("{ calls(open: true) { title } }", json!({})).await;
     assert!(d["calls"].as_array().unwrap().iter().any(|x| x["title"] == "Pilotkommunen gesucht"));
-    let d = app.data(r#"{ projects(filter: {hasOpenCall: true}) { totalCount } }"#, json!({})).await;
+    let d = app.data(r#"{ projects(first: 20, filter: {hasOpenCall: true}) { totalCount } }"#, json!({})).await;
     assert_eq!(d["projects"]["totalCount"], open_before + 1);
 
     let bad = vec![

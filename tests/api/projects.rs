@@ -29,7 +29,7 @@ async fn create_project_and_log_it(app: &TestApp) {
     assert_eq!(app.change_count().await, before + 1);
 
     let d = app
-        .data(r#"{ changes(projectSlug: "visa") { edges { node { action entityType entityId actor summary fields { field before after } } } } }"#, json!({}))
+        .data(r#"{ changes(first: 20, projectSlug: "visa") { edges { node { action entityType entityId actor summary fields { field before after } } } } }"#, json!({}))
         .await;
     let c = &d["changes"]["edges"][0]["node"];
     assert_eq!(c["action"], "CREATE");
@@ -47,7 +47,7 @@ async fn create_project_and_log_it(app: &TestApp) {
     assert_eq!(d["ozgService"]["projects"][0]["slug"], "visa");
     let d = app
         .data(
-            r#"{ projects(filter: {ozgId: "10274", leadLand: "DE-NW", phase: [PREPARATION]}) { totalCount } }"#,
+            r#"{ projects(first: 20, filter: {ozgId: "10274", leadLand: "DE-NW", phase: [PREPARATION]}) { totalCount } }"#,
             json!({}),
         )
         .await;
@@ -226,10 +226,11 @@ async fn milestones(app: &TestApp) {
 }
 
 async fn changes_since_and_pages(app: &TestApp) {
-    let t0 = app.data("{ changes(first: 0) { totalCount } }", json!({})).await;
+    let t0 = app.data("{ changes(first: 1) { totalCount } }", json!({})).await;
     let total = t0["changes"]["totalCount"].as_i64().unwrap();
     let mark = "2099-01-01T00:00:00Z";
-    let d = app.data("query($s: DateTime) { changes(since: $s) { totalCount } }", json!({ "s": mark })).await;
+    let d =
+        app.data("query($s: DateTime) { changes(first: 20, since: $s) { totalCount } }", json!({ "s": mark })).await;
     assert_eq!(d["changes"]["totalCount"], 0);
 
     let now = chrono_now();
@@ -251,7 +252,7 @@ async fn changes_since_and_pages(app: &TestApp) {
     assert_eq!(d["changes"]["pageInfo"]["hasNextPage"], false);
     assert_eq!(app.change_count().await, total + 2);
 
-    let e = app.error(r#"{ changes(since: "yesterday") { totalCount } }"#, json!({})).await;
+    let e = app.error(r#"{ changes(first: 20, since: "yesterday") { totalCount } }"#, json!({})).await;
     assert!(e["message"].as_str().unwrap().contains("RFC 3339"));
 }
 

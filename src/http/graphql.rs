@@ -1,0 +1,441 @@
+//! `POST /graphql` and `GET /graphql`: our own handler (not juniper_actix's). It checks the
+//! envelope, negotiates the media type (GraphQL over HTTP), applies the query limits, takes the
+//! Idempotency-Key, authenticates, and runs the operation synchronously on one pooled connection
+//! inside `web::block`, bounded by the request timeout.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use diesel::connection::{Connection, InstrumentationEvent};
+use juniper::http::GraphQLRequest;
+use serde_json::{Value, json};
+
+use super::{AppState, MAX_BODY, fail, request_id, unauthorized, unavailable, with_header};
+use crate::auth::{AuthError, Credentials};
+use crate::error::log_internal;
+use crate::graphql::Ctx;
+use crate::graphql::limits;
+use crate::service::Actor;
+use crate::store::idempotency as idem;
+
+/// The media type of a GraphQL response, from the request's `Accept`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Media {
+    /// `application/graphql-response+json`: request errors are 4xx.
+    GraphqlResponse,
+    /// `application/json`: every GraphQL result is 200 (the legacy behaviour clients expect).
+    Json,
+}
+
+impl Media {
+    fn content_type(self) -> &'static str {
+        match self {
+            Media::GraphqlResponse => "application/graphql-response+json; charset=utf-8",
+            Media::Json => "application/json",
+        }
+    }
+}
+
+/// Picks the response type: `application/graphql-response+json` when the client accepts it,
+/// else `application/json` (also for `*/*`, `application/*` and no `Accept` at all); `None` when the
+/// client accepts neither.
+fn negotiate(req: &HttpRequest) -> Option<Media> {
+    let Some(accept) = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return Some(Media::Json);
+    };
+    let mut json = false;
+    for part in accept.split(',') {
+        let mut params = part.split(';');
+        let media = params.next().unwrap_or("").trim().to_ascii_lowercase();
+        let refused = params.any(|p| {
+            let p = p.trim().replace(' ', "");
+            p == "q=0" || p == "q=0.0" || p == "q=0.00" || p == "q=0.000"
+        });
+        if refused {
+            continue;
+        }
+        match media.as_str() {
+            "application/graphql-response+json" => return Some(Media::GraphqlResponse),
+            "application/json" | "*/*" | "application/*" => json = true,
+            _ => {}
+        }
+    }
+    json.then_some(Media::Json)
+}
+
+fn not_acceptable(req: &HttpRequest) -> HttpResponse {
+    fail(req, StatusCode::NOT_ACCEPTABLE, "BAD_REQUEST", "accept application/graphql-response+json or application/json")
+}
+
+/// The parts of a request the limits look at.
+struct RawRequest {
+    query: String,
+    operation_name: Option<String>,
+    variables: serde_json::Map<String, Value>,
+}
+
+/// Checks the body is one GraphQL request object and turns it into juniper's request.
+fn parse_request(req: &HttpRequest, body: &[u8]) -> Result<(GraphQLRequest, RawRequest), Box<HttpResponse>> {
+    let bad = |m: &str| Box::new(fail(req, StatusCode::BAD_REQUEST, "BAD_REQUEST", m));
+    let v: Value = serde_json::from_slice(body).map_err(|e| bad(&format!("the body is not valid JSON: {e}")))?;
+    let Value::Object(obj) = &v else {
+        return Err(bad(if v.is_array() {
+            "batched requests are not supported: send one request object per POST"
+        } else {
+            "the body must be a JSON object with a \"query\" string"
+        }));
+    };
+    match obj.get("query") {
+        Some(Value::String(_)) => {}
+        _ => return Err(bad("\"query\" must be a string holding a GraphQL document")),
+    }
+    if !matches!(obj.get("operationName"), None | Some(Value::Null) | Some(Value::String(_))) {
+        return Err(bad("\"operationName\" must be a string or null"));
+    }
+    if !matches!(obj.get("variables"), None | Some(Value::Null) | Some(Value::Object(_))) {
+        return Err(bad("\"variables\" must be a JSON object or null"));
+    }
+    if !matches!(obj.get("extensions"), None | Some(Value::Null) | Some(Value::Object(_))) {
+        return Err(bad("\"extensions\" must be a JSON object or null"));
+    }
+    if let Some(k) = obj.keys().find(|k| !matches!(k.as_str(), "query" | "operationName" | "variables" | "extensions"))
+    {
+        return Err(bad(&format!(
+            "unknown request member {k:?}; allowed: query, operationName, variables, extensions"
+        )));
+    }
+    if contains_nul(&v) {
+        return Err(bad("text must not contain NUL characters (\\u0000)"));
+    }
+    let raw = RawRequest {
+        query: obj.get("query").and_then(Value::as_str).unwrap_or_default().to_owned(),
+        operation_name: obj.get("operationName").and_then(Value::as_str).map(str::to_owned),
+        variables: obj.get("variables").and_then(Value::as_object).cloned().unwrap_or_default(),
+    };
+    let mut v = v;
+    if let Value::Object(o) = &mut v {
+        // juniper does not read extensions; they are accepted and ignored.
+        o.remove("extensions");
+    }
+    let request = serde_json::from_value(v).map_err(|e| bad(&format!("malformed request: {e}")))?;
+    Ok((request, raw))
+}
+
+/// Whether any string (or key) in the request holds a NUL character, which no database stores.
+fn contains_nul(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(a) => a.iter().any(contains_nul),
+        Value::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || contains_nul(v)),
+        _ => false,
+    }
+}
+
+/// Gives every error a stable `extensions.code` and the request id: errors before execution
+/// (syntax, validation, variable coercion) are the client's (BAD_USER_INPUT).
+fn add_codes(resp: &mut Value, request_id: &str) -> Vec<String> {
+    let executed = resp.get("data").is_some();
+    let mut codes = Vec::new();
+    if let Some(Value::Array(errors)) = resp.get_mut("errors") {
+        for e in errors {
+            let Value::Object(e) = e else { continue };
+            if let Some(Value::String(m)) = e.get_mut("message")
+                && let Some(better) = crate::graphql::explain_scalar_error(m)
+            {
+                *m = better;
+            }
+            let ext = e.entry("extensions").or_insert_with(|| json!({}));
+            if let Value::Object(ext) = ext {
+                let code =
+                    ext.entry("code").or_insert_with(|| json!(if executed { "INTERNAL" } else { "BAD_USER_INPUT" }));
+                codes.push(code.as_str().unwrap_or("INTERNAL").to_owned());
+                ext.insert("requestId".into(), json!(request_id));
+            }
+        }
+    }
+    codes
+}
+
+/// Reads the body up to `MAX_BODY`; beyond it answers 413 in the GraphQL error shape.
+async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> Result<web::BytesMut, HttpResponse> {
+    use futures_util::StreamExt;
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk
+            .map_err(|_| fail(req, StatusCode::BAD_REQUEST, "BAD_REQUEST", "the request body could not be read"))?;
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(fail(
+                req,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "BAD_REQUEST",
+                &format!("the request body exceeds {MAX_BODY} bytes"),
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+pub(super) async fn post(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
+    let json_content = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .is_some_and(|ct| ct == "application/json");
+    if !json_content {
+        return fail(
+            &req,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "BAD_REQUEST",
+            "send the request as Content-Type: application/json",
+        );
+    }
+    let Some(media) = negotiate(&req) else { return not_acceptable(&req) };
+    let body = match read_body(&req, payload).await {
+        Ok(b) => b,
+        Err(resp) => return resp,
+    };
+    let (request, raw) = match parse_request(&req, &body) {
+        Ok(r) => r,
+        Err(resp) => return *resp,
+    };
+    execute(&req, state, media, request, raw).await
+}
+
+/// `GET /graphql?query=…&variables=…&operationName=…`: queries only; a mutation is 405.
+pub(super) async fn get(
+    req: HttpRequest,
+    params: web::Query<std::collections::HashMap<String, String>>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let Some(media) = negotiate(&req) else { return not_acceptable(&req) };
+    let params = params.into_inner();
+    let bad = |m: &str| fail(&req, StatusCode::BAD_REQUEST, "BAD_REQUEST", m);
+    let Some(query) = params.get("query") else { return bad("the query parameter \"query\" is missing") };
+    let json_param = |name: &str| match params.get(name).map(|v| serde_json::from_str::<Value>(v)) {
+        None => Ok(Value::Null),
+        Some(Ok(v @ (Value::Object(_) | Value::Null))) => Ok(v),
+        Some(_) => Err(Box::new(bad(&format!("\"{name}\" must be a JSON object")))),
+    };
+    let variables = match json_param("variables") {
+        Ok(v) => v,
+        Err(resp) => return *resp,
+    };
+    let extensions = match json_param("extensions") {
+        Ok(v) => v,
+        Err(resp) => return *resp,
+    };
+    let operation = params.get("operationName").cloned();
+    if limits::is_mutation(query, operation.as_deref()) {
+        return with_header(
+            fail(&req, StatusCode::METHOD_NOT_ALLOWED, "BAD_REQUEST", "mutations are sent with POST"),
+            header::ALLOW,
+            "POST",
+        );
+    }
+    let body = json!({ "query": query, "variables": variables, "operationName": operation, "extensions": extensions })
+        .to_string();
+    let (request, raw) = match parse_request(&req, body.as_bytes()) {
+        Ok(r) => r,
+        Err(resp) => return *resp,
+    };
+    execute(&req, state, media, request, raw).await
+}
+
+/// What running a request came to.
+enum Outcome {
+    Unauthorized(AuthError),
+    Done(Value, usize, Vec<String>),
+    Replay(String),
+    KeyMismatch,
+    KeyRunning,
+}
+
+/// Limits, authentication and execution, shared by POST and GET.
+async fn execute(
+    req: &HttpRequest,
+    state: web::Data<AppState>,
+    media: Media,
+    request: GraphQLRequest,
+    raw: RawRequest,
+) -> HttpResponse {
+    let rid = request_id(req);
+    let respond = |status: StatusCode, body: Value| {
+        HttpResponse::build(status).content_type(media.content_type()).body(body.to_string())
+    };
+    // Tokens, fields, depth, aliases, lists, pages, introspection and estimated cost, before anything runs.
+    let measured =
+        limits::measure(&state.schema, &state.config.limits, &raw.query, raw.operation_name.as_deref(), &raw.variables);
+    let cost = match measured {
+        Ok(m) => m.map(|m| m.cost),
+        Err(limit) => {
+            state.metrics.error(limit.code);
+            let status = if media == Media::GraphqlResponse { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+            return respond(
+                status,
+                json!({ "errors": [{ "message": limit.message, "extensions": {
+                    "code": limit.code, "limit": limit.limit, "max": limit.max, "requestId": rid } }] }),
+            );
+        }
+    };
+    let is_mutation = limits::is_mutation(&raw.query, raw.operation_name.as_deref());
+    // An Idempotency-Key makes a mutation safe to retry.
+    let idempotency = match idempotency_key(req) {
+        Ok(Some(key)) if is_mutation => Some((key, request_hash(&raw))),
+        Ok(_) => None,
+        Err(resp) => return *resp,
+    };
+    let header = req.headers().get(header::AUTHORIZATION).map(|h| h.to_str().unwrap_or("\u{0}"));
+    let credentials = match state.auth.authenticate(header).await {
+        Ok(c) => c,
+        Err(e) => return unauthorized(req, &e),
+    };
+    let state = state.into_inner();
+    let count_header = state.config.query_count_header;
+    let timeout = state.config.request_timeout;
+    let worker_state = state.clone();
+    let worker_rid = rid.clone();
+    let work = web::block(move || -> Result<Outcome, String> {
+        let state = worker_state;
+        let mut conn = state.pool.get().map_err(|e| format!("connection pool: {e}"))?;
+        let actor = match credentials {
+            Credentials::Anonymous => Actor::anonymous(),
+            Credentials::Token(t) => match t.resolve(&mut conn) {
+                Ok(a) => a,
+                Err(e) => return Ok(Outcome::Unauthorized(e)),
+            },
+        };
+        if let Some((key, hash)) = &idempotency {
+            let now = chrono::Utc::now();
+            let ts = |d: chrono::DateTime<chrono::Utc>| d.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+            let claim = idem::claim(
+                &mut conn,
+                &actor.subject,
+                key,
+                hash,
+                &ts(now),
+                &ts(now - chrono::Duration::hours(24)),
+                &ts(now - chrono::Duration::seconds(60)),
+            )
+            .map_err(|e| format!("idempotency key: {e}"))?;
+            match claim {
+                idem::Claim::Fresh => {}
+                idem::Claim::Replay(r) => return Ok(Outcome::Replay(r)),
+                idem::Claim::Mismatch => return Ok(Outcome::KeyMismatch),
+                idem::Claim::Running => return Ok(Outcome::KeyRunning),
+            }
+        }
+        let subject = actor.subject.clone();
+        let queries = Arc::new(AtomicUsize::new(0));
+        let counter = queries.clone();
+        conn.set_instrumentation(move |e: InstrumentationEvent<'_>| {
+            if matches!(e, InstrumentationEvent::StartQuery { .. }) {
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+        let ctx = Ctx::new(conn, actor);
+        let response = request.execute_sync(&state.schema, &ctx);
+        let n = queries.load(Ordering::Relaxed);
+        let mut v = serde_json::to_value(&response).map_err(|e| format!("serialising the response: {e}"))?;
+        let codes = add_codes(&mut v, &worker_rid);
+        if let (Some(c), Value::Object(o)) = (cost, &mut v) {
+            o.insert("extensions".into(), json!({ "cost": c, "requestId": worker_rid }));
+        }
+        if let Some((key, _)) = &idempotency {
+            ctx.with_conn(|c| idem::finish(c, &subject, key, &v.to_string()))
+                .map_err(|e| format!("idempotency key: {e}"))?;
+        }
+        Ok(Outcome::Done(v, n, codes))
+    });
+    let result = match tokio::time::timeout(timeout, work).await {
+        Ok(r) => r,
+        Err(_) => {
+            state.metrics.error("TIMEOUT");
+            log::warn!(request_id = rid.as_str(); "request timed out after {timeout:?}");
+            let message = if is_mutation {
+                "the request did not finish in time; it may still complete: retry with the same Idempotency-Key to learn its outcome"
+            } else {
+                "the request did not finish in time; ask for less or retry later"
+            };
+            return with_header(
+                fail(req, StatusCode::SERVICE_UNAVAILABLE, "TIMEOUT", message),
+                header::RETRY_AFTER,
+                "1",
+            );
+        }
+    };
+    match result {
+        Ok(Ok(Outcome::Unauthorized(e))) => unauthorized(req, &e),
+        Ok(Ok(Outcome::Done(v, n, codes))) => {
+            for code in &codes {
+                state.metrics.error(code);
+            }
+            // A request error (no execution: syntax, validation, coercion) is 400 under
+            // graphql-response+json; under application/json every GraphQL result is 200.
+            let status = if media == Media::GraphqlResponse && v.get("data").is_none() {
+                StatusCode::BAD_REQUEST
+            } else {
+                StatusCode::OK
+            };
+            let mut resp = HttpResponse::build(status);
+            if count_header {
+                resp.insert_header(("x-db-queries", n.to_string()));
+            }
+            resp.content_type(media.content_type()).body(v.to_string())
+        }
+        Ok(Ok(Outcome::Replay(body))) => HttpResponse::Ok()
+            .content_type(media.content_type())
+            .insert_header(("idempotent-replayed", "true"))
+            .body(body),
+        Ok(Ok(Outcome::KeyMismatch)) => fail(
+            req,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "BAD_REQUEST",
+            "this Idempotency-Key was used for a different request; use a new key for a new request",
+        ),
+        Ok(Ok(Outcome::KeyRunning)) => with_header(
+            fail(
+                req,
+                StatusCode::CONFLICT,
+                "CONFLICT",
+                "the first request with this Idempotency-Key is still running; retry shortly",
+            ),
+            header::RETRY_AFTER,
+            "1",
+        ),
+        Ok(Err(detail)) => unavailable(req, &detail),
+        Err(e) => {
+            let incident = log_internal(&format!("GraphQL execution panicked: {e}"));
+            fail(
+                req,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL",
+                &format!("internal error; the incident is logged as {incident}"),
+            )
+        }
+    }
+}
+
+/// The `Idempotency-Key` header: 1 to 200 visible ASCII characters.
+fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, Box<HttpResponse>> {
+    let Some(v) = req.headers().get("idempotency-key") else { return Ok(None) };
+    match v.to_str() {
+        Ok(k) if (1..=200).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()) => Ok(Some(k.to_owned())),
+        _ => Err(Box::new(fail(
+            req,
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            "Idempotency-Key: 1 to 200 visible ASCII characters",
+        ))),
+    }
+}
+
+/// Identifies a request for its key: the query, the operation and the variables.
+fn request_hash(raw: &RawRequest) -> String {
+    use sha2::{Digest, Sha256};
+    let canonical = json!([raw.query, raw.operation_name, raw.variables]).to_string();
+    Sha256::digest(canonical.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
