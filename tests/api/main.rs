@@ -7,6 +7,7 @@ mod auth;
 mod catalogue;
 mod cli;
 mod concurrency;
+mod faults;
 mod hardening;
 mod http;
 mod newsletter;
