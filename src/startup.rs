@@ -44,7 +44,9 @@ pub fn prepare(database_url: &str, seed_dir: Option<&Path>, pool: PoolOptions) -
     if let Some(dir) = seed_dir
         && crate::seed::is_empty(&mut conn).map_err(|e| e.to_string())?
     {
-        let report = crate::seed::run(&mut conn, dir).map_err(|e| e.to_string())?;
+        // OZG_REGISTRY_SEED_PROJECTS=off: reference data only (a second registry in a federation).
+        let projects = !std::env::var("OZG_REGISTRY_SEED_PROJECTS").is_ok_and(|v| v.trim() == "off");
+        let report = crate::seed::run_scoped(&mut conn, dir, projects).map_err(|e| e.to_string())?;
         log::info!("seeded the empty database: {report}");
     }
     drop(conn);
@@ -58,6 +60,7 @@ pub struct ServeOptions {
     pub auth: AuthConfig,
     pub workers: usize,
     pub http: HttpConfig,
+    pub federation: crate::federation::FederationConfig,
 }
 
 /// Builds the HTTP server on an already bound listener (tests bind port 0).
@@ -65,11 +68,16 @@ pub fn serve(listener: TcpListener, pool: DbPool, options: ServeOptions) -> std:
     let workers = options.workers;
     let auth = Authenticator::new(options.auth.clone(), pool.clone()).map_err(std::io::Error::other)?;
     let shutdown = options.http.shutdown_timeout.as_secs();
-    let state = web::Data::new(AppState::new(pool, Arc::new(auth), Arc::new(schema()), options.http));
+    let state =
+        AppState::new(pool.clone(), Arc::new(auth), Arc::new(schema()), options.http, options.federation.clone());
+    let metrics = state.metrics.clone();
+    let state = web::Data::new(state);
     let server = HttpServer::new(move || App::new().app_data(state.clone()).wrap(from_fn(observe)).configure(routes))
         .workers(workers)
         .shutdown_timeout(shutdown)
         .listen(listener)?
         .run();
+    // Pulling peers' feeds in the background (needs a Tokio runtime: the caller's).
+    crate::federation::sync::spawn(pool, options.federation, metrics);
     Ok(server)
 }

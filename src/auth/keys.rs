@@ -69,6 +69,36 @@ impl LocalKey {
         LocalKey { kid, encoding: EncodingKey::from_ed_der(&der), public }
     }
 
+    /// A new random key, with its PKCS#8 DER in base64 for storing.
+    pub fn generate() -> AppResult<(LocalKey, String)> {
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).map_err(key_error)?;
+        let mut der = PKCS8_ED25519_PREFIX.to_vec();
+        der.extend_from_slice(&seed);
+        Ok((LocalKey::from_seed(&seed), STANDARD.encode(&der)))
+    }
+
+    /// A key stored as PKCS#8 DER in base64.
+    pub fn from_stored(pkcs8: &str) -> AppResult<LocalKey> {
+        let der = STANDARD.decode(pkcs8).map_err(key_error)?;
+        let seed = seed_from_pkcs8(&der).ok_or_else(|| key_error("stored key is not Ed25519 PKCS#8"))?;
+        Ok(LocalKey::from_seed(&seed))
+    }
+
+    /// A key from a PKCS#8 PEM file.
+    pub fn from_pem_file(path: &std::path::Path) -> AppResult<LocalKey> {
+        let pem = std::fs::read_to_string(path).map_err(|e| key_error(format!("{}: {e}", path.display())))?;
+        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        let der = STANDARD.decode(body.trim()).map_err(key_error)?;
+        let seed = seed_from_pkcs8(&der).ok_or_else(|| key_error("expected an Ed25519 PKCS#8 private key"))?;
+        Ok(LocalKey::from_seed(&seed))
+    }
+
+    /// The raw public key, base64url without padding (the JWK's `x`).
+    pub fn public_x(&self) -> String {
+        URL_SAFE_NO_PAD.encode(&self.public)
+    }
+
     pub fn decoding(&self) -> DecodingKey {
         DecodingKey::from_ed_der(&self.public)
     }
@@ -94,29 +124,13 @@ fn key_error(e: impl std::fmt::Display) -> AppError {
 /// generated and stored on first use). Private keys never leave the database or the file.
 pub fn signing_key(conn: &mut Db, cfg: &AuthConfig) -> AppResult<LocalKey> {
     if let Some(path) = &cfg.signing_key_file {
-        let pem = std::fs::read_to_string(path).map_err(|e| key_error(format!("{}: {e}", path.display())))?;
-        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-        let der = STANDARD.decode(body.trim()).map_err(key_error)?;
-        let seed = seed_from_pkcs8(&der).ok_or_else(|| key_error("expected an Ed25519 PKCS#8 private key"))?;
-        return Ok(LocalKey::from_seed(&seed));
+        return LocalKey::from_pem_file(path);
     }
     if let Some(row) = store::signing_keys(conn)?.into_iter().next() {
-        let der = STANDARD.decode(&row.private_key).map_err(key_error)?;
-        let seed = seed_from_pkcs8(&der).ok_or_else(|| key_error("stored key is not Ed25519 PKCS#8"))?;
-        return Ok(LocalKey::from_seed(&seed));
+        return LocalKey::from_stored(&row.private_key);
     }
-    let mut seed = [0u8; 32];
-    getrandom::fill(&mut seed).map_err(key_error)?;
-    let key = LocalKey::from_seed(&seed);
-    let mut der = PKCS8_ED25519_PREFIX.to_vec();
-    der.extend_from_slice(&seed);
-    store::insert_signing_key(
-        conn,
-        &key.kid,
-        &STANDARD.encode(&der),
-        &STANDARD.encode(&key.public),
-        &Timestamp::now().to_db(),
-    )?;
+    let (key, pkcs8) = LocalKey::generate()?;
+    store::insert_signing_key(conn, &key.kid, &pkcs8, &STANDARD.encode(&key.public), &Timestamp::now().to_db())?;
     Ok(key)
 }
 

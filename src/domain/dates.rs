@@ -168,6 +168,11 @@ impl Timestamp {
             .ok_or_else(|| InvalidId { expected: Self::EXPECTED, found: s.to_owned() })
     }
 
+    /// Whole seconds from `earlier` to this instant.
+    pub fn seconds_since(&self, earlier: &Timestamp) -> i64 {
+        (self.0 - earlier.0).num_seconds()
+    }
+
     /// The stored form: fixed width, UTC, so it compares as text.
     pub fn to_db(&self) -> String {
         self.0.to_rfc3339_opts(SecondsFormat::Micros, true)

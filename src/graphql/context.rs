@@ -50,6 +50,8 @@ pub struct Keys {
 
 #[derive(Default)]
 pub struct Loaders {
+    /// This registry instance's id (records homed here have it as their origin).
+    pub instance: OnceLock<String>,
     pub lands: OnceLock<Vec<LandRow>>,
     pub topic_fields: OnceLock<Vec<TopicFieldRow>>,
     pub project: Loader<i32, ProjectRow>,
@@ -272,6 +274,28 @@ impl Ctx {
     pub fn with_conn<T>(&self, f: impl FnOnce(&mut Db) -> T) -> T {
         let mut conn = self.conn.lk();
         f(&mut conn)
+    }
+
+    /// This registry instance's id (created with its identity on first use).
+    pub fn instance_id(&self) -> FieldResult<String> {
+        if let Some(id) = self.l.instance.get() {
+            return Ok(id.clone());
+        }
+        let id = self
+            .with_conn(|c| {
+                crate::federation::identity(c, &crate::federation::FederationConfig::from_env().unwrap_or_default())
+            })
+            .map(|i| i.instance_id)
+            .map_err(super::errors::field_error)?;
+        Ok(self.l.instance.get_or_init(|| id).clone())
+    }
+
+    /// The origin of a record: its home registry, this one when `None`.
+    pub fn origin(&self, origin: &Option<String>) -> FieldResult<String> {
+        match origin {
+            Some(o) => Ok(o.clone()),
+            None => self.instance_id(),
+        }
     }
 
     /// Runs a read that may fail, mapping errors for the client.

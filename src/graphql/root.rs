@@ -164,6 +164,11 @@ pub struct ProjectFilter {
     pub title_contains: Option<String>,
     /// Projects this organisation takes part in (withdrawn participations excluded).
     pub participant: Option<OrganisationRef>,
+    /// Only projects homed at this registry instance (its id, see `federationStatus`), or only
+    /// those replicated from it.
+    pub origin: Option<String>,
+    /// `true`: only projects homed here; `false`: only replicated ones.
+    pub homed_here: Option<bool>,
 }
 
 #[derive(GraphQLInputObject)]
@@ -344,6 +349,23 @@ impl Query {
             f.has_open_call = filter.has_open_call;
             f.title_contains = search_text("filter.titleContains", filter.title_contains)?;
             f.organisation_id = filter.participant.map(|r| org_ref(context, &r, "filter.participant")).transpose()?;
+            let me = context.instance_id()?;
+            f.origin = match (filter.origin, filter.homed_here) {
+                (Some(_), Some(_)) => {
+                    return Err(field_error(AppError::bad_input(
+                        "filter.origin",
+                        "filter: give origin or homedHere, not both",
+                    )));
+                }
+                (Some(o), None) if o == me => Some(None),
+                (Some(o), None) => Some(Some(o)),
+                (None, Some(true)) => Some(None),
+                (None, Some(false)) => None,
+                (None, None) => None,
+            };
+            if filter.homed_here == Some(false) {
+                f.replicated_only = true;
+            }
         }
         let page = context.read(|c| read::projects_page(c, &f, offset, limit))?;
         Ok(ProjectConnection::from_offset(context.projects(page.rows), offset, page.total))
@@ -377,6 +399,22 @@ impl Query {
     fn events(context: &Ctx) -> FieldResult<Vec<Event>> {
         let rows = context.read(read::events_all)?;
         Ok(context.events(rows))
+    }
+
+    /// This registry's place in the federation: its instance id and each peer's sync status.
+    fn federation_status(context: &Ctx) -> FieldResult<FederationStatus> {
+        let instance_id = context.instance_id()?;
+        let (rows, counts) = context
+            .read(|c| Ok((crate::store::federation::peers(c)?, crate::store::federation::federated_counts(c)?)))?;
+        let peers = rows
+            .into_iter()
+            .map(|row| {
+                let (records, orphaned) =
+                    counts.iter().find(|(o, _, _)| *o == row.instance_id).map_or((0, 0), |(_, n, o)| (*n, *o));
+                Peer { row, records, orphaned }
+            })
+            .collect();
+        Ok(FederationStatus { instance_id, peers })
     }
 
     /// The change log, oldest first: every write with who, what and when.
@@ -511,6 +549,7 @@ payload_type!(NewsletterDefinitionPayload, definition, NewsletterDefinition, "Th
 payload_type!(NewsletterEditionPayload, edition, NewsletterEdition, "The result of publishing an edition.");
 payload_type!(ContactPayload, contact, Contact, "The result of a contact mutation.");
 payload_type!(ReuseDeclarationPayload, reuse_declaration, ReuseDeclaration, "The result of a reuse mutation.");
+payload_type!(DeletePayload, deleted_id, juniper::ID, "The result of a deletion: the id of the deleted record.");
 
 pub struct Mutation;
 
@@ -610,6 +649,14 @@ impl Mutation {
         let (call, user_errors) =
             payload(run(context, "closeCall", |c, a| service::participation::close_call(c, a, input)))?;
         Ok(CallPayload { call: call.map(|c| context.calls(vec![c]).remove(0)), user_errors })
+    }
+
+    /// Coordinators: delete a call opened by mistake (answers already given stay as participations).
+    /// Peers replicating it delete it too.
+    fn delete_call(context: &Ctx, input: service::CloseCallInput) -> FieldResult<DeletePayload> {
+        let (id, user_errors) =
+            payload(run(context, "deleteCall", |c, a| service::participation::delete_call(c, a, input)))?;
+        Ok(DeletePayload { deleted_id: id.map(|i| juniper::ID::new(i.to_string())), user_errors })
     }
 
     /// Kommunen and Länder: declare interest in reusing a project's solution.

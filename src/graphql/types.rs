@@ -272,6 +272,14 @@ impl Organisation {
     fn id(&self) -> ID {
         ID::new(self.0.id.to_string())
     }
+    /// The registry instance this record is homed at; it can be changed only there.
+    fn origin(&self, context: &Ctx) -> FieldResult<String> {
+        context.origin(&self.0.origin)
+    }
+    /// Whether this record is homed at this registry (else it is a read-only replica).
+    fn homed_here(&self) -> bool {
+        self.0.origin.is_none()
+    }
     fn slug(&self) -> &str {
         &self.0.slug
     }
@@ -356,6 +364,14 @@ impl Project {
 impl Project {
     fn id(&self) -> ID {
         ID::new(self.0.id.to_string())
+    }
+    /// The registry instance this record is homed at; it can be changed only there.
+    fn origin(&self, context: &Ctx) -> FieldResult<String> {
+        context.origin(&self.0.origin)
+    }
+    /// Whether this record is homed at this registry (else it is a read-only replica).
+    fn homed_here(&self) -> bool {
+        self.0.origin.is_none()
     }
     fn slug(&self) -> &str {
         &self.0.slug
@@ -740,6 +756,14 @@ impl Participation {
     fn id(&self) -> ID {
         ID::new(self.0.id.to_string())
     }
+    /// The registry instance this record is homed at; it can be changed only there.
+    fn origin(&self, context: &Ctx) -> FieldResult<String> {
+        context.origin(&self.0.origin)
+    }
+    /// Whether this record is homed at this registry (else it is a read-only replica).
+    fn homed_here(&self) -> bool {
+        self.0.origin.is_none()
+    }
     fn project(&self, context: &Ctx) -> FieldResult<Project> {
         context.project_by_id(self.0.project_id)
     }
@@ -785,6 +809,14 @@ pub struct Call(pub CallRow);
 impl Call {
     fn id(&self) -> ID {
         ID::new(self.0.id.to_string())
+    }
+    /// The registry instance this record is homed at; it can be changed only there.
+    fn origin(&self, context: &Ctx) -> FieldResult<String> {
+        context.origin(&self.0.origin)
+    }
+    /// Whether this record is homed at this registry (else it is a read-only replica).
+    fn homed_here(&self) -> bool {
+        self.0.origin.is_none()
     }
     fn project(&self, context: &Ctx) -> FieldResult<Project> {
         context.project_by_id(self.0.project_id)
@@ -845,6 +877,14 @@ pub struct ReuseDeclaration(pub ReuseRow);
 impl ReuseDeclaration {
     fn id(&self) -> ID {
         ID::new(self.0.id.to_string())
+    }
+    /// The registry instance this record is homed at; it can be changed only there.
+    fn origin(&self, context: &Ctx) -> FieldResult<String> {
+        context.origin(&self.0.origin)
+    }
+    /// Whether this record is homed at this registry (else it is a read-only replica).
+    fn homed_here(&self) -> bool {
+        self.0.origin.is_none()
     }
     fn project(&self, context: &Ctx) -> FieldResult<Project> {
         context.project_by_id(self.0.project_id)
@@ -1136,5 +1176,90 @@ impl NewsletterEdition {
     /// The structured issue as it was published.
     fn issue(&self) -> FieldResult<crate::newsletter::Issue> {
         serde_json::from_str(&self.0.issue).map_err(|e| internal_error(&format!("stored edition: {e}")))
+    }
+}
+
+/// This registry in the federation: its instance id and the peers it replicates from.
+pub struct FederationStatus {
+    pub instance_id: String,
+    pub peers: Vec<Peer>,
+}
+
+#[graphql_object(context = Ctx)]
+impl FederationStatus {
+    /// The id records homed here carry as their `origin`.
+    fn instance_id(&self) -> &str {
+        &self.instance_id
+    }
+    fn peers(&self) -> &[Peer] {
+        &self.peers
+    }
+}
+
+/// A registry this one replicates from, with the state of its sync.
+pub struct Peer {
+    pub row: crate::store::federation::PeerRow,
+    pub records: i64,
+    pub orphaned: i64,
+}
+
+fn clamp(n: i64) -> i32 {
+    n.clamp(0, i64::from(i32::MAX)) as i32
+}
+
+#[graphql_object(context = Ctx)]
+impl Peer {
+    fn instance_id(&self) -> &str {
+        &self.row.instance_id
+    }
+    fn url(&self) -> &str {
+        &self.row.base_url
+    }
+    /// The pinned Ed25519 public key (base64url) its feed entries must be signed with.
+    fn public_key(&self) -> &str {
+        &self.row.public_key
+    }
+    /// Where the next sync continues in the peer's feed.
+    fn cursor(&self) -> String {
+        self.row.feed_cursor.to_string()
+    }
+    fn last_attempt_at(&self) -> Option<&str> {
+        self.row.last_attempt_at.as_deref()
+    }
+    fn last_success_at(&self) -> Option<&str> {
+        self.row.last_success_at.as_deref()
+    }
+    /// The last error (kept after a later success, with its time).
+    fn last_error(&self) -> Option<&str> {
+        self.row.last_error.as_deref()
+    }
+    fn last_error_at(&self) -> Option<&str> {
+        self.row.last_error_at.as_deref()
+    }
+    /// Failed rounds in a row; from 3 on, the peer rests until `circuitOpenUntil`.
+    fn consecutive_failures(&self) -> i32 {
+        self.row.consecutive_failures
+    }
+    fn circuit_open_until(&self) -> Option<&str> {
+        self.row.open_until.as_deref()
+    }
+    /// Records taken over from this peer, all time.
+    fn imported(&self) -> i32 {
+        clamp(self.row.imported)
+    }
+    /// Pages refused (bad signature, wrong origin, malformed).
+    fn rejected_pages(&self) -> i32 {
+        clamp(self.row.rejected_pages)
+    }
+    /// Replicated records held from this peer now.
+    fn records(&self) -> i32 {
+        clamp(self.records)
+    }
+    /// Of those, the ones the peer no longer publishes (found by the last full reconcile).
+    fn orphaned(&self) -> i32 {
+        clamp(self.orphaned)
+    }
+    fn last_reconcile_at(&self) -> Option<&str> {
+        self.row.last_reconcile_at.as_deref()
     }
 }

@@ -116,6 +116,7 @@ impl HttpConfig {
 
 pub struct AppState {
     pub pool: DbPool,
+    pub federation: crate::federation::FederationConfig,
     pub auth: Arc<Authenticator>,
     pub schema: Arc<Schema>,
     pub config: HttpConfig,
@@ -125,9 +126,16 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(pool: DbPool, auth: Arc<Authenticator>, schema: Arc<Schema>, config: HttpConfig) -> Self {
+    pub fn new(
+        pool: DbPool,
+        auth: Arc<Authenticator>,
+        schema: Arc<Schema>,
+        config: HttpConfig,
+        federation: crate::federation::FederationConfig,
+    ) -> Self {
         AppState {
             pool,
+            federation,
             auth,
             schema,
             address_limiter: config.rate_per_address.map(Limiter::new),
@@ -153,7 +161,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/feeds/{feed}", web::get().to(atom_feed))
     .route("/healthz", web::get().to(healthz))
     .route("/readyz", web::get().to(readyz))
-    .route("/metrics", web::get().to(metrics));
+    .route("/metrics", web::get().to(metrics))
+    .route("/.well-known/ozg-registry", web::get().to(instance))
+    .route("/federation/feed", web::get().to(federation_feed));
 }
 
 /// The request's id: the client's `x-request-id` when it is a plain token of up to 64 characters,
@@ -503,4 +513,75 @@ async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let s = state.pool.state();
     let gauge = PoolGauge { size: state.pool.max_size(), connections: s.connections, idle: s.idle_connections };
     HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(state.metrics.render(&gauge))
+}
+
+/// The base URL peers reach this instance at: configured, else the request's own.
+fn public_url(req: &HttpRequest, state: &AppState) -> String {
+    state.federation.public_url.clone().unwrap_or_else(|| base_url(req))
+}
+
+/// `GET /.well-known/ozg-registry`: who this instance is, its feed and its public key.
+async fn instance(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let (pool, cfg) = (state.pool.clone(), state.federation.clone());
+    let result = web::block(move || {
+        let mut conn = pool.get()?;
+        crate::federation::identity(&mut conn, &cfg)
+    })
+    .await;
+    match result {
+        Ok(Ok(me)) => {
+            let url = public_url(&req, &state);
+            HttpResponse::Ok().json(json!({
+                "id": me.instance_id,
+                "name": state.federation.instance_name.clone().unwrap_or_else(|| me.instance_id.clone()),
+                "publicKey": me.key.jwk(),
+                "feed": format!("{url}/federation/feed"),
+                "software": "ozg-registry",
+                "version": env!("CARGO_PKG_VERSION"),
+            }))
+        }
+        Ok(Err(e)) => unavailable(&req, &e.to_string()),
+        Err(e) => unavailable(&req, &e.to_string()),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct FeedQuery {
+    after: Option<String>,
+    limit: Option<String>,
+}
+
+/// `GET /federation/feed?after=<cursor>&limit=<n>`: this instance's own public records in change
+/// order, each entry signed; `ETag`/`If-None-Match` answer 304 when nothing changed.
+async fn federation_feed(req: HttpRequest, q: web::Query<FeedQuery>, state: web::Data<AppState>) -> HttpResponse {
+    use crate::federation::feed;
+    let bad = |m: &str| fail(&req, StatusCode::BAD_REQUEST, "BAD_USER_INPUT", m);
+    let after = match q.after.as_deref().map(str::parse::<i64>) {
+        None => 0,
+        Some(Ok(n)) if n >= 0 => n,
+        _ => return bad("after: a cursor from a previous page (a whole number from 0)"),
+    };
+    let limit = match q.limit.as_deref().map(str::parse::<i64>) {
+        None => feed::DEFAULT_LIMIT,
+        Some(Ok(n)) if (1..=feed::MAX_LIMIT).contains(&n) => n,
+        _ => return bad(&format!("limit: a whole number from 1 to {}", feed::MAX_LIMIT)),
+    };
+    let if_none_match = req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let (pool, cfg) = (state.pool.clone(), state.federation.clone());
+    let result = web::block(move || -> crate::error::AppResult<Result<(String, feed::Page), String>> {
+        let mut conn = pool.get()?;
+        let tag = feed::etag(&mut conn, after, limit)?;
+        if if_none_match.as_deref() == Some(tag.as_str()) {
+            return Ok(Err(tag));
+        }
+        let me = crate::federation::identity(&mut conn, &cfg)?;
+        Ok(Ok((tag, feed::page(&mut conn, &me, after, limit)?)))
+    })
+    .await;
+    match result {
+        Ok(Ok(Ok((tag, page)))) => HttpResponse::Ok().insert_header((header::ETAG, tag)).json(page),
+        Ok(Ok(Err(tag))) => HttpResponse::NotModified().insert_header((header::ETAG, tag)).finish(),
+        Ok(Err(e)) => unavailable(&req, &e.to_string()),
+        Err(e) => unavailable(&req, &e.to_string()),
+    }
 }

@@ -49,6 +49,13 @@ pub fn is_empty(conn: &mut Db) -> AppResult<bool> {
 
 /// Loads everything under `dir` in one transaction.
 pub fn run(conn: &mut Db, dir: &Path) -> AppResult<SeedReport> {
+    run_scoped(conn, dir, true)
+}
+
+/// Like [`run`]; without `projects`, only the reference data (Länder, topic fields, the OZG and
+/// LeiKa catalogues, districts, organisations, platforms): for a registry whose projects come from
+/// its own users and its peers.
+pub fn run_scoped(conn: &mut Db, dir: &Path, projects: bool) -> AppResult<SeedReport> {
     let files = SeedFiles::load(dir)?;
     let actor = Actor::system("seed");
     write_tx(conn, |conn| {
@@ -63,8 +70,10 @@ pub fn run(conn: &mut Db, dir: &Path) -> AppResult<SeedReport> {
         s.priorities(&files.priorities)?;
         s.organisations(&files.organisations)?;
         s.platforms(&files.platforms)?;
-        s.projects(&files.projects)?;
-        s.events(&files.events)?;
+        if projects {
+            s.projects(&files.projects)?;
+            s.events(&files.events)?;
+        }
         Ok(s.report)
     })
 }

@@ -145,6 +145,17 @@ pub fn find_project(conn: &mut Db, slug: &str, field: &str) -> AppResult<Project
         .ok_or_else(|| AppError::not_found(field, format!("{field}: no project with slug {slug:?}")))
 }
 
+/// Replicated records are read-only here: a write is FORBIDDEN and names the home registry.
+pub fn require_home(conn: &mut Db, origin: &Option<String>, what: &str, field: &str) -> AppResult<()> {
+    let Some(home) = origin else { return Ok(()) };
+    let at = crate::store::federation::peer(conn, home)?.map(|p| format!(" at {}", p.base_url)).unwrap_or_default();
+    Err(AppError::user(
+        crate::error::ErrorCode::Forbidden,
+        Some(field),
+        format!("this {what} is homed at the registry {home}{at} and replicated here read-only; change it there"),
+    ))
+}
+
 /// A stale `expectedVersion` is a CONFLICT that reports the current version.
 pub fn check_version(row_version: i32, expected: i32) -> AppResult<()> {
     if row_version != expected { Err(AppError::conflict(row_version)) } else { Ok(()) }

@@ -58,6 +58,7 @@ fn create_or_reopen(
         if existing.status != ParticipationStatus::Withdrawn.code() {
             return Err(AppError::already_exists("organisation", exists_msg));
         }
+        require_home(conn, &existing.origin, "participation", "organisation")?;
         // A withdrawn participation is requested again, whatever was asked: it follows its lifecycle.
         let status = ParticipationStatus::Requested;
         if !write::reopen_participation(conn, existing.id, existing.version, note.as_deref(), since.as_deref(), &ts)? {
@@ -181,6 +182,7 @@ fn set_participation(
         let row = read::participation_by_id(conn, id)?
             .ok_or_else(|| AppError::not_found("id", format!("id: no participation with id {id}")))?;
         let project = read::project_by_id(conn, row.project_id)?.expect("foreign key");
+        require_home(conn, &row.origin, "participation", "id")?;
         if to == ParticipationStatus::Withdrawn {
             let org = read::organisation_by_id(conn, row.organisation_id)?.expect("foreign key");
             policy::require(conn, actor, Op::ActForOrganisation { project: &project, organisation: &org })?;
@@ -321,6 +323,38 @@ pub fn open_call(conn: &mut Db, actor: &Actor, input: OpenCallInput) -> AppResul
     })
 }
 
+/// Deletes a call (with its roles); the change log keeps what it was, and the feed publishes a
+/// tombstone.
+pub fn delete_call(conn: &mut Db, actor: &Actor, input: CloseCallInput) -> AppResult<i32> {
+    let id = parse_id(&input.id, "id")?;
+    write_tx(conn, |conn| {
+        let call = read::call_by_id(conn, id)?
+            .ok_or_else(|| AppError::not_found("id", format!("id: no call with id {id}")))?;
+        let project = read::project_by_id(conn, call.project_id)?.expect("foreign key");
+        policy::require(conn, actor, Op::ManageProject(&project))?;
+        require_home(conn, &call.origin, "call", "id")?;
+        check_version(call.version, input.expected_version)?;
+        crate::store::federation::delete_call(conn, id)?;
+        let mut diff = Diff::default();
+        diff.set("title", call.title.clone(), Value::Null);
+        diff.set("status", call.status.clone(), Value::Null);
+        record(
+            conn,
+            actor,
+            &now(),
+            Change {
+                action: ChangeAction::Delete,
+                entity_type: "Call",
+                entity_id: id.to_string(),
+                project_id: Some(call.project_id),
+                summary: format!("Aufruf „{}“ zu „{}“ gelöscht", call.title, project.title),
+                diff,
+            },
+        )?;
+        Ok(id)
+    })
+}
+
 pub fn close_call(conn: &mut Db, actor: &Actor, input: CloseCallInput) -> AppResult<CallRow> {
     let id = parse_id(&input.id, "id")?;
     write_tx(conn, |conn| {
@@ -328,6 +362,7 @@ pub fn close_call(conn: &mut Db, actor: &Actor, input: CloseCallInput) -> AppRes
             .ok_or_else(|| AppError::not_found("id", format!("id: no call with id {id}")))?;
         let project = read::project_by_id(conn, call.project_id)?.expect("foreign key");
         policy::require(conn, actor, Op::ManageProject(&project))?;
+        require_home(conn, &call.origin, "call", "id")?;
         check_version(call.version, input.expected_version)?;
         if call.status == CallStatus::Closed.code() {
             return Err(AppError::illegal_transition("id", "id: the call is closed already; allowed: none"));
@@ -437,6 +472,7 @@ pub fn declare_reuse(conn: &mut Db, actor: &Actor, input: DeclareReuseInput) -> 
             if !write::update_reuse(conn, existing.id, existing.version, &changes, &ts)? {
                 return Err(AppError::conflict(existing.version + 1));
             }
+            require_home(conn, &existing.origin, "reuse declaration", "organisation")?;
             let mut diff = Diff::default();
             diff.set("status", existing.status.clone(), ReuseStatus::Interest.code());
             diff.set("declaredOn", existing.declared_on.clone(), today);
@@ -506,6 +542,7 @@ fn move_reuse(conn: &mut Db, actor: &Actor, step: ReuseStep) -> AppResult<ReuseR
         let row = read::reuse_by_id(conn, id)?
             .ok_or_else(|| AppError::not_found("id", format!("id: no reuse declaration with id {id}")))?;
         let project = read::project_by_id(conn, row.project_id)?.expect("foreign key");
+        require_home(conn, &row.origin, "reuse declaration", "id")?;
         let org = read::organisation_by_id(conn, row.organisation_id)?.expect("foreign key");
         let op = if matches!(to, ReuseStatus::Agreed | ReuseStatus::Declined) {
             Op::DecideReuse(&project)

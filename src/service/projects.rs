@@ -117,6 +117,7 @@ pub fn update_project(conn: &mut Db, actor: &Actor, input: UpdateProjectInput) -
     let status_note = replace_text(input.status_note.as_deref(), "statusNote", NOTE_MAX)?;
     write_tx(conn, |conn| {
         let p = find_project(conn, &input.slug, "slug")?;
+        require_home(conn, &p.origin, "project", "slug")?;
         policy::require(conn, actor, Op::ManageProject(&p))?;
         check_version(p.version, input.expected_version)?;
         let lead_land = match input.lead_land.as_deref().map(str::trim) {
@@ -197,6 +198,7 @@ pub fn change_phase(conn: &mut Db, actor: &Actor, input: ChangePhaseInput) -> Ap
     let status_note = replace_text(input.status_note.as_deref(), "statusNote", NOTE_MAX)?;
     write_tx(conn, |conn| {
         let p = find_project(conn, &input.slug, "slug")?;
+        require_home(conn, &p.origin, "project", "slug")?;
         policy::require(conn, actor, Op::ManageProject(&p))?;
         check_version(p.version, input.expected_version)?;
         let current = Phase::parse(&p.phase).map_err(|e| AppError::Internal(e.to_string()))?;
@@ -314,6 +316,7 @@ pub fn add_milestone(conn: &mut Db, actor: &Actor, input: AddMilestoneInput) -> 
     }
     write_tx(conn, |conn| {
         let p = find_project(conn, &input.project_slug, "projectSlug")?;
+        require_home(conn, &p.origin, "project", "projectSlug")?;
         policy::require(conn, actor, Op::ManageProject(&p))?;
         require_active(&p, "projectSlug")?;
         let planned = input.planned.map(|d| d.to_string());
@@ -362,6 +365,7 @@ pub fn complete_milestone(conn: &mut Db, actor: &Actor, input: CompleteMilestone
             .ok_or_else(|| AppError::not_found("id", format!("id: no milestone with id {id}")))?;
         check_version(m.version, input.expected_version)?;
         let project = read::project_by_id(conn, m.project_id)?.expect("foreign key");
+        require_home(conn, &project.origin, "project", "id")?;
         policy::require(conn, actor, Op::ManageProject(&project))?;
         require_active(&project, "id")?;
         if let Some(done) = &m.actual {

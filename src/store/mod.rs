@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod changes;
+pub mod federation;
 pub mod idempotency;
 pub mod maintenance;
 pub mod newsletter;

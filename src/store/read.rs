@@ -226,6 +226,10 @@ pub struct ProjectFilter {
     pub has_open_call: Option<bool>,
     pub title_contains: Option<String>,
     pub organisation_id: Option<i32>,
+    /// `Some(None)`: only projects homed here; `Some(Some(o))`: only those replicated from `o`.
+    pub origin: Option<Option<String>>,
+    /// Only replicated projects (any origin).
+    pub replicated_only: bool,
 }
 
 fn project_query<'a>(f: &'a ProjectFilter) -> projects::BoxedQuery<'a, B> {
@@ -257,6 +261,14 @@ fn project_query<'a>(f: &'a ProjectFilter) -> projects::BoxedQuery<'a, B> {
     }
     if let Some(n) = &f.title_contains {
         q = q.filter(lower(projects::title).like(like_pattern(n)).escape('\\'));
+    }
+    match &f.origin {
+        None => {}
+        Some(None) => q = q.filter(projects::origin.is_null()),
+        Some(Some(o)) => q = q.filter(projects::origin.eq(o)),
+    }
+    if f.replicated_only {
+        q = q.filter(projects::origin.is_not_null());
     }
     if let Some(o) = f.organisation_id {
         q = q.filter(

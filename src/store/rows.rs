@@ -78,6 +78,8 @@ pub struct OrganisationRow {
     pub version: i32,
     pub created_at: String,
     pub updated_at: String,
+    /// The home registry of a replicated record; `None` for records homed here.
+    pub origin: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -106,6 +108,8 @@ pub struct ProjectRow {
     pub version: i32,
     pub created_at: String,
     pub updated_at: String,
+    /// The home registry of a replicated record; `None` for records homed here.
+    pub origin: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -187,6 +191,8 @@ pub struct ParticipationRow {
     pub version: i32,
     pub created_at: String,
     pub updated_at: String,
+    /// The home registry of a replicated record; `None` for records homed here.
+    pub origin: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -202,6 +208,8 @@ pub struct CallRow {
     pub closes_on: Option<String>,
     pub status: String,
     pub version: i32,
+    /// The home registry of a replicated record; `None` for records homed here.
+    pub origin: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -226,6 +234,8 @@ pub struct ReuseRow {
     pub version: i32,
     pub created_at: String,
     pub updated_at: String,
+    /// The home registry of a replicated record; `None` for records homed here.
+    pub origin: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

@@ -72,6 +72,7 @@ diesel::table! {
         version -> Integer,
         created_at -> Text,
         updated_at -> Text,
+        origin -> Nullable<Text>,
     }
 }
 
@@ -100,6 +101,7 @@ diesel::table! {
         version -> Integer,
         created_at -> Text,
         updated_at -> Text,
+        origin -> Nullable<Text>,
     }
 }
 
@@ -181,6 +183,7 @@ diesel::table! {
         version -> Integer,
         created_at -> Text,
         updated_at -> Text,
+        origin -> Nullable<Text>,
     }
 }
 
@@ -196,6 +199,7 @@ diesel::table! {
         closes_on -> Nullable<Text>,
         status -> Text,
         version -> Integer,
+        origin -> Nullable<Text>,
     }
 }
 
@@ -220,6 +224,7 @@ diesel::table! {
         version -> Integer,
         created_at -> Text,
         updated_at -> Text,
+        origin -> Nullable<Text>,
     }
 }
 
@@ -370,6 +375,49 @@ diesel::table! {
 }
 
 diesel::table! {
+    instance_identity (id) {
+        id -> Integer,
+        instance_id -> Text,
+        private_key -> Text,
+        public_key -> Text,
+        created_at -> Text,
+    }
+}
+
+diesel::table! {
+    peers (id) {
+        id -> Integer,
+        instance_id -> Text,
+        base_url -> Text,
+        public_key -> Text,
+        feed_cursor -> BigInt,
+        last_attempt_at -> Nullable<Text>,
+        last_success_at -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        last_error_at -> Nullable<Text>,
+        consecutive_failures -> Integer,
+        open_until -> Nullable<Text>,
+        imported -> BigInt,
+        rejected_pages -> BigInt,
+        last_reconcile_at -> Nullable<Text>,
+        created_at -> Text,
+    }
+}
+
+diesel::table! {
+    federated_records (global_id) {
+        global_id -> Text,
+        origin -> Text,
+        entity_type -> Text,
+        local_id -> Integer,
+        version -> BigInt,
+        content_hash -> Text,
+        orphaned_at -> Nullable<Text>,
+        imported_at -> Text,
+    }
+}
+
+diesel::table! {
     idempotency_keys (subject, key) {
         subject -> Text,
         key -> Text,
@@ -414,6 +462,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     events,
     event_projects,
     change_log,
+    federated_records,
     audit_head,
     signing_keys,
     issued_tokens,

@@ -237,7 +237,11 @@ impl TestApp {
         let addr = format!("http://{}", listener.local_addr().unwrap());
         let mut auth = ozg_registry::auth::AuthConfig::from_env();
         auth.jwks_refresh_interval = std::time::Duration::ZERO;
-        let options = ozg_registry::startup::ServeOptions { auth, workers: 2, http };
+        let federation = ozg_registry::federation::FederationConfig {
+            sync_interval: std::time::Duration::ZERO,
+            ..Default::default()
+        };
+        let options = ozg_registry::startup::ServeOptions { auth, workers: 2, http, federation };
         let server = ozg_registry::startup::serve(listener, pool, options).expect("server");
         let handle = server.handle();
         tokio::spawn(server);

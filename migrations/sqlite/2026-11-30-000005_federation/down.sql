@@ -1,0 +1,12 @@
+DROP TABLE federated_records;
+DROP TABLE peers;
+DROP TABLE instance_identity;
+DROP INDEX reuse_declarations_origin;
+DROP INDEX calls_origin;
+DROP INDEX participations_origin;
+DROP INDEX projects_origin;
+ALTER TABLE reuse_declarations DROP COLUMN origin;
+ALTER TABLE calls DROP COLUMN origin;
+ALTER TABLE participations DROP COLUMN origin;
+ALTER TABLE projects DROP COLUMN origin;
+ALTER TABLE organisations DROP COLUMN origin;

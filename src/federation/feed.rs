@@ -1,0 +1,381 @@
+//! The change feed: this instance's own public records in change order, one signed entry (a JWS,
+//! EdDSA with the instance key) per record: an upsert with the whole record, or a tombstone.
+
+use std::collections::{BTreeMap, HashMap};
+
+use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use super::{Identity, global_id};
+use crate::error::{AppError, AppResult};
+use crate::store::rows::OrganisationRow;
+use crate::store::{Db, federation as store, read};
+
+/// The `typ` of a feed entry's JWS header.
+pub const ENTRY_TYP: &str = "ozg-feed-entry+jwt";
+/// Page sizes: the default and the most a client may ask for.
+pub const DEFAULT_LIMIT: i64 = 100;
+pub const MAX_LIMIT: i64 = 500;
+
+/// The claims of one signed entry.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Entry {
+    /// The publishing instance (the record's home).
+    pub iss: String,
+    /// Position in the publisher's change order.
+    pub cursor: i64,
+    /// `upsert` or `delete`.
+    pub op: String,
+    /// `Project`, `Participation`, `Call` or `ReuseDeclaration`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The record's global id.
+    pub id: String,
+    /// The record's version in its home's change order.
+    pub version: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<serde_json::Value>,
+}
+
+/// An organisation as records refer to it: found by AGS, else by slug, on the importing side.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct OrgRef {
+    pub slug: String,
+    pub name: String,
+    pub kind: String,
+    pub ags: Option<String>,
+    pub land: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct StepRecord {
+    pub position: i32,
+    pub title: String,
+    pub description: Option<String>,
+    pub status: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct MilestoneRecord {
+    pub title: String,
+    pub phase: Option<String>,
+    pub planned: Option<String>,
+    pub actual: Option<String>,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ProjectRecord {
+    pub slug: String,
+    pub title: String,
+    pub summary: Option<String>,
+    pub lead_land: Option<String>,
+    pub delivery_model: String,
+    pub phase: String,
+    pub phase_before_hold: Option<String>,
+    pub status_note: Option<String>,
+    pub ozg_ids: Vec<String>,
+    pub steps: Vec<StepRecord>,
+    pub milestones: Vec<MilestoneRecord>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ParticipationRecord {
+    /// Global id of the project.
+    pub project: String,
+    pub organisation: OrgRef,
+    pub role: String,
+    pub status: String,
+    pub since: Option<String>,
+    pub until: Option<String>,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ReuseRecord {
+    pub project: String,
+    pub organisation: OrgRef,
+    pub status: String,
+    pub declared_on: Option<String>,
+    pub planned_live: Option<String>,
+    pub actual_live: Option<String>,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CallRecord {
+    pub project: String,
+    pub issuer: OrgRef,
+    pub title: String,
+    pub body: String,
+    pub invites_reuse: bool,
+    pub opened_on: String,
+    pub closes_on: Option<String>,
+    pub status: String,
+    pub roles: Vec<String>,
+}
+
+/// One page as served: signed entries, the cursor to continue after, whether more follow.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Page {
+    pub instance: String,
+    pub entries: Vec<SignedEntry>,
+    pub next_cursor: String,
+    pub has_more: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SignedEntry {
+    pub cursor: String,
+    pub jws: String,
+}
+
+/// The ETag of a page: it changes whenever the change log grows.
+pub fn etag(conn: &mut Db, after: i64, limit: i64) -> AppResult<String> {
+    Ok(format!("W/\"{}-{after}-{limit}\"", store::last_change_id(conn)?))
+}
+
+fn org_ref(o: &OrganisationRow) -> OrgRef {
+    OrgRef {
+        slug: o.slug.clone(),
+        name: o.name.clone(),
+        kind: o.kind.clone(),
+        ags: o.ags.clone(),
+        land: o.land_code.clone(),
+    }
+}
+
+/// Which record a change is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Key {
+    Project(i32),
+    Participation(i32),
+    Call(i32),
+    Reuse(i32),
+}
+
+/// Builds the page after `after`: the records changed in that stretch of the change log, each
+/// once (at its last change in the page), as they are now. Replicated records are not published:
+/// every record appears only in its home's feed.
+pub fn page(conn: &mut Db, me: &Identity, after: i64, limit: i64) -> AppResult<Page> {
+    let changes = store::feed_changes(conn, after, limit + 1)?;
+    let has_more = changes.len() as i64 > limit;
+    let changes = &changes[..changes.len().min(limit as usize)];
+    let next_cursor = changes.last().map_or(after, |c| c.id);
+    // The last change per record, and tombstones for deleted ones.
+    let mut last: BTreeMap<Key, (i64, bool, String)> = BTreeMap::new();
+    for c in changes {
+        let id: Option<i32> = c.entity_id.parse().ok();
+        let key = match c.entity_type.as_str() {
+            "Project" | "Milestone" => c.project_id.map(Key::Project),
+            "Participation" => id.map(Key::Participation),
+            "Call" => id.map(Key::Call),
+            "ReuseDeclaration" => id.map(Key::Reuse),
+            _ => None,
+        };
+        if let Some(k) = key {
+            last.insert(k, (c.id, c.action == "DELETE", c.entity_id.clone()));
+        }
+    }
+    let ids = |f: fn(&Key) -> Option<i32>| last.keys().filter_map(f).collect::<Vec<i32>>();
+    let project_ids = ids(|k| if let Key::Project(i) = k { Some(*i) } else { None });
+    let participation_ids = ids(|k| if let Key::Participation(i) = k { Some(*i) } else { None });
+    let call_ids = ids(|k| if let Key::Call(i) = k { Some(*i) } else { None });
+    let reuse_ids = ids(|k| if let Key::Reuse(i) = k { Some(*i) } else { None });
+
+    let participations: HashMap<i32, _> =
+        store::participations_by_ids(conn, &participation_ids)?.into_iter().map(|r| (r.id, r)).collect();
+    let calls: HashMap<i32, _> = store::calls_by_ids(conn, &call_ids)?.into_iter().map(|r| (r.id, r)).collect();
+    let reuse: HashMap<i32, _> = store::reuse_by_ids(conn, &reuse_ids)?.into_iter().map(|r| (r.id, r)).collect();
+    // Projects: the changed ones and those the other records refer to.
+    let mut all_projects = project_ids.clone();
+    all_projects.extend(participations.values().map(|r| r.project_id));
+    all_projects.extend(calls.values().map(|r| r.project_id));
+    all_projects.extend(reuse.values().map(|r| r.project_id));
+    all_projects.sort_unstable();
+    all_projects.dedup();
+    let projects: HashMap<i32, _> =
+        read::projects_by_ids(conn, &all_projects)?.into_iter().map(|r| (r.id, r)).collect();
+    let replicated: HashMap<i32, String> = store::federated_by_local(conn, "Project", &all_projects)?
+        .into_iter()
+        .map(|f| (f.local_id, f.global_id))
+        .collect();
+    let project_gid = |id: i32| -> Option<String> {
+        let p = projects.get(&id)?;
+        match &p.origin {
+            None => Some(global_id(&me.instance_id, "project", &p.slug)),
+            Some(_) => replicated.get(&id).cloned(),
+        }
+    };
+    let mut org_ids: Vec<i32> = participations.values().map(|r| r.organisation_id).collect();
+    org_ids.extend(calls.values().map(|r| r.issuer_id));
+    org_ids.extend(reuse.values().map(|r| r.organisation_id));
+    let orgs: HashMap<i32, _> = read::organisations_by_ids(conn, &org_ids)?.into_iter().map(|o| (o.id, o)).collect();
+    let services = read::project_services_by_projects(conn, &project_ids)?;
+    let steps = read::steps_by_projects(conn, &project_ids)?;
+    let milestones = read::milestones_by_projects(conn, &project_ids)?;
+    let call_roles = read::call_roles_by_calls(conn, &call_ids)?;
+
+    let mut entries = Vec::new();
+    let mut ordered: Vec<(Key, (i64, bool, String))> = last.into_iter().collect();
+    ordered.sort_by_key(|(_, (cursor, _, _))| *cursor);
+    for (key, (cursor, deleted, entity_id)) in ordered {
+        let (kind, id, record) = match key {
+            Key::Project(id) => {
+                let Some(p) = projects.get(&id).filter(|p| p.origin.is_none()) else { continue };
+                let mut svc: Vec<_> = services.iter().filter(|s| s.project_id == id).collect();
+                svc.sort_by_key(|s| s.position);
+                let record = ProjectRecord {
+                    slug: p.slug.clone(),
+                    title: p.title.clone(),
+                    summary: p.summary.clone(),
+                    lead_land: p.lead_land_code.clone(),
+                    delivery_model: p.delivery_model.clone(),
+                    phase: p.phase.clone(),
+                    phase_before_hold: p.phase_before_hold.clone(),
+                    status_note: p.status_note.clone(),
+                    ozg_ids: svc.iter().map(|s| s.ozg_id.clone()).collect(),
+                    steps: steps
+                        .iter()
+                        .filter(|s| s.project_id == id)
+                        .map(|s| StepRecord {
+                            position: s.position,
+                            title: s.title.clone(),
+                            description: s.description.clone(),
+                            status: s.status.clone(),
+                        })
+                        .collect(),
+                    milestones: milestones
+                        .iter()
+                        .filter(|m| m.project_id == id)
+                        .map(|m| MilestoneRecord {
+                            title: m.title.clone(),
+                            phase: m.phase.clone(),
+                            planned: m.planned.clone(),
+                            actual: m.actual.clone(),
+                            note: m.note.clone(),
+                        })
+                        .collect(),
+                };
+                ("Project", global_id(&me.instance_id, "project", &p.slug), Some(to_json(&record)?))
+            }
+            Key::Participation(id) => {
+                let gid = global_id(&me.instance_id, "participation", &id.to_string());
+                match participations.get(&id) {
+                    Some(r) if r.origin.is_none() => {
+                        let (Some(project), Some(org)) = (project_gid(r.project_id), orgs.get(&r.organisation_id))
+                        else {
+                            continue;
+                        };
+                        let record = ParticipationRecord {
+                            project,
+                            organisation: org_ref(org),
+                            role: r.role.clone(),
+                            status: r.status.clone(),
+                            since: r.since.clone(),
+                            until: r.until.clone(),
+                            note: r.note.clone(),
+                        };
+                        ("Participation", gid, Some(to_json(&record)?))
+                    }
+                    None if deleted => ("Participation", gid, None),
+                    _ => continue,
+                }
+            }
+            Key::Call(id) => {
+                let gid = global_id(&me.instance_id, "call", &entity_id);
+                match calls.get(&id) {
+                    Some(r) if r.origin.is_none() => {
+                        let (Some(project), Some(org)) = (project_gid(r.project_id), orgs.get(&r.issuer_id)) else {
+                            continue;
+                        };
+                        let record = CallRecord {
+                            project,
+                            issuer: org_ref(org),
+                            title: r.title.clone(),
+                            body: r.body.clone(),
+                            invites_reuse: r.invites_reuse,
+                            opened_on: r.opened_on.clone(),
+                            closes_on: r.closes_on.clone(),
+                            status: r.status.clone(),
+                            roles: call_roles.iter().filter(|x| x.call_id == id).map(|x| x.role.clone()).collect(),
+                        };
+                        ("Call", gid, Some(to_json(&record)?))
+                    }
+                    None if deleted => ("Call", gid, None),
+                    _ => continue,
+                }
+            }
+            Key::Reuse(id) => {
+                let gid = global_id(&me.instance_id, "reuse", &id.to_string());
+                match reuse.get(&id) {
+                    Some(r) if r.origin.is_none() => {
+                        let (Some(project), Some(org)) = (project_gid(r.project_id), orgs.get(&r.organisation_id))
+                        else {
+                            continue;
+                        };
+                        let record = ReuseRecord {
+                            project,
+                            organisation: org_ref(org),
+                            status: r.status.clone(),
+                            declared_on: r.declared_on.clone(),
+                            planned_live: r.planned_live.clone(),
+                            actual_live: r.actual_live.clone(),
+                            note: r.note.clone(),
+                        };
+                        ("ReuseDeclaration", gid, Some(to_json(&record)?))
+                    }
+                    None if deleted => ("ReuseDeclaration", gid, None),
+                    _ => continue,
+                }
+            }
+        };
+        let entry = Entry {
+            iss: me.instance_id.clone(),
+            cursor,
+            op: if record.is_some() { "upsert" } else { "delete" }.into(),
+            kind: kind.into(),
+            id,
+            version: cursor,
+            record,
+        };
+        entries.push(SignedEntry { cursor: cursor.to_string(), jws: sign(me, &entry)? });
+    }
+    Ok(Page { instance: me.instance_id.clone(), entries, next_cursor: next_cursor.to_string(), has_more })
+}
+
+fn to_json<T: Serialize>(v: &T) -> AppResult<serde_json::Value> {
+    serde_json::to_value(v).map_err(|e| AppError::Internal(format!("feed record: {e}")))
+}
+
+pub fn sign(me: &Identity, entry: &Entry) -> AppResult<String> {
+    let mut header = Header::new(Algorithm::EdDSA);
+    header.kid = Some(me.key.kid.clone());
+    header.typ = Some(ENTRY_TYP.into());
+    jsonwebtoken::encode(&header, entry, &me.key.encoding).map_err(|e| AppError::Internal(format!("signing: {e}")))
+}
+
+/// Checks one entry's signature with the peer's pinned key (EdDSA only, the entry type, the
+/// issuer) and returns its claims.
+pub fn verify(jws: &str, peer_instance: &str, key: &DecodingKey) -> Result<Entry, String> {
+    let header = jsonwebtoken::decode_header(jws).map_err(|e| format!("entry header: {e}"))?;
+    if header.alg != Algorithm::EdDSA || header.typ.as_deref() != Some(ENTRY_TYP) {
+        return Err(format!("entry is not an EdDSA-signed {ENTRY_TYP}"));
+    }
+    let mut v = Validation::new(Algorithm::EdDSA);
+    v.required_spec_claims.clear();
+    v.required_spec_claims.insert("iss".into());
+    v.set_issuer(&[peer_instance]);
+    v.validate_exp = false;
+    v.validate_nbf = false;
+    v.validate_aud = false;
+    jsonwebtoken::decode::<Entry>(jws, key, &v).map(|d| d.claims).map_err(|e| format!("entry signature or claims: {e}"))
+}

@@ -1,0 +1,260 @@
+//! Pulling peers' feeds: `ozg-registry federation sync` runs one round; `serve` runs rounds in the
+//! background. Per peer: a circuit breaker (after 3 failed rounds the peer rests, doubling up to
+//! 10 minutes), every page verified and imported whole, cursor and status kept in the database,
+//! and from time to time a full reconcile that marks records the home no longer publishes as
+//! orphaned.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::client::{FetchError, Fetched, PeerClient};
+use super::import::{self, Report};
+use super::{FederationConfig, identity};
+use crate::domain::Timestamp;
+use crate::error::{AppError, AppResult};
+use crate::metrics::Metrics;
+use crate::store::federation::{self as store, PeerRow};
+use crate::store::{Db, DbPool};
+
+const FAILURES_TO_OPEN: i32 = 3;
+const MAX_PAGES_PER_ROUND: u32 = 50;
+const PAGE_SIZE: i64 = 200;
+
+/// What one round did with one peer.
+#[derive(Debug, Clone, Default)]
+pub struct PeerOutcome {
+    pub peer: String,
+    pub pages: u32,
+    pub report: Report,
+    pub orphaned: usize,
+    pub error: Option<String>,
+    /// Why the peer was not asked (its circuit is open).
+    pub skipped: Option<String>,
+}
+
+impl std::fmt::Display for PeerOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let r = &self.report;
+        if let Some(s) = &self.skipped {
+            return write!(f, "{}: skipped ({s})", self.peer);
+        }
+        write!(
+            f,
+            "{}: {} page(s), {} applied, {} unchanged, {} deleted, {} deferred, {} conflicts, {} orphaned",
+            self.peer, self.pages, r.applied, r.unchanged, r.deleted, r.deferred, r.conflicts, self.orphaned
+        )?;
+        if let Some(e) = &self.error {
+            write!(f, "; error: {e}")?;
+        }
+        Ok(())
+    }
+}
+
+async fn db<T: Send + 'static>(
+    pool: &DbPool,
+    f: impl FnOnce(&mut Db) -> AppResult<T> + Send + 'static,
+) -> AppResult<T> {
+    let pool = pool.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = pool.get()?;
+        f(&mut conn)
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("sync task: {e}")))?
+}
+
+/// One round over all peers (or the one named). `force` ignores open circuits.
+pub async fn round(
+    pool: &DbPool,
+    client: &PeerClient,
+    cfg: &FederationConfig,
+    only: Option<&str>,
+    force: bool,
+    metrics: Option<&Metrics>,
+) -> AppResult<Vec<PeerOutcome>> {
+    let cfg2 = cfg.clone();
+    let (me, peers) = db(pool, move |c| Ok((identity(c, &cfg2)?.instance_id, store::peers(c)?))).await?;
+    let mut out = Vec::new();
+    for peer in peers.into_iter().filter(|p| only.is_none_or(|o| o == p.instance_id)) {
+        let outcome = sync_peer(pool, client, cfg, &me, peer, force).await;
+        if let Some(m) = metrics
+            && outcome.skipped.is_none()
+        {
+            m.peer_sync(&outcome.peer, outcome.error.is_none(), outcome.report.applied, chrono::Utc::now().timestamp());
+        }
+        out.push(outcome);
+    }
+    Ok(out)
+}
+
+async fn sync_peer(
+    pool: &DbPool,
+    client: &PeerClient,
+    cfg: &FederationConfig,
+    me: &str,
+    peer: PeerRow,
+    force: bool,
+) -> PeerOutcome {
+    let mut out = PeerOutcome { peer: peer.instance_id.clone(), ..Default::default() };
+    let now = Timestamp::now();
+    if !force
+        && let Some(until) = &peer.open_until
+        && until.as_str() > now.to_db().as_str()
+    {
+        out.skipped = Some(format!("circuit open until {until} after {} failed rounds", peer.consecutive_failures));
+        return out;
+    }
+    let due = peer.last_reconcile_at.as_deref().is_none_or(|last| {
+        Timestamp::parse(last).map_or(true, |t| now.seconds_since(&t) >= cfg.reconcile_interval.as_secs() as i64)
+    });
+    let mut seen = due.then(HashSet::new);
+    let mut cursor = if due { 0 } else { peer.feed_cursor };
+    let base = peer.base_url.trim_end_matches('/').to_owned();
+    let mut finished = false;
+    while out.pages < MAX_PAGES_PER_ROUND {
+        let url = format!("{base}/federation/feed?after={cursor}&limit={PAGE_SIZE}");
+        let body = match client.get(&url, None).await {
+            Ok(Fetched::Body(b)) => b,
+            Ok(Fetched::NotModified) => {
+                finished = true;
+                break;
+            }
+            Err(FetchError { message, .. }) => {
+                out.error = Some(message);
+                break;
+            }
+        };
+        let verified = match import::verify_page(&body, &peer) {
+            Ok(v) => v,
+            Err(reason) => {
+                out.error = Some(format!("page after {cursor} rejected: {reason}"));
+                record_failure(pool, &peer, out.error.clone().unwrap_or_default(), true).await;
+                return out;
+            }
+        };
+        let (entries, next, more) = verified;
+        let (p, me2) = (peer.clone(), me.to_owned());
+        let taken = seen.take();
+        let result = db(pool, move |c| {
+            let mut seen = taken;
+            let r = import::apply(c, &p, &me2, &entries, next, seen.as_mut())?;
+            Ok((r, seen))
+        })
+        .await;
+        match result {
+            Ok((r, s)) => {
+                seen = s;
+                out.report.add(&r);
+                out.pages += 1;
+            }
+            Err(e) => {
+                let message = match e {
+                    AppError::User { message, .. } => format!("page after {cursor} rejected: {message}"),
+                    AppError::Internal(detail) => {
+                        let incident = crate::error::log_internal(&detail);
+                        format!("page after {cursor} could not be stored (incident {incident})")
+                    }
+                };
+                out.error = Some(message.clone());
+                record_failure(pool, &peer, message, true).await;
+                return out;
+            }
+        }
+        if next <= cursor && more {
+            out.error = Some("the feed does not advance".into());
+            break;
+        }
+        cursor = next;
+        if !more {
+            finished = true;
+            break;
+        }
+    }
+    if let Some(e) = out.error.clone() {
+        record_failure(pool, &peer, e, false).await;
+        return out;
+    }
+    if finished && let Some(seen) = seen {
+        let (id, origin) = (peer.id, peer.instance_id.clone());
+        match db(pool, move |c| reconcile(c, id, &origin, &seen)).await {
+            Ok(n) => out.orphaned = n,
+            Err(e) => out.error = Some(format!("reconcile: {e}")),
+        }
+    }
+    out
+}
+
+/// Marks the peer's records it no longer publishes as orphaned (and clears the mark of those it
+/// publishes again); returns how many are orphaned now.
+fn reconcile(conn: &mut Db, peer_id: i32, origin: &str, seen: &HashSet<String>) -> AppResult<usize> {
+    let at = Timestamp::now().to_db();
+    crate::store::write_tx(conn, |c| {
+        let held = store::federated_by_origin(c, origin)?;
+        let gone: Vec<String> = held
+            .iter()
+            .filter(|r| !seen.contains(&r.global_id) && r.orphaned_at.is_none())
+            .map(|r| r.global_id.clone())
+            .collect();
+        let back: Vec<String> = held
+            .iter()
+            .filter(|r| seen.contains(&r.global_id) && r.orphaned_at.is_some())
+            .map(|r| r.global_id.clone())
+            .collect();
+        store::set_orphaned(c, &gone, Some(&at))?;
+        store::set_orphaned(c, &back, None)?;
+        store::peer_reconciled(c, peer_id, &at)?;
+        Ok(held.iter().filter(|r| !seen.contains(&r.global_id)).count())
+    })
+}
+
+async fn record_failure(pool: &DbPool, peer: &PeerRow, error: String, rejected: bool) {
+    let failures = peer.consecutive_failures + 1;
+    let open_until = (failures >= FAILURES_TO_OPEN).then(|| {
+        let secs = (30u64 << (failures - FAILURES_TO_OPEN).min(5)).min(600);
+        (chrono::Utc::now() + chrono::Duration::seconds(secs as i64))
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+    });
+    let id = peer.id;
+    let logged = error.clone();
+    let r = db(pool, move |c| {
+        store::peer_failure(c, id, &error, &Timestamp::now().to_db(), open_until.as_deref(), rejected)
+            .map_err(Into::into)
+    })
+    .await;
+    log::warn!(peer = peer.instance_id.as_str(); "federation sync with {} failed: {logged}", peer.instance_id);
+    if let Err(e) = r {
+        crate::error::log_internal(&format!("recording a sync failure: {e}"));
+    }
+}
+
+/// Runs a round every `cfg.sync_interval` until the process stops.
+pub fn spawn(pool: DbPool, cfg: FederationConfig, metrics: Arc<Metrics>) -> Option<tokio::task::JoinHandle<()>> {
+    if cfg.sync_interval.is_zero() {
+        return None;
+    }
+    let client = match PeerClient::new() {
+        Ok(c) => c,
+        Err(e) => {
+            log::error!("federation sync is off: {e}");
+            return None;
+        }
+    };
+    Some(tokio::spawn(async move {
+        let mut tick = tokio::time::interval(cfg.sync_interval.max(Duration::from_secs(1)));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match round(&pool, &client, &cfg, None, false, Some(&metrics)).await {
+                Ok(outcomes) => {
+                    for o in outcomes.iter().filter(|o| o.report.applied > 0 || o.error.is_some()) {
+                        log::info!("federation: {o}");
+                    }
+                }
+                Err(e) => {
+                    crate::error::log_internal(&format!("federation round: {e}"));
+                }
+            }
+        }
+    }))
+}
