@@ -481,7 +481,7 @@ fn federation(url: &str, cmd: FederationCommand) -> Result<(), String> {
         }
         FederationCommand::Peer(PeerCommand::Add { url: peer_url, instance_id, public_key, trust_fetched_key }) => {
             let mut conn = connect(url)?;
-            let client = PeerClient::new()?;
+            let client = PeerClient::new(cfg.peer_timeout)?;
             let done = runtime.block_on(peers::register(
                 &mut conn,
                 &client,
@@ -520,7 +520,7 @@ fn federation(url: &str, cmd: FederationCommand) -> Result<(), String> {
         }
         FederationCommand::Sync { peer, force } => {
             let pool = startup::prepare(url, None, PoolOptions::new(2))?;
-            let client = PeerClient::new()?;
+            let client = PeerClient::new(cfg.peer_timeout)?;
             let outcomes = runtime
                 .block_on(sync::round(&pool, &client, &cfg, peer.as_deref(), force, None))
                 .map_err(|e| e.to_string())?;

@@ -38,11 +38,13 @@ impl FetchError {
 }
 
 impl PeerClient {
-    pub fn new() -> Result<Self, String> {
+    /// `read_timeout`: the longest silence while reading; connecting may take 3 s, a whole
+    /// request three times the read timeout.
+    pub fn new(read_timeout: Duration) -> Result<Self, String> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(3))
-            .read_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(30))
+            .read_timeout(read_timeout)
+            .timeout(read_timeout * 3)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("ozg-registry/", env!("CARGO_PKG_VERSION")))
             .build()

@@ -32,6 +32,8 @@ pub struct FederationConfig {
     pub sync_interval: Duration,
     /// `OZG_REGISTRY_RECONCILE_INTERVAL_SECS`: how often a peer's whole feed is read again.
     pub reconcile_interval: Duration,
+    /// `OZG_REGISTRY_PEER_TIMEOUT_SECS`: the longest silence from a peer while reading its answer.
+    pub peer_timeout: Duration,
 }
 
 impl Default for FederationConfig {
@@ -43,6 +45,7 @@ impl Default for FederationConfig {
             key_file: None,
             sync_interval: Duration::from_secs(30),
             reconcile_interval: Duration::from_secs(3600),
+            peer_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -73,6 +76,7 @@ impl FederationConfig {
             key_file: get("OZG_REGISTRY_FEDERATION_KEY_FILE").map(PathBuf::from),
             sync_interval: secs("OZG_REGISTRY_SYNC_INTERVAL_SECS", Duration::from_secs(30))?,
             reconcile_interval: secs("OZG_REGISTRY_RECONCILE_INTERVAL_SECS", Duration::from_secs(3600))?,
+            peer_timeout: secs("OZG_REGISTRY_PEER_TIMEOUT_SECS", Duration::from_secs(10))?.max(Duration::from_secs(1)),
         })
     }
 }

@@ -233,7 +233,7 @@ pub fn spawn(pool: DbPool, cfg: FederationConfig, metrics: Arc<Metrics>) -> Opti
     if cfg.sync_interval.is_zero() {
         return None;
     }
-    let client = match PeerClient::new() {
+    let client = match PeerClient::new(cfg.peer_timeout) {
         Ok(c) => c,
         Err(e) => {
             log::error!("federation sync is off: {e}");

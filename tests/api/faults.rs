@@ -13,16 +13,21 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 
 /// `ozg-registry serve` on a database, on a free port.
-struct Server {
-    child: Child,
-    url: String,
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) url: String,
 }
 
 impl Server {
     fn start(db_url: &str) -> Server {
+        Self::start_with(db_url, &[])
+    }
+
+    pub(crate) fn start_with(db_url: &str, env: &[(&str, &str)]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_ozg-registry"))
             .args(["serve", "--listen", "127.0.0.1:0", "--no-seed", "--workers", "2"])
             .env("DATABASE_URL", db_url)
+            .envs(env.iter().copied())
             .env("OZG_REGISTRY_RATE_LIMIT_ADDRESS", "off")
             .env("OZG_REGISTRY_RATE_LIMIT_TOKEN", "off")
             .env("RUST_LOG", "warn")

@@ -358,6 +358,19 @@ pub fn run_cli(db_url: &str, args: &[&str]) -> (bool, String) {
     (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
 }
 
+/// Like [`run_cli`], with extra environment variables.
+pub fn run_cli_env(db_url: &str, args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ozg-registry"))
+        .args(args)
+        .env("DATABASE_URL", db_url)
+        .env("OZG_REGISTRY_SEED_DIR", seed_dir())
+        .env("RUST_LOG", "error")
+        .envs(env.iter().copied())
+        .output()
+        .expect("run the binary");
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
 /// Mints a token with the CLI (`ozg-registry token issue …`) on the given database.
 pub fn issue_token(db_url: &str, args: &[&str]) -> String {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_ozg-registry"))

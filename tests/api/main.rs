@@ -8,6 +8,7 @@ mod catalogue;
 mod cli;
 mod concurrency;
 mod faults;
+mod federation;
 mod hardening;
 mod http;
 mod newsletter;
