@@ -5,6 +5,7 @@ pub mod auth;
 pub mod domain;
 pub mod error;
 pub mod federation;
+pub mod generate;
 pub mod graphql;
 pub mod http;
 pub mod metrics;

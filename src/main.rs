@@ -70,6 +70,16 @@ enum Command {
         /// The new file to write.
         file: PathBuf,
     },
+    /// Add synthetic but plausible data on top of the reference data (for benchmarks and scale
+    /// tests): small (1,000 projects), medium (10,000) or nationwide (100,000 projects, 11,000
+    /// Kommunen, 1,000,000 participations and reuse declarations).
+    Generate {
+        #[arg(long)]
+        scale: String,
+        /// The random seed (the same seed gives the same data).
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+    },
     /// Replace the database with a backup (stop the service first), then check it.
     Restore {
         /// A file written by `backup`.
@@ -272,6 +282,14 @@ fn run(cli: Cli) -> Result<(), String> {
             let mut conn = connect(&cli.database_url)?;
             let done = ozg_registry::store::maintenance::backup(&mut conn, &cli.database_url, &file)?;
             println!("{done}");
+            Ok(())
+        }
+        Command::Generate { scale, seed } => {
+            let scale = ozg_registry::generate::Scale::parse(&scale)?;
+            let pool = startup::prepare(&cli.database_url, Some(&startup::default_seed_dir()), PoolOptions::new(1))?;
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            let report = ozg_registry::generate::generate(&mut conn, scale, seed).map_err(|e| e.to_string())?;
+            println!("{report}");
             Ok(())
         }
         Command::Restore { file, force } => {

@@ -276,6 +276,31 @@ impl Ctx {
         f(&mut conn)
     }
 
+    /// Look-ahead for a page of projects: loads the selected child lists that point at
+    /// organisations (participations, calls, reuse declarations) for the whole page before any
+    /// organisation is resolved, so all their organisations come in one statement whatever the
+    /// data (depth-first execution would otherwise fetch a project's participants before the
+    /// next list's organisations are known).
+    pub fn prefetch_project_lists(&self, first: i32, selected: &[&str]) -> FieldResult<()> {
+        use crate::store::read;
+        if selected.contains(&"participations") {
+            self.l.project_participations.many(
+                self,
+                &first,
+                &self.keys.projects,
+                read::participations_by_projects,
+                |r| r.project_id,
+            )?;
+        }
+        if selected.contains(&"calls") {
+            self.l.project_calls.many(self, &first, &self.keys.projects, read::calls_by_projects, |r| r.project_id)?;
+        }
+        if selected.contains(&"reuseDeclarations") {
+            self.l.project_reuse.many(self, &first, &self.keys.projects, read::reuse_by_projects, |r| r.project_id)?;
+        }
+        Ok(())
+    }
+
     /// This registry instance's id (created with its identity on first use).
     pub fn instance_id(&self) -> FieldResult<String> {
         if let Some(id) = self.l.instance.get() {

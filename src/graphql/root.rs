@@ -1,6 +1,6 @@
 //! The query and mutation roots.
 
-use juniper::{FieldResult, GraphQLInputObject, GraphQLObject, graphql_object};
+use juniper::{Executor, FieldResult, GraphQLInputObject, GraphQLObject, graphql_object};
 
 use super::context::{Ctx, Lk};
 use super::errors::{UserError, field_error, payload};
@@ -232,7 +232,7 @@ fn org_ref(ctx: &Ctx, r: &OrganisationRef, field: &str) -> FieldResult<i32> {
 
 pub struct Query;
 
-#[graphql_object(context = Ctx)]
+#[graphql_object(context = Ctx, scalar = juniper::DefaultScalarValue)]
 impl Query {
     /// The API's version.
     fn api_version() -> &'static str {
@@ -334,6 +334,7 @@ impl Query {
 
     fn projects(
         context: &Ctx,
+        executor: &Executor<'_, '_, Ctx>,
         filter: Option<ProjectFilter>,
         first: i32,
         after: Option<String>,
@@ -349,7 +350,7 @@ impl Query {
             f.has_open_call = filter.has_open_call;
             f.title_contains = search_text("filter.titleContains", filter.title_contains)?;
             f.organisation_id = filter.participant.map(|r| org_ref(context, &r, "filter.participant")).transpose()?;
-            let me = context.instance_id()?;
+            let me = if filter.origin.is_some() { context.instance_id()? } else { String::new() };
             f.origin = match (filter.origin, filter.homed_here) {
                 (Some(_), Some(_)) => {
                     return Err(field_error(AppError::bad_input(
@@ -368,7 +369,16 @@ impl Query {
             }
         }
         let page = context.read(|c| read::projects_page(c, &f, offset, limit))?;
-        Ok(ProjectConnection::from_offset(context.projects(page.rows), offset, page.total))
+        let first_id = page.rows.first().map(|r| r.id);
+        let projects = context.projects(page.rows);
+        if let Some(id) = first_id {
+            let look = executor.look_ahead();
+            if let Some(node) = look.children().select("edges").and_then(|e| e.children().select("node")) {
+                let selected: Vec<&str> = node.children().iter().map(|c| c.field_original_name()).collect();
+                context.prefetch_project_lists(id, &selected)?;
+            }
+        }
+        Ok(ProjectConnection::from_offset(projects, offset, page.total))
     }
 
     /// Calls for participation; `open: true` for those still open.

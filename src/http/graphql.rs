@@ -332,8 +332,9 @@ async fn execute(
         let queries = Arc::new(AtomicUsize::new(0));
         let counter = queries.clone();
         conn.set_instrumentation(move |e: InstrumentationEvent<'_>| {
-            if matches!(e, InstrumentationEvent::StartQuery { .. }) {
+            if let InstrumentationEvent::StartQuery { query, .. } = e {
                 counter.fetch_add(1, Ordering::Relaxed);
+                log::trace!(target: "ozg_registry::sql", "{query}");
             }
         });
         let ctx = Ctx::new(conn, actor);

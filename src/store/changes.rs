@@ -116,6 +116,20 @@ fn lock_head(conn: &mut Db) -> QueryResult<String> {
     audit_head::table.find(1).select(audit_head::last_hash).first(conn)
 }
 
+/// The hash a new entry gets after `prev` (for writers that append many entries at once).
+pub fn hash_after(prev: &str, c: &NewChange) -> String {
+    entry_hash(prev, &ChangeFields::from(c))
+}
+
+/// The chain's head, locked for this transaction.
+pub fn head(conn: &mut Db) -> QueryResult<String> {
+    lock_head(conn)
+}
+
+pub fn set_head(conn: &mut Db, hash: &str) -> QueryResult<usize> {
+    diesel::update(audit_head::table.find(1)).set(audit_head::last_hash.eq(hash)).execute(conn)
+}
+
 pub fn append(conn: &mut Db, c: &NewChange) -> QueryResult<()> {
     let prev = lock_head(conn)?;
     let hash = entry_hash(&prev, &ChangeFields::from(c));

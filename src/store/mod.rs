@@ -2,6 +2,7 @@
 //! This module is the only place with SQL and the only place that looks at the backend.
 
 pub mod auth;
+pub mod bulk;
 pub mod changes;
 pub mod federation;
 pub mod idempotency;

@@ -76,7 +76,12 @@ fn sqlite_template() -> &'static PathBuf {
         for entry in std::fs::read_dir(std::env::temp_dir()).unwrap().flatten() {
             let n = entry.file_name().to_string_lossy().into_owned();
             // Content-hash names only (16 hex digits); a name with a process id is being built.
-            if n.starts_with("ozg-registry-template-") && n.len() == "ozg-registry-template-.db".len() + 16 {
+            // Another run (of other code) may still copy from a recent one: only old ones go.
+            let old = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > std::time::Duration::from_secs(3600)));
+            if n.starts_with("ozg-registry-template-") && n.len() == "ozg-registry-template-.db".len() + 16 && old {
                 let _ = std::fs::remove_file(entry.path());
             }
         }
@@ -115,9 +120,10 @@ fn pg_template() -> &'static String {
             .unwrap()
             > 0;
         if !exists {
-            // Templates of older migrations or seed files are of no further use.
+            // Templates of older migrations or seed files are of no further use; the two newest
+            // stay, since another run (of other code) may still copy from them.
             let stale: Vec<String> =
-                diesel::sql_query("SELECT datname FROM pg_database WHERE datname LIKE 'ozg\\_registry\\_tmpl\\_%'")
+                diesel::sql_query("SELECT datname FROM pg_database WHERE datname LIKE 'ozg\\_registry\\_tmpl\\_%' ORDER BY oid DESC OFFSET 2")
                     .load::<DbName>(&mut admin)
                     .unwrap()
                     .into_iter()

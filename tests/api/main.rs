@@ -17,3 +17,4 @@ mod participation;
 mod projects;
 mod reuse;
 mod roles;
+mod scale;

@@ -1,0 +1,46 @@
+//! Scale: the generator's data passes `check`, and the newsletter-shaped query costs the same
+//! number of SQL statements on the seed (9 projects) and with 1,000 generated projects on top.
+
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+const NEWSLETTER_SHAPED: &str = "query($t: String!) { projects(first: 50, filter: {topicField: $t}) { totalCount
+    edges { node { slug title phase phaseLabel leadLand { name }
+      services { service { ozgId name topicField { name } } }
+      participations { role status organisation { name ags } }
+      calls(open: true) { title rolesSought issuer { name } } } } } }";
+
+/// The statements one request ran, and how many projects it returned.
+async fn statements(app: &TestApp) -> (usize, usize) {
+    let body = json!({ "query": NEWSLETTER_SHAPED, "variables": { "t": "ein_auswanderung" } }).to_string();
+    let r = app.post_raw(body, "application/json").await;
+    let n: usize = r.headers()["x-db-queries"].to_str().unwrap().parse().unwrap();
+    let v: Value = r.json().await.unwrap();
+    assert!(v.get("errors").is_none(), "{v}");
+    (n, v["data"]["projects"]["edges"].as_array().unwrap().len())
+}
+
+async fn statements_do_not_grow_with_data(app: &TestApp) {
+    let (seed_statements, seed_rows) = statements(app).await;
+    let url = app.db_url();
+    let (ok, out) = tokio::task::spawn_blocking(move || {
+        let generated = run_cli(&url, &["generate", "--scale", "small", "--seed", "7"]);
+        assert!(generated.0, "{}", generated.1);
+        // The same scale again is refused, not doubled.
+        let again = run_cli(&url, &["generate", "--scale", "small"]);
+        assert!(!again.0 && again.1.contains("generated data already"), "{}", again.1);
+        run_cli(&url, &["check"])
+    })
+    .await
+    .unwrap();
+    assert!(ok, "{out}");
+    let (big_statements, big_rows) = statements(app).await;
+    assert!(seed_rows < 50 && big_rows == 50, "{seed_rows} → {big_rows} projects");
+    assert_eq!(seed_statements, big_statements, "statements grew with the data");
+    // projects page and count, lands, services, OZG-Leistungen, topic fields, participations,
+    // organisations, calls, call roles, issuers: one statement per level at most.
+    assert!(big_statements <= 12, "{big_statements} statements");
+}
+
+both_backends!(statements_do_not_grow_with_data);
