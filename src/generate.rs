@@ -182,12 +182,16 @@ pub fn generate(conn: &mut Db, scale: Scale, seed: u64) -> AppResult<Report> {
         let mut report = Report::default();
 
         // Kommunen: spread over the Kreise, numbered within each (AGS = Kreis + 3 digits).
+        let taken: std::collections::HashSet<String> = bulk::taken_ags(conn)?.into_iter().collect();
         let mut orgs = Vec::with_capacity(scale.kommunen);
         let mut per_district = vec![0usize; districts.len()];
         for i in 0..scale.kommunen {
             let di = i % districts.len();
-            per_district[di] += 1;
             let d = &districts[di];
+            per_district[di] += 1;
+            while taken.contains(&format!("{}{:03}", d.district_key, per_district[di])) {
+                per_district[di] += 1;
+            }
             let number = per_district[di];
             if number > 999 {
                 break;
@@ -198,7 +202,7 @@ pub fn generate(conn: &mut Db, scale: Scale, seed: u64) -> AppResult<Report> {
                 let root = rng.pick(&ROOTS);
                 format!("{root}{}", rng.pick(&STEMS))
             });
-            let id = ids.organisation + 1 + i as i32;
+            let id = ids.organisation + 1 + orgs.len() as i32;
             orgs.push(bulk::Org {
                 id,
                 slug: format!("gemeinde-{ags}"),

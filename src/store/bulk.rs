@@ -222,3 +222,11 @@ pub fn ozg_ids(conn: &mut Db) -> QueryResult<Vec<(String, String)>> {
 pub fn land_codes(conn: &mut Db) -> QueryResult<Vec<String>> {
     lands::table.order(lands::code).select(lands::code).load(conn)
 }
+
+/// Every AGS held already (generated Kommunen must not take one).
+pub fn taken_ags(conn: &mut Db) -> QueryResult<Vec<String>> {
+    organisations::table
+        .filter(organisations::ags.is_not_null())
+        .select(organisations::ags.assume_not_null())
+        .load(conn)
+}
