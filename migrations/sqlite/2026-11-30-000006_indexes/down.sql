@@ -1,0 +1,9 @@
+DROP INDEX change_log_entity;
+DROP INDEX organisations_kind_name;
+DROP INDEX platforms_operator;
+DROP INDEX event_projects_project;
+DROP INDEX project_fundings_funder;
+DROP INDEX project_fundings_project;
+DROP INDEX projects_title;
+DROP INDEX projects_phase_title;
+DROP INDEX projects_lead_land_title;
