@@ -248,7 +248,14 @@ pub(super) async fn get(
 /// What running a request came to.
 enum Outcome {
     Unauthorized(AuthError),
-    Done(Value, usize, Vec<String>),
+    /// The response body, whether the operation ran (else it is a request error), the SQL
+    /// statements it took, and the codes of its errors.
+    Done {
+        body: String,
+        executed: bool,
+        queries: usize,
+        codes: Vec<String>,
+    },
     Replay(String),
     KeyMismatch,
     KeyRunning,
@@ -340,16 +347,34 @@ async fn execute(
         let ctx = Ctx::new(conn, actor);
         let response = request.execute_sync(&state.schema, &ctx);
         let n = queries.load(Ordering::Relaxed);
-        let mut v = serde_json::to_value(&response).map_err(|e| format!("serialising the response: {e}"))?;
-        let codes = add_codes(&mut v, &worker_rid);
-        if let (Some(c), Value::Object(o)) = (cost, &mut v) {
-            o.insert("extensions".into(), json!({ "cost": c, "requestId": worker_rid }));
-        }
+        let mut body = serde_json::to_string(&response).map_err(|e| format!("serialising the response: {e}"))?;
+        let extensions = json!({ "cost": cost, "requestId": worker_rid });
+        // Answers with errors get their codes through a JSON tree; the others (most of them) are
+        // written once, with the extensions appended to the top-level object. No field of the
+        // schema is called `errors`, and text inside the data is escaped, so the key cannot occur
+        // elsewhere unescaped.
+        let (codes, executed) = if body.contains("\"errors\":") {
+            let mut v: Value = serde_json::from_str(&body).map_err(|e| format!("re-reading the response: {e}"))?;
+            let codes = add_codes(&mut v, &worker_rid);
+            let executed = v.get("data").is_some();
+            if let (Some(_), Value::Object(o)) = (cost, &mut v) {
+                o.insert("extensions".into(), extensions);
+            }
+            body = v.to_string();
+            (codes, executed)
+        } else {
+            if cost.is_some() && body.ends_with('}') {
+                body.pop();
+                body.push_str(",\"extensions\":");
+                body.push_str(&extensions.to_string());
+                body.push('}');
+            }
+            (Vec::new(), true)
+        };
         if let Some((key, _)) = &idempotency {
-            ctx.with_conn(|c| idem::finish(c, &subject, key, &v.to_string()))
-                .map_err(|e| format!("idempotency key: {e}"))?;
+            ctx.with_conn(|c| idem::finish(c, &subject, key, &body)).map_err(|e| format!("idempotency key: {e}"))?;
         }
-        Ok(Outcome::Done(v, n, codes))
+        Ok(Outcome::Done { body, executed, queries: n, codes })
     });
     let result = match tokio::time::timeout(timeout, work).await {
         Ok(r) => r,
@@ -370,22 +395,19 @@ async fn execute(
     };
     match result {
         Ok(Ok(Outcome::Unauthorized(e))) => unauthorized(req, &e),
-        Ok(Ok(Outcome::Done(v, n, codes))) => {
+        Ok(Ok(Outcome::Done { body, executed, queries: n, codes })) => {
             for code in &codes {
                 state.metrics.error(code);
             }
             // A request error (no execution: syntax, validation, coercion) is 400 under
             // graphql-response+json; under application/json every GraphQL result is 200.
-            let status = if media == Media::GraphqlResponse && v.get("data").is_none() {
-                StatusCode::BAD_REQUEST
-            } else {
-                StatusCode::OK
-            };
+            let status =
+                if media == Media::GraphqlResponse && !executed { StatusCode::BAD_REQUEST } else { StatusCode::OK };
             let mut resp = HttpResponse::build(status);
             if count_header {
                 resp.insert_header(("x-db-queries", n.to_string()));
             }
-            resp.content_type(media.content_type()).body(v.to_string())
+            resp.content_type(media.content_type()).body(body)
         }
         Ok(Ok(Outcome::Replay(body))) => HttpResponse::Ok()
             .content_type(media.content_type())
