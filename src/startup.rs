@@ -23,12 +23,12 @@ pub fn default_seed_dir() -> PathBuf {
 }
 
 /// The pool the server uses: requests wait at most 3 s for a connection (then 503), and on
-/// PostgreSQL no statement runs longer than the request timeout.
+/// PostgreSQL no statement runs longer than the request timeout (at least 1 s).
 pub fn server_pool(size: u32, http: &HttpConfig) -> PoolOptions {
     PoolOptions {
         size,
         checkout_wait: std::time::Duration::from_secs(3),
-        statement_timeout: Some(http.request_timeout),
+        statement_timeout: Some(http.request_timeout.max(std::time::Duration::from_secs(1))),
     }
 }
 
