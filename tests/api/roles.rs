@@ -141,6 +141,16 @@ async fn case(app: &TestApp, name: &str) -> (String, Value, &'static [R]) {
             let id = id_of(&d, &["openCall", "call", "id"]);
             (mutation("closeCall", "CloseCallInput"), json!({ "id": id, "expectedVersion": 1 }), PROJECT_STAFF)
         }
+        "deleteCall" => {
+            let d = app
+                .data(
+                    "mutation { openCall(input: {projectSlug: \"einbuergerung\", issuer: {slug: \"kdn\"}, title: \"Versehen\", body: \"x\", rolesSought: [PILOT]}) { call { id } } }",
+                    json!({}),
+                )
+                .await;
+            let id = id_of(&d, &["openCall", "call", "id"]);
+            (mutation("deleteCall", "CloseCallInput"), json!({ "id": id, "expectedVersion": 1 }), PROJECT_STAFF)
+        }
         "declareReuseInterest" => (
             mutation("declareReuseInterest", "DeclareReuseInput"),
             json!({ "projectSlug": "einbuergerung", "organisation": dortmund }),
@@ -220,7 +230,7 @@ async fn case(app: &TestApp, name: &str) -> (String, Value, &'static [R]) {
     }
 }
 
-const CASES: [&str; 20] = [
+const CASES: [&str; 21] = [
     "saveNewsletterDefinition",
     "publishNewsletterEdition",
     "createOrganisation",
@@ -235,6 +245,7 @@ const CASES: [&str; 20] = [
     "signUp",
     "openCall",
     "closeCall",
+    "deleteCall",
     "declareReuseInterest",
     "advanceReuseDeclaration",
     "agreeReuseDeclaration",
