@@ -69,6 +69,8 @@ pub struct Measure {
     pub aliases: usize,
     pub fields: usize,
     pub cost: u64,
+    /// Whether the operation that will run is a mutation.
+    pub mutation: bool,
 }
 
 struct Walker<'a, 'd> {
@@ -392,7 +394,8 @@ pub fn measure(
     }
     let mut w = Walker { schema, limits, fragments, variables, aliases: 0, fields: 0, depth: 0 };
     let cost = w.cost(set, root, 1, 0)?;
-    Ok(Some(Measure { depth: w.depth, aliases: w.aliases, fields: w.fields, cost }))
+    let mutation = matches!(op, OperationDefinition::Mutation(_));
+    Ok(Some(Measure { depth: w.depth, aliases: w.aliases, fields: w.fields, cost, mutation }))
 }
 
 fn op_name<'d>(o: &OperationDefinition<'d, &'d str>) -> Option<&'d str> {

@@ -276,8 +276,10 @@ async fn execute(
     // Tokens, fields, depth, aliases, lists, pages, introspection and estimated cost, before anything runs.
     let measured =
         limits::measure(&state.schema, &state.config.limits, &raw.query, raw.operation_name.as_deref(), &raw.variables);
-    let cost = match measured {
-        Ok(m) => m.map(|m| m.cost),
+    // The document is parsed once here; a document that does not parse is no mutation (juniper
+    // reports its syntax error).
+    let (cost, is_mutation) = match measured {
+        Ok(m) => (m.as_ref().map(|m| m.cost), m.is_some_and(|m| m.mutation)),
         Err(limit) => {
             state.metrics.error(limit.code);
             let status = if media == Media::GraphqlResponse { StatusCode::BAD_REQUEST } else { StatusCode::OK };
@@ -288,7 +290,6 @@ async fn execute(
             );
         }
     };
-    let is_mutation = limits::is_mutation(&raw.query, raw.operation_name.as_deref());
     // An Idempotency-Key makes a mutation safe to retry.
     let idempotency = match idempotency_key(req) {
         Ok(Some(key)) if is_mutation => Some((key, request_hash(&raw))),
