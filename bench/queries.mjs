@@ -54,5 +54,20 @@ export function queries(projects) {
         })),
       },
     },
+    {
+      name: 'Q4 write',
+      write: true,
+      // `__N__` becomes a fresh number in every request (wrk.lua), so every write adds a row.
+      variables: slugs.slice(0, 100).map((s) => ({ s, t: 'Bench __N__' })),
+      ozg: `mutation($s: String!, $t: String!) { addMilestone(input: {projectSlug: $s, title: $t, planned: "2027-Q1"}) {
+        milestone { title planned } userErrors { code message } } }`,
+      // PostGraphile has no slug in its create input; bench/run.mjs swaps `s` for the project's id.
+      peer: `mutation($p: Int!, $t: String!) { createMilestone(input: {milestone: {projectId: $p, title: $t, planned: "2027-Q1"}}) {
+        milestone { title planned } } }`,
+      norm: {
+        ozg: (d) => ({ ...d.addMilestone.milestone, errors: d.addMilestone.userErrors.length }),
+        peer: (d) => ({ ...d.createMilestone.milestone, errors: 0 }),
+      },
+    },
   ];
 }

@@ -134,5 +134,6 @@ pub fn log_internal(detail: &dyn fmt::Display) -> String {
         ),
     };
     log::error!("incident {incident}: {detail}");
+    crate::store::suspect_connections();
     incident
 }

@@ -72,11 +72,18 @@ pub fn serve(listener: TcpListener, pool: DbPool, options: ServeOptions) -> std:
         AppState::new(pool.clone(), Arc::new(auth), Arc::new(schema()), options.http, options.federation.clone());
     let metrics = state.metrics.clone();
     let state = web::Data::new(state);
-    let server = HttpServer::new(move || App::new().app_data(state.clone()).wrap(from_fn(observe)).configure(routes))
-        .workers(workers)
-        .shutdown_timeout(shutdown)
-        .listen(listener)?
-        .run();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            // gzip when the client asks for it (Accept-Encoding); small answers stay as they are.
+            .wrap(actix_web::middleware::Compress::default())
+            .wrap(from_fn(observe))
+            .configure(routes)
+    })
+    .workers(workers)
+    .shutdown_timeout(shutdown)
+    .listen(listener)?
+    .run();
     // Pulling peers' feeds in the background (needs a Tokio runtime: the caller's).
     crate::federation::sync::spawn(pool, options.federation, metrics);
     Ok(server)

@@ -52,39 +52,40 @@ pub struct Verified {
 }
 
 impl Verified {
-    /// Finishes the check on a connection: a revoked token or an unknown organisation is refused.
-    pub fn resolve(self, conn: &mut Db) -> Result<Actor, AuthError> {
-        let internal = |_| AuthError("the token could not be checked; try again".into());
+    /// Finishes the check on a connection: a revoked token or an unknown organisation is refused
+    /// (the inner error, 401); the outer error is a database failure (503: the token may be fine).
+    pub fn resolve(self, conn: &mut Db) -> Result<Result<Actor, AuthError>, String> {
+        let db = |e: diesel::result::Error| format!("checking a token: {e}");
         if let Some(jti) = &self.jti
-            && store::is_revoked(conn, jti).map_err(internal)?
+            && store::is_revoked(conn, jti).map_err(db)?
         {
-            return refuse("the token has been revoked");
+            return Ok(refuse("the token has been revoked"));
         }
         let org = match &self.org {
             OrgClaim::None => None,
-            OrgClaim::Id(id) => read::organisation_by_id(conn, *id).map_err(internal)?,
-            OrgClaim::Ags(a) => read::organisation_by_ags(conn, a).map_err(internal)?,
-            OrgClaim::Slug(s) => read::organisation_by_slug(conn, s).map_err(internal)?,
+            OrgClaim::Id(id) => read::organisation_by_id(conn, *id).map_err(db)?,
+            OrgClaim::Ags(a) => read::organisation_by_ags(conn, a).map_err(db)?,
+            OrgClaim::Slug(s) => read::organisation_by_slug(conn, s).map_err(db)?,
         };
         let organisation_id = match (&self.org, org) {
             (OrgClaim::None, _) => None,
             (_, Some(o)) => Some(o.id),
-            (_, None) => return refuse("the token names an organisation this registry does not know"),
+            (_, None) => return Ok(refuse("the token names an organisation this registry does not know")),
         };
         match self.role {
             Role::Municipality if organisation_id.is_none() => {
-                return refuse("a municipality token must name its organisation");
+                return Ok(refuse("a municipality token must name its organisation"));
             }
-            Role::Coordinator if self.scope.is_empty() => return refuse("a coordinator token must carry a scope"),
+            Role::Coordinator if self.scope.is_empty() => return Ok(refuse("a coordinator token must carry a scope")),
             _ => {}
         }
-        Ok(Actor {
+        Ok(Ok(Actor {
             subject: self.subject,
             role: self.role,
             organisation_id,
             scope: self.scope,
             issuer: Some(self.issuer),
-        })
+        }))
     }
 }
 

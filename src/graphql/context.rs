@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
-use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use diesel::QueryResult;
 use juniper::{FieldError, FieldResult};
@@ -25,8 +25,31 @@ impl<T> Lk<T> for Mutex<T> {
     }
 }
 
+/// What the requests of one server share: reference data that does not change while it runs (the
+/// Länder and the Themenfelder, written only when a database is seeded) and the instance id.
+/// Filled on first use, and only with a non-empty answer.
+#[derive(Default)]
+pub struct Shared {
+    lands: OnceLock<Vec<LandRow>>,
+    topic_fields: OnceLock<Vec<TopicFieldRow>>,
+    instance: OnceLock<String>,
+    counts: Mutex<CountCache>,
+}
+
+/// Exact counts of filtered lists, valid while the change log's head is the one they were counted
+/// under (every committed write moves it).
+#[derive(Default)]
+struct CountCache {
+    head: String,
+    counts: HashMap<String, i64>,
+}
+
+/// Distinct filters remembered at most (then the cache starts over).
+const MAX_CACHED_COUNTS: usize = 4096;
+
 pub struct Ctx {
     conn: Mutex<PooledDb>,
+    shared: Arc<Shared>,
     pub actor: Actor,
     pub(super) keys: Keys,
     pub(super) l: Loaders,
@@ -50,10 +73,6 @@ pub struct Keys {
 
 #[derive(Default)]
 pub struct Loaders {
-    /// This registry instance's id (records homed here have it as their origin).
-    pub instance: OnceLock<String>,
-    pub lands: OnceLock<Vec<LandRow>>,
-    pub topic_fields: OnceLock<Vec<TopicFieldRow>>,
     pub project: Loader<i32, ProjectRow>,
     pub org: Loader<i32, OrganisationRow>,
     pub service: Loader<String, OzgServiceRow>,
@@ -267,8 +286,8 @@ fn db_error(e: diesel::result::Error) -> FieldError {
 }
 
 impl Ctx {
-    pub fn new(conn: PooledDb, actor: Actor) -> Self {
-        Self { conn: Mutex::new(conn), actor, keys: Keys::default(), l: Loaders::default() }
+    pub fn new(conn: PooledDb, actor: Actor, shared: Arc<Shared>) -> Self {
+        Self { conn: Mutex::new(conn), shared, actor, keys: Keys::default(), l: Loaders::default() }
     }
 
     pub fn with_conn<T>(&self, f: impl FnOnce(&mut Db) -> T) -> T {
@@ -301,9 +320,33 @@ impl Ctx {
         Ok(())
     }
 
+    /// An exact count: remembered per `key` until the next committed write anywhere, so paging
+    /// through a list does not count it again on every request. Costs one primary-key read of
+    /// the change log's head. The head is read before counting, so a remembered count is never
+    /// older than the head it is filed under.
+    pub fn count(&self, key: String, count: impl FnOnce(&mut Db) -> QueryResult<i64>) -> FieldResult<i64> {
+        let head = self.read(crate::store::changes::current_head)?;
+        {
+            let cache = self.shared.counts.lk();
+            if cache.head == head
+                && let Some(n) = cache.counts.get(&key)
+            {
+                return Ok(*n);
+            }
+        }
+        let n = self.read(count)?;
+        let mut cache = self.shared.counts.lk();
+        if cache.head != head || cache.counts.len() >= MAX_CACHED_COUNTS {
+            cache.head = head;
+            cache.counts.clear();
+        }
+        cache.counts.insert(key, n);
+        Ok(n)
+    }
+
     /// This registry instance's id (created with its identity on first use).
     pub fn instance_id(&self) -> FieldResult<String> {
-        if let Some(id) = self.l.instance.get() {
+        if let Some(id) = self.shared.instance.get() {
             return Ok(id.clone());
         }
         let id = self
@@ -312,7 +355,7 @@ impl Ctx {
             })
             .map(|i| i.instance_id)
             .map_err(super::errors::field_error)?;
-        Ok(self.l.instance.get_or_init(|| id).clone())
+        Ok(self.shared.instance.get_or_init(|| id).clone())
     }
 
     /// The origin of a record: its home registry, this one when `None`.
@@ -362,18 +405,24 @@ impl Ctx {
     }
 
     pub fn lands(&self) -> FieldResult<&[LandRow]> {
-        if let Some(l) = self.l.lands.get() {
+        if let Some(l) = self.shared.lands.get() {
             return Ok(l);
         }
         let rows = self.read(read::lands)?;
-        Ok(self.l.lands.get_or_init(|| rows))
+        if rows.is_empty() {
+            return Ok(&[]);
+        }
+        Ok(self.shared.lands.get_or_init(|| rows))
     }
 
     pub fn topic_fields(&self) -> FieldResult<&[TopicFieldRow]> {
-        if let Some(t) = self.l.topic_fields.get() {
+        if let Some(t) = self.shared.topic_fields.get() {
             return Ok(t);
         }
         let rows = self.read(read::topic_fields)?;
-        Ok(self.l.topic_fields.get_or_init(|| rows))
+        if rows.is_empty() {
+            return Ok(&[]);
+        }
+        Ok(self.shared.topic_fields.get_or_init(|| rows))
     }
 }

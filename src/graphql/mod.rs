@@ -8,7 +8,7 @@ pub mod types;
 
 use juniper::{EmptySubscription, RootNode};
 
-pub use context::Ctx;
+pub use context::{Ctx, Shared};
 pub use root::{Mutation, Query};
 
 pub type Schema = RootNode<Query, Mutation, EmptySubscription<Ctx>>;

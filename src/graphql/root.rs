@@ -368,17 +368,24 @@ impl Query {
                 f.replicated_only = true;
             }
         }
-        let page = context.read(|c| read::projects_page(c, &f, offset, limit))?;
-        let first_id = page.rows.first().map(|r| r.id);
-        let projects = context.projects(page.rows);
-        if let Some(id) = first_id {
-            let look = executor.look_ahead();
-            if let Some(node) = look.children().select("edges").and_then(|e| e.children().select("node")) {
-                let selected: Vec<&str> = node.children().iter().map(|c| c.field_original_name()).collect();
-                context.prefetch_project_lists(id, &selected)?;
-            }
+        let look = executor.look_ahead();
+        // The total is counted only when asked for (directly or through pageInfo).
+        let wants_total = ["totalCount", "pageInfo"].iter().any(|n| look.children().select(n).is_some());
+        let rows = context.read(|c| read::projects_rows(c, &f, offset, limit))?;
+        let total = if wants_total {
+            context.count(format!("projects {f:?}"), |c| read::projects_count(c, &f))?
+        } else {
+            offset + rows.len() as i64
+        };
+        let first_id = rows.first().map(|r| r.id);
+        let projects = context.projects(rows);
+        if let Some(id) = first_id
+            && let Some(node) = look.children().select("edges").and_then(|e| e.children().select("node"))
+        {
+            let selected: Vec<&str> = node.children().iter().map(|c| c.field_original_name()).collect();
+            context.prefetch_project_lists(id, &selected)?;
         }
-        Ok(ProjectConnection::from_offset(projects, offset, page.total))
+        Ok(ProjectConnection::from_offset(projects, offset, total))
     }
 
     /// Calls for participation; `open: true` for those still open.

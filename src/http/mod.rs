@@ -121,6 +121,8 @@ pub struct AppState {
     pub schema: Arc<Schema>,
     pub config: HttpConfig,
     pub metrics: Arc<Metrics>,
+    /// Reference data and the instance id, shared by all requests.
+    pub shared: Arc<crate::graphql::Shared>,
     address_limiter: Option<Limiter>,
     token_limiter: Option<Limiter>,
 }
@@ -142,6 +144,7 @@ impl AppState {
             token_limiter: config.rate_per_token.map(Limiter::new),
             config,
             metrics: Arc::new(Metrics::default()),
+            shared: Arc::default(),
         }
     }
 }

@@ -212,7 +212,7 @@ pub fn build(conn: &mut Db, topic_slug: &str, since: Option<&Timestamp>) -> AppR
         .collect();
 
     let filter = read::ProjectFilter { topic_field: Some(topic.slug.clone()), ..Default::default() };
-    let projects = read::projects_page(conn, &filter, 0, 1000)?.rows;
+    let projects = read::projects_rows(conn, &filter, 0, 1000)?;
     let ids: Vec<i32> = projects.iter().map(|p| p.id).collect();
 
     // One query per kind of detail, for all projects at once.

@@ -1,5 +1,5 @@
-//! Batched inserts for generated data: many rows per statement, with explicit ids. The multi-
-//! connection cannot batch, so each batch runs on the concrete connection of its backend.
+//! Bulk inserts for generated data, with explicit ids: COPY on PostgreSQL, many rows per statement
+//! on SQLite. The multi-connection can do neither, so each runs on the concrete connection.
 
 use diesel::prelude::*;
 
@@ -7,6 +7,7 @@ use super::Db;
 use super::schema::*;
 
 #[derive(Insertable)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = organisations)]
 pub struct Org {
     pub id: i32,
@@ -23,6 +24,7 @@ pub struct Org {
 }
 
 #[derive(Insertable)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = projects)]
 pub struct Project {
     pub id: i32,
@@ -37,6 +39,7 @@ pub struct Project {
 }
 
 #[derive(Insertable)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = project_services)]
 pub struct ProjectService {
     pub project_id: i32,
@@ -45,6 +48,7 @@ pub struct ProjectService {
 }
 
 #[derive(Insertable)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = milestones)]
 pub struct Milestone {
     pub id: i32,
@@ -56,6 +60,7 @@ pub struct Milestone {
 }
 
 #[derive(Insertable)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = participations)]
 pub struct Participation {
     pub id: i32,
@@ -69,6 +74,7 @@ pub struct Participation {
 }
 
 #[derive(Insertable)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = reuse_declarations)]
 pub struct Reuse {
     pub id: i32,
@@ -82,6 +88,7 @@ pub struct Reuse {
 }
 
 #[derive(Insertable)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = calls)]
 pub struct Call {
     pub id: i32,
@@ -96,6 +103,7 @@ pub struct Call {
 }
 
 #[derive(Insertable)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = call_roles)]
 pub struct CallRole {
     pub call_id: i32,
@@ -103,6 +111,7 @@ pub struct CallRole {
 }
 
 #[derive(Insertable)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = change_log)]
 pub struct Change {
     pub id: i64,
@@ -121,15 +130,20 @@ pub struct Change {
     pub hash: String,
 }
 
-/// Inserts rows in batches of `per` (kept under both backends' limits on bound parameters).
+/// Inserts rows: on PostgreSQL with one `COPY … FROM STDIN` (binary), on SQLite in batches of
+/// `per` rows per statement (kept under its limit on bound parameters). `None` is written as NULL.
 macro_rules! batches {
     ($name:ident, $ty:ty, $table:expr, $per:expr) => {
         pub fn $name(conn: &mut Db, rows: &[$ty]) -> QueryResult<()> {
-            for chunk in rows.chunks($per) {
-                match conn {
-                    Db::Pg(c) => diesel::insert_into($table).values(chunk).execute(c)?,
-                    Db::Sqlite(c) => diesel::insert_into($table).values(chunk).execute(c)?,
-                };
+            match conn {
+                Db::Pg(c) => {
+                    diesel::copy_from($table).from_insertable(rows).execute(c)?;
+                }
+                Db::Sqlite(c) => {
+                    for chunk in rows.chunks($per) {
+                        diesel::insert_into($table).values(chunk).execute(c)?;
+                    }
+                }
             }
             Ok(())
         }

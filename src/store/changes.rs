@@ -112,8 +112,18 @@ impl<'a> From<&'a ChangeRow> for ChangeFields<'a> {
 /// Takes the chain's head for this transaction: the UPDATE locks the row on PostgreSQL until the
 /// transaction ends (on SQLite the IMMEDIATE transaction already excludes other writers).
 fn lock_head(conn: &mut Db) -> QueryResult<String> {
-    diesel::update(audit_head::table.find(1)).set(audit_head::last_hash.eq(audit_head::last_hash)).execute(conn)?;
-    audit_head::table.find(1).select(audit_head::last_hash).first(conn)
+    match conn {
+        // One round trip: the row lock is held until the transaction ends.
+        Db::Pg(c) => audit_head::table.find(1).select(audit_head::last_hash).for_update().first(c),
+        // The IMMEDIATE transaction of every writer already excludes the others; the update
+        // keeps a writer outside `write_tx` from reading a head it cannot write.
+        Db::Sqlite(_) => {
+            diesel::update(audit_head::table.find(1))
+                .set(audit_head::last_hash.eq(audit_head::last_hash))
+                .execute(conn)?;
+            audit_head::table.find(1).select(audit_head::last_hash).first(conn)
+        }
+    }
 }
 
 /// The hash a new entry gets after `prev` (for writers that append many entries at once).
@@ -124,6 +134,12 @@ pub fn hash_after(prev: &str, c: &NewChange) -> String {
 /// The chain's head, locked for this transaction.
 pub fn head(conn: &mut Db) -> QueryResult<String> {
     lock_head(conn)
+}
+
+/// The chain's head as committed, without locking: it changes with every committed write (each
+/// appends to the change log in its transaction), so it tells whether cached answers still hold.
+pub fn current_head(conn: &mut Db) -> QueryResult<String> {
+    audit_head::table.find(1).select(audit_head::last_hash).first(conn)
 }
 
 pub fn set_head(conn: &mut Db, hash: &str) -> QueryResult<usize> {

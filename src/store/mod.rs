@@ -13,6 +13,7 @@ pub mod rows;
 pub mod schema;
 pub mod write;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use diesel::Connection;
@@ -34,8 +35,60 @@ pub enum Db {
     Sqlite(SqliteConnection),
 }
 
-pub type DbPool = Pool<ConnectionManager<Db>>;
-pub type PooledDb = PooledConnection<ConnectionManager<Db>>;
+pub type DbPool = Pool<Manager>;
+pub type PooledDb = PooledConnection<Manager>;
+
+/// Until when (milliseconds since the Unix epoch) connections are tested before they are handed
+/// out. A healthy pool hands out connections without a round trip; any internal error (a lost
+/// connection among them) opens a window in which every checkout pings first, so dead
+/// connections are dropped instead of failing the next requests.
+static SUSPECT_UNTIL: AtomicU64 = AtomicU64::new(0);
+const SUSPECT_WINDOW: Duration = Duration::from_secs(30);
+
+fn now_millis() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Something went wrong that may be a lost connection: test connections at checkout for a while.
+pub fn suspect_connections() {
+    SUSPECT_UNTIL.fetch_max(now_millis() + SUSPECT_WINDOW.as_millis() as u64, Ordering::Relaxed);
+}
+
+/// Whether the connection still answers (one round trip; for error paths).
+pub fn alive(conn: &mut Db) -> bool {
+    use diesel::r2d2::R2D2Connection;
+    conn.ping().is_ok()
+}
+
+/// Makes the pool drop this connection when it is returned instead of handing it out again.
+pub fn discard(conn: &mut Db) {
+    match conn {
+        Db::Pg(c) => AnsiTransactionManager::transaction_manager_status_mut(c).set_in_error(),
+        Db::Sqlite(c) => AnsiTransactionManager::transaction_manager_status_mut(c).set_in_error(),
+    }
+}
+
+/// diesel's connection manager, but a checkout costs no round trip unless connections are
+/// suspect (see [`suspect_connections`]).
+#[derive(Debug)]
+pub struct Manager(ConnectionManager<Db>);
+
+impl diesel::r2d2::ManageConnection for Manager {
+    type Connection = Db;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<Db, Self::Error> {
+        self.0.connect()
+    }
+
+    fn is_valid(&self, conn: &mut Db) -> Result<(), Self::Error> {
+        if now_millis() < SUSPECT_UNTIL.load(Ordering::Relaxed) { self.0.is_valid(conn) } else { Ok(()) }
+    }
+
+    fn has_broken(&self, conn: &mut Db) -> bool {
+        self.0.has_broken(conn)
+    }
+}
 
 /// Which backend a database URL selects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,10 +176,10 @@ pub fn connect_with(url: &str, options: PoolOptions) -> Result<DbPool, String> {
             SqliteConnection::establish(&target).map_err(|e| format!("cannot open SQLite database {target}: {e}"))?;
         }
     }
-    let manager = ConnectionManager::<Db>::new(match backend {
+    let manager = Manager(ConnectionManager::<Db>::new(match backend {
         Backend::Postgres => target,
         Backend::Sqlite => format!("sqlite://{target}"),
-    });
+    }));
     Pool::builder()
         .max_size(options.size)
         .connection_timeout(options.checkout_wait)
@@ -148,6 +201,9 @@ pub fn migrate(conn: &mut Db) -> Result<usize, String> {
     Ok(ran)
 }
 
+/// The writers of this process to SQLite (an embedded database has one writer at a time anyway).
+static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Runs `f` in a write transaction. On SQLite it is an IMMEDIATE transaction, so concurrent writers
 /// queue on the busy timeout instead of failing on a lock upgrade; on PostgreSQL it is a plain
 /// transaction (optimistic version checks and unique keys guard the races).
@@ -155,6 +211,10 @@ pub fn write_tx<T>(conn: &mut Db, f: impl FnOnce(&mut Db) -> AppResult<T>) -> Ap
     match conn {
         Db::Pg(_) => conn.transaction(f),
         Db::Sqlite(c) => {
+            // One writer at a time queues here rather than in SQLite's busy handler, which polls
+            // with growing sleeps and lets a waiting writer lose again and again (seconds at p99
+            // under a stream of writes).
+            let _writer = SQLITE_WRITER.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
             let result = f(conn);
             let Db::Sqlite(c) = conn else { unreachable!("backend does not change") };

@@ -283,15 +283,17 @@ fn project_query<'a>(f: &'a ProjectFilter) -> projects::BoxedQuery<'a, B> {
     q
 }
 
-pub fn projects_page(conn: &mut Db, f: &ProjectFilter, offset: i64, limit: i64) -> QueryResult<Page<ProjectRow>> {
-    let total = project_query(f).count().get_result(conn)?;
-    let rows = project_query(f)
+pub fn projects_count(conn: &mut Db, f: &ProjectFilter) -> QueryResult<i64> {
+    project_query(f).count().get_result(conn)
+}
+
+pub fn projects_rows(conn: &mut Db, f: &ProjectFilter, offset: i64, limit: i64) -> QueryResult<Vec<ProjectRow>> {
+    project_query(f)
         .order((projects::title, projects::id))
         .offset(offset)
         .limit(limit)
         .select(ProjectRow::as_select())
-        .load(conn)?;
-    Ok(Page { rows, total })
+        .load(conn)
 }
 
 pub fn projects_by_ids(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<ProjectRow>> {

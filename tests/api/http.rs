@@ -227,6 +227,8 @@ async fn queries_per_level_not_per_row(app: &TestApp) {
     // 100 organisations with their Land, parent, children, participations and those projects.
     let orgs = "query($n: Int!) { organisations(first: $n) { edges { node { name land { name } parent { name }
         children { name } participations { role project { title leadLand { code } } } reuseDeclarations { status } } } } }";
+    // Reference data (Länder, Themenfelder) is read once per server: warm it first.
+    count(orgs, 1).await;
     let few = count(orgs, 2).await;
     let many = count(orgs, 100).await;
     assert_eq!(few, many, "query count grows with the number of organisations");
@@ -274,3 +276,60 @@ async fn query_limits(app: &TestApp) {
 both_backends!(query_limits);
 
 both_backends!(hostile_input_is_refused_cleanly, search_folds_umlauts_alike, queries_per_level_not_per_row);
+
+/// `totalCount` is remembered between requests but never outlives a write: creating a project
+/// (and a replayed page of the same filter) give the exact count each time.
+async fn counts_follow_writes(app: &TestApp) {
+    let total = |filter: serde_json::Value| async move {
+        let q = "query($f: ProjectFilter) { projects(first: 1, filter: $f) { totalCount pageInfo { hasNextPage } } }";
+        let d = app.data(q, json!({ "f": filter })).await;
+        d["projects"]["totalCount"].as_i64().unwrap()
+    };
+    let all = total(json!(null)).await;
+    assert_eq!(total(json!(null)).await, all);
+    let nrw = total(json!({ "leadLand": "DE-NW" })).await;
+    let create =
+        "mutation($i: CreateProjectInput!) { createProject(input: $i) { project { slug } userErrors { code } } }";
+    let d = app
+        .data(
+            create,
+            json!({ "i": { "slug": "zaehlen", "title": "Zählprobe", "leadLand": "DE-NW", "deliveryModel": "UNDECIDED", "ozgIds": ["10000"] } }),
+        )
+        .await;
+    assert_eq!(d["createProject"]["userErrors"], json!([]), "{d}");
+    assert_eq!(total(json!(null)).await, all + 1);
+    assert_eq!(total(json!({ "leadLand": "DE-NW" })).await, nrw + 1);
+    assert_eq!(total(json!({ "leadLand": "DE-BY" })).await, total(json!({ "leadLand": "DE-BY" })).await);
+    // Without totalCount or pageInfo nothing is counted: one statement fewer.
+    let statements = |q: &'static str| async move {
+        let r = app.post_raw(json!({ "query": q }).to_string(), "application/json").await;
+        r.headers()["x-db-queries"].to_str().unwrap().parse::<usize>().unwrap()
+    };
+    let with = statements("{ projects(first: 5) { totalCount edges { node { slug } } } }").await;
+    let without = statements("{ projects(first: 5) { edges { node { slug } } } }").await;
+    assert_eq!(without + 1, with, "{without} statements without totalCount, {with} with it");
+}
+
+/// Answers are gzip-compressed when the client accepts it, and only then.
+async fn responses_are_compressed_on_request(app: &TestApp) {
+    let body = json!({ "query": "{ ozgServices(first: 100) { edges { node { ozgId name } } } }" }).to_string();
+    let send = |encoding: Option<&'static str>| {
+        let mut r = app.client.post(format!("{}/graphql", app.addr)).header("content-type", "application/json");
+        if let Some(e) = encoding {
+            r = r.header("accept-encoding", e);
+        }
+        r.body(body.clone()).send()
+    };
+    let gz = send(Some("gzip")).await.unwrap();
+    assert_eq!(gz.status(), 200);
+    assert_eq!(gz.headers()["content-encoding"], "gzip");
+    let zipped = gz.bytes().await.unwrap();
+    assert_eq!(&zipped[..2], &[0x1f, 0x8b], "not gzip");
+    let plain = send(None).await.unwrap();
+    assert!(plain.headers().get("content-encoding").is_none());
+    let plain = plain.bytes().await.unwrap();
+    assert!(plain.starts_with(b"{\"data\""));
+    assert!(zipped.len() * 3 < plain.len(), "{} bytes gzip vs {} plain", zipped.len(), plain.len());
+}
+
+both_backends!(counts_follow_writes, responses_are_compressed_on_request);
