@@ -73,12 +73,12 @@ pub struct Keys {
 
 #[derive(Default)]
 pub struct Loaders {
-    pub project: Loader<i32, ProjectRow>,
-    pub org: Loader<i32, OrganisationRow>,
-    pub service: Loader<String, OzgServiceRow>,
-    pub platform: Loader<i32, PlatformRow>,
-    pub life_situation: Loader<i32, LifeSituationRow>,
-    pub event: Loader<i32, EventRow>,
+    pub project: Loader<i32, Arc<ProjectRow>>,
+    pub org: Loader<i32, Arc<OrganisationRow>>,
+    pub service: Loader<String, Arc<OzgServiceRow>>,
+    pub platform: Loader<i32, Arc<PlatformRow>>,
+    pub life_situation: Loader<i32, Arc<LifeSituationRow>>,
+    pub event: Loader<i32, Arc<EventRow>>,
     pub project_services: Loader<i32, Vec<ProjectServiceRow>>,
     pub service_projects: Loader<String, Vec<ProjectServiceRow>>,
     pub project_platforms: Loader<i32, Vec<ProjectPlatformRow>>,
@@ -218,8 +218,8 @@ impl Register for LifeSituationRow {}
 impl Register for TopicFieldLeadRow {}
 impl Register for ContactRow {}
 
-impl<K: Eq + Hash + Clone, R: Clone + Register> Loader<K, R> {
-    /// One record by key.
+impl<K: Eq + Hash + Clone, R: Register> Loader<K, Arc<R>> {
+    /// One record by key; the request's records are shared, not copied, wherever they are used.
     pub fn one(
         &self,
         ctx: &Ctx,
@@ -227,7 +227,7 @@ impl<K: Eq + Hash + Clone, R: Clone + Register> Loader<K, R> {
         known: &Mutex<HashSet<K>>,
         fetch: fn(&mut Db, &[K]) -> QueryResult<Vec<R>>,
         key_of: fn(&R) -> K,
-    ) -> FieldResult<Option<R>> {
+    ) -> FieldResult<Option<Arc<R>>> {
         if let Some(v) = self.cache.lk().get(key) {
             return Ok(Some(v.clone()));
         }
@@ -236,13 +236,13 @@ impl<K: Eq + Hash + Clone, R: Clone + Register> Loader<K, R> {
         rows.iter().for_each(|r| r.register(&ctx.keys));
         let mut cache = self.cache.lk();
         for r in rows {
-            cache.insert(key_of(&r), r);
+            cache.insert(key_of(&r), Arc::new(r));
         }
         Ok(cache.get(key).cloned())
     }
 
     /// Puts records the request already has into the cache.
-    pub fn prime(&self, rows: &[R], key_of: fn(&R) -> K) {
+    pub fn prime(&self, rows: &[Arc<R>], key_of: fn(&R) -> K) {
         let mut cache = self.cache.lk();
         for r in rows {
             cache.entry(key_of(r)).or_insert_with(|| r.clone());

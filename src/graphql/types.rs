@@ -1,5 +1,7 @@
 //! GraphQL object types. Each wraps a stored row; nested fields go through the request's loaders.
 
+use std::sync::Arc;
+
 use juniper::{FieldResult, GraphQLObject, ID, graphql_object};
 
 use super::context::{Ctx, Lk};
@@ -24,6 +26,7 @@ fn timestamp(s: &str) -> FieldResult<Timestamp> {
 impl Ctx {
     pub fn projects(&self, rows: Vec<ProjectRow>) -> Vec<Project> {
         self.keys.projects.lk().extend(rows.iter().map(|r| r.id));
+        let rows: Vec<Arc<ProjectRow>> = rows.into_iter().map(Arc::new).collect();
         self.l.project.prime(&rows, |r| r.id);
         rows.into_iter().map(Project).collect()
     }
@@ -31,6 +34,7 @@ impl Ctx {
     pub fn organisations(&self, rows: Vec<OrganisationRow>) -> Vec<Organisation> {
         self.keys.orgs.lk().extend(rows.iter().map(|r| r.id));
         self.keys.orgs.lk().extend(rows.iter().filter_map(|r| r.parent_id));
+        let rows: Vec<Arc<OrganisationRow>> = rows.into_iter().map(Arc::new).collect();
         self.l.org.prime(&rows, |r| r.id);
         rows.into_iter().map(Organisation).collect()
     }
@@ -38,6 +42,7 @@ impl Ctx {
     pub fn services(&self, rows: Vec<OzgServiceRow>) -> Vec<OzgService> {
         self.keys.services.lk().extend(rows.iter().map(|r| r.ozg_id.clone()));
         self.keys.life_situations.lk().extend(rows.iter().map(|r| r.life_situation_id));
+        let rows: Vec<Arc<OzgServiceRow>> = rows.into_iter().map(Arc::new).collect();
         self.l.service.prime(&rows, |r| r.ozg_id.clone());
         rows.into_iter().map(OzgService).collect()
     }
@@ -64,6 +69,7 @@ impl Ctx {
     pub fn events(&self, rows: Vec<EventRow>) -> Vec<Event> {
         self.keys.events.lk().extend(rows.iter().map(|r| r.id));
         self.keys.orgs.lk().extend(rows.iter().flat_map(|r| [r.location_id, r.organiser_id]).flatten());
+        let rows: Vec<Arc<EventRow>> = rows.into_iter().map(Arc::new).collect();
         self.l.event.prime(&rows, |r| r.id);
         rows.into_iter().map(Event).collect()
     }
@@ -183,7 +189,7 @@ impl TopicFieldLead {
 }
 
 /// An OZG-Leistung.
-pub struct OzgService(pub OzgServiceRow);
+pub struct OzgService(pub Arc<OzgServiceRow>);
 
 #[graphql_object(context = Ctx)]
 impl OzgService {
@@ -206,7 +212,7 @@ impl OzgService {
             read::life_situations_by_ids,
             |r| r.id,
         )?;
-        Ok(row.map(|r| r.name).unwrap_or_default())
+        Ok(row.map(|r| r.name.clone()).unwrap_or_default())
     }
     fn federal_priority(&self) -> FieldResult<FederalPriority> {
         parse_vocab(&self.0.federal_priority)
@@ -265,7 +271,7 @@ impl LeikaService {
 // ---- organisations --------------------------------------------------------------------------
 
 /// A Land, ministry, Kommune, Kreis, IT service provider, association, vendor or office.
-pub struct Organisation(pub OrganisationRow);
+pub struct Organisation(pub Arc<OrganisationRow>);
 
 #[graphql_object(context = Ctx)]
 impl Organisation {
@@ -352,7 +358,7 @@ impl Organisation {
 // ---- projects -------------------------------------------------------------------------------
 
 /// An implementation project (Umsetzungsprojekt).
-pub struct Project(pub ProjectRow);
+pub struct Project(pub Arc<ProjectRow>);
 
 impl Project {
     fn phase_value(&self) -> FieldResult<Phase> {
@@ -587,7 +593,7 @@ impl ProjectService {
 }
 
 /// A portal, transport, standard, form technology or method.
-pub struct Platform(PlatformRow);
+pub struct Platform(Arc<PlatformRow>);
 
 #[graphql_object(context = Ctx)]
 impl Platform {
@@ -921,7 +927,7 @@ impl ReuseDeclaration {
 }
 
 /// A workshop, meeting or decision that concerns projects.
-pub struct Event(pub EventRow);
+pub struct Event(pub Arc<EventRow>);
 
 #[graphql_object(context = Ctx)]
 impl Event {

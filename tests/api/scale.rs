@@ -52,3 +52,57 @@ async fn statements_do_not_grow_with_data(app: &TestApp) {
 }
 
 both_backends!(statements_do_not_grow_with_data);
+
+#[derive(diesel::QueryableByName)]
+struct Unindexed {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    tbl: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    col: String,
+}
+
+/// Every foreign key leads an index (so joins and `… = ANY(…)` by parent, and deletes of parents,
+/// never scan a child table), and so does every column the project list filters or orders by.
+fn every_foreign_key_is_indexed(backend: Backend) {
+    use diesel::{Connection, RunQueryDsl};
+    let db = TestDb::new(backend);
+    let unindexed: Vec<Unindexed> = match backend {
+        Backend::Postgres => {
+            let mut c = diesel::PgConnection::establish(&db.url).unwrap();
+            diesel::sql_query(
+                "SELECT c.conrelid::regclass::text AS tbl, a.attname::text AS col
+                 FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+                 WHERE c.contype = 'f' AND NOT EXISTS (
+                   SELECT 1 FROM pg_index i WHERE i.indrelid = c.conrelid AND i.indkey[0] = c.conkey[1])
+                 ORDER BY 1, 2",
+            )
+            .load(&mut c)
+            .unwrap()
+        }
+        Backend::Sqlite => {
+            let mut c = diesel::SqliteConnection::establish(&db.url).unwrap();
+            diesel::sql_query(
+                "SELECT m.name AS tbl, f.\"from\" AS col
+                 FROM sqlite_master m, pragma_foreign_key_list(m.name) f
+                 WHERE m.type = 'table' AND f.seq = 0 AND NOT EXISTS (
+                   SELECT 1 FROM pragma_index_list(m.name) il, pragma_index_info(il.name) ii
+                   WHERE ii.seqno = 0 AND ii.name = f.\"from\")
+                 ORDER BY 1, 2",
+            )
+            .load(&mut c)
+            .unwrap()
+        }
+    };
+    let names: Vec<String> = unindexed.iter().map(|u| format!("{}.{}", u.tbl, u.col)).collect();
+    assert!(names.is_empty(), "foreign keys without an index: {}", names.join(", "));
+}
+
+#[test]
+fn every_foreign_key_is_indexed_sqlite() {
+    every_foreign_key_is_indexed(Backend::Sqlite);
+}
+
+#[test]
+fn every_foreign_key_is_indexed_postgres() {
+    every_foreign_key_is_indexed(Backend::Postgres);
+}
