@@ -31,7 +31,7 @@ const OZG_SQLITE = 'ozg-registry SQLite';
 const PEERS = ['PostGraphile 4', 'PostGraphile 5'];
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const psql = (sql, db = admin) => execFileSync('psql', [db, '-qAtc', sql], { stdio: ['ignore', 'pipe', 'inherit'] }).toString();
+const psql = (sql, db = admin) => execFileSync('psql', [db, '-qAtc', sql], { stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 }).toString();
 
 function start(name, cmd, argv, env) {
   const child = spawn(cmd, argv, { env: { ...process.env, ...env }, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -67,7 +67,11 @@ async function post(server, query, variables) {
   const headers = { 'content-type': 'application/json', accept: 'application/json' };
   if (server.auth) headers.authorization = server.auth;
   const r = await fetch(server.url, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
-  return r.json();
+  const v = await r.json();
+  // ozg-registry reports the SQL statements of each request (OZG_REGISTRY_QUERY_COUNT_HEADER).
+  const n = r.headers.get('x-db-queries');
+  if (n !== null) Object.defineProperty(v, 'statements', { value: Number(n) });
+  return v;
 }
 
 async function ready(server) {
@@ -163,6 +167,34 @@ function timed(label, f) {
   return { out, s };
 }
 
+function printTables() {
+  const cell = (r) => `${fmt(r.rps)} | ${fmt(r.p50, 2)} / ${fmt(r.p99, 2)} | ${fmt(r.cpuMs, 2)}`;
+  console.log(`\nozg-registry vs PostGraphile 4.14 (--cluster-workers 2) and 5 (V4 preset, 2 processes), same PostgreSQL database;`);
+  console.log(`ozg-registry also on SQLite with the same generated data. wrk -t2 -c${connections}, ${duration} s x ${rounds} interleaved rounds, best round shown.`);
+  console.log('Columns per server: req/s | p50 / p99 ms | server CPU ms per request. "best peer" is the faster PostGraphile of the two.\n');
+  console.log(`| projects | query | ozg (PostgreSQL) req/s | p50 / p99 | CPU | ${PEERS[0]} req/s | p50 / p99 | CPU | ${PEERS[1]} req/s | p50 / p99 | CPU | ozg (SQLite) req/s | p50 / p99 | CPU | ratio req/s vs best peer | ratio CPU/req vs best peer | SQLite ratio req/s | errors (all servers) |`);
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    const errors = [r.ozg, ...r.peers, r.lite].reduce((n, x) => n + x.errors, 0);
+    console.log(`| ${r.size} | ${r.query} | ${cell(r.ozg)} | ${cell(r.peers[0])} | ${cell(r.peers[1])} | ${cell(r.lite)} | ${fmt(r.ozg.rps / r.peer.rps, 2)}x | ${fmt(r.ozg.cpuMs / r.peer.cpuMs, 2)} | ${fmt(r.lite.rps / r.peer.rps, 2)}x | ${errors} |`);
+  }
+  console.log('\nSQL statements per request of ozg-registry (PostgreSQL / SQLite), most over the checked variables, warm:\n');
+  console.log(`| query | ${sizes.map((n) => `${n} projects`).join(' | ')} |`);
+  console.log(`|---|${sizes.map(() => '---').join('|')}|`);
+  for (const name of [...new Set(rows.map((r) => r.query))]) {
+    console.log(`| ${name} | ${sizes.map((n) => rows.find((r) => r.size === n && r.query === name)?.statements ?? '-').join(' | ')} |`);
+  }
+  console.log('\nQ3 at a fixed 150 req/s (p50 / p99 ms), and peak resident memory (MB) over the whole run of each size:\n');
+  console.log(`| projects | ozg (PostgreSQL) | ${PEERS[0]} | ${PEERS[1]} | ozg (SQLite) | peak MB ozg / PG4 / PG5 / ozg SQLite |`);
+  console.log('|---|---|---|---|---|---|');
+  for (const r of rows.filter((r) => r.query.startsWith('Q3'))) {
+    const f = (x) => (x.fixed ? `${fmt(x.fixed.p50, 2)} / ${fmt(x.fixed.p99, 2)}${x.fixed.errors ? ` (${x.fixed.errors} errors)` : ''}` : '-');
+    console.log(`| ${r.size} | ${f(r.ozg)} | ${f(r.peers[0])} | ${f(r.peers[1])} | ${f(r.lite)} | ${[r.ozg, ...r.peers, r.lite].map((x) => fmt(x.peak)).join(' / ')} |`);
+  }
+  console.log('');
+  for (const n of notes) console.log(`- ${n}`);
+}
+
 for (const size of sizes) {
   const scale = scaleOf[size];
   if (!scale) throw new Error(`size ${size}: one of 1000, 10000, 100000`);
@@ -177,7 +209,8 @@ for (const size of sizes) {
   notes.push(`${size} projects: generate took ${genPg.s.toFixed(1)} s on PostgreSQL and ${genSqlite.s.toFixed(1)} s on SQLite (${genPg.out.split('\n').pop()})`);
   psql('VACUUM ANALYZE', dbUrl);
   const token = (url) => 'Bearer ' + execFileSync(bin, ['--database-url', url, 'token', 'issue', '--role', 'admin', '--subject', 'bench', '--ttl', '1d'], { ...quiet, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
-  const ozgEnv = { RUST_LOG: 'error', OZG_REGISTRY_RATE_LIMIT_ADDRESS: 'off', OZG_REGISTRY_RATE_LIMIT_TOKEN: 'off', OZG_REGISTRY_SYNC_INTERVAL_SECS: '0' };
+  const ozgEnv = { RUST_LOG: 'error', OZG_REGISTRY_RATE_LIMIT_ADDRESS: 'off', OZG_REGISTRY_RATE_LIMIT_TOKEN: 'off', OZG_REGISTRY_SYNC_INTERVAL_SECS: '0',
+    OZG_REGISTRY_QUERY_COUNT_HEADER: 'on' };
   const servers = [
     { name: OZG, url: 'http://127.0.0.1:18110/graphql', auth: token(dbUrl),
       child: start(OZG, bin, ['--database-url', dbUrl, 'serve', '--listen', '127.0.0.1:18110', '--no-seed', '--workers', '2'], ozgEnv) },
@@ -193,15 +226,24 @@ for (const size of sizes) {
     for (const s of servers) await ready(s);
     const qs = queries(size).filter((q) => !only || only.some((o) => q.name.startsWith(o)));
     // PostGraphile creates by project id; look the ids up once.
-    const ids = Object.fromEntries(psql("SELECT slug || ' ' || id FROM projects WHERE slug LIKE 'gen-%'", dbUrl).trim().split('\n').map((l) => l.split(' ')));
+    const slugs = [...new Set(qs.filter((q) => q.write).flatMap((q) => q.variables.map((v) => v.s)))];
+    const ids = slugs.length === 0 ? {} : Object.fromEntries(psql(`SELECT slug || ' ' || id FROM projects WHERE slug IN (${slugs.map((x) => `'${x}'`).join(',')})`, dbUrl)
+      .trim().split('\n').map((l) => l.split(' ')));
     const varsFor = (s, q, v) => (s.peer && q.write ? { p: Number(ids[v.s]), t: v.t } : v);
-    // Same answers first (the first server's answer is the reference).
+    // Same answers first (the first server's answer is the reference). ozg-registry's statements
+    // per request are noted (warm: each query asked twice, the most of the second asks).
+    const statements = {};
     for (const q of qs) {
       for (const [k, v0] of q.variables.slice(0, 6).entries()) {
         let reference = null;
         for (const s of servers) {
           const v = q.write ? { ...v0, t: v0.t.replace('__N__', `check-${k}-${s.name.replace(/\W/g, '')}`) } : v0;
           const a = await post(s, s.peer ? q.peer : q.ozg, varsFor(s, q, v));
+          if (!s.peer && !q.write) {
+            const again = await post(s, q.ozg, v);
+            const key = `${q.name}|${s.name}`;
+            statements[key] = Math.max(statements[key] ?? 0, again.statements);
+          }
           if (a.errors) throw new Error(`${q.name} ${s.name} ${JSON.stringify(v)}: errors ${JSON.stringify(a.errors)}`);
           let n = (s.peer ? q.norm.peer : q.norm.ozg)(a.data);
           if (q.write) n = { ...n, title: n.title.replace(/check-\d+-\w+/, '') };
@@ -211,6 +253,14 @@ for (const size of sizes) {
         }
       }
       console.log(`${q.name}: same answers from all ${servers.length}`);
+    }
+    // The rendered newsletter of the Themenfeld with the most projects, from ozg-registry (before
+    // the writes of Q4 add milestones to some projects).
+    const topic = psql(`SELECT o.topic_field_slug FROM project_services ps JOIN ozg_services o ON o.ozg_id = ps.ozg_id
+      GROUP BY 1 ORDER BY count(*) DESC LIMIT 1`, dbUrl).trim();
+    for (const s of servers.filter((s) => !s.peer)) {
+      const t = await pageTimes(s.url.replace(/\/graphql$/, `/newsletter/${topic}`), 20);
+      notes.push(`${size} projects: newsletter page /newsletter/${topic} from ${s.name}: p50 ${fmt(t.p50, 1)} ms, max ${fmt(t.max, 1)} ms (20 sequential requests)`);
     }
     const results = new Map();
     for (let round = 0; round < rounds; round++) {
@@ -237,13 +287,6 @@ for (const size of sizes) {
         console.log(`Q3 at 150 req/s ${s.name}: p50 ${fmt(fixed[s.name].p50, 2)} ms, p99 ${fmt(fixed[s.name].p99, 2)} ms, ${fixed[s.name].errors} errors`);
       }
     }
-    // The rendered newsletter of the Themenfeld with the most projects, from ozg-registry.
-    const topic = psql(`SELECT o.topic_field_slug FROM project_services ps JOIN ozg_services o ON o.ozg_id = ps.ozg_id
-      GROUP BY 1 ORDER BY count(*) DESC LIMIT 1`, dbUrl).trim();
-    for (const s of servers.filter((s) => !s.peer)) {
-      const t = await pageTimes(s.url.replace(/\/graphql$/, `/newsletter/${topic}`), 20);
-      notes.push(`${size} projects: newsletter page /newsletter/${topic} from ${s.name}: p50 ${fmt(t.p50, 1)} ms, max ${fmt(t.max, 1)} ms (20 sequential requests)`);
-    }
     const peaks = Object.fromEntries(servers.map((s) => [s.name, usage(s.child.pid).peak]));
     for (const q of qs) {
       const best = (name) => {
@@ -253,32 +296,15 @@ for (const size of sizes) {
       };
       const peers = PEERS.map(best);
       const peer = peers.reduce((a, b) => (b.rps > a.rps ? b : a));
-      rows.push({ size, query: q.name, ozg: best(OZG), lite: best(OZG_SQLITE), peers, peer });
+      rows.push({ size, query: q.name, ozg: best(OZG), lite: best(OZG_SQLITE), peers, peer,
+        statements: [OZG, OZG_SQLITE].map((n) => statements[`${q.name}|${n}`] ?? '-').join(' / ') });
     }
   } finally {
     for (const s of servers) stop(s.child);
     await sleep(500);
   }
+  printTables();
 }
 
-const cell = (r) => `${fmt(r.rps)} | ${fmt(r.p50, 2)} / ${fmt(r.p99, 2)} | ${fmt(r.cpuMs, 2)}`;
-console.log(`\nozg-registry vs PostGraphile 4.14 (--cluster-workers 2) and 5 (V4 preset, 2 processes), same PostgreSQL database;`);
-console.log(`ozg-registry also on SQLite with the same generated data. wrk -t2 -c${connections}, ${duration} s x ${rounds} interleaved rounds, best round shown.`);
-console.log('Columns per server: req/s | p50 / p99 ms | server CPU ms per request. "best peer" is the faster PostGraphile of the two.\n');
-console.log(`| projects | query | ozg (PostgreSQL) req/s | p50 / p99 | CPU | ${PEERS[0]} req/s | p50 / p99 | CPU | ${PEERS[1]} req/s | p50 / p99 | CPU | ozg (SQLite) req/s | p50 / p99 | CPU | ratio req/s vs best peer | ratio CPU/req vs best peer | SQLite ratio req/s | errors (all servers) |`);
-console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
-for (const r of rows) {
-  const errors = [r.ozg, ...r.peers, r.lite].reduce((n, x) => n + x.errors, 0);
-  console.log(`| ${r.size} | ${r.query} | ${cell(r.ozg)} | ${cell(r.peers[0])} | ${cell(r.peers[1])} | ${cell(r.lite)} | ${fmt(r.ozg.rps / r.peer.rps, 2)}x | ${fmt(r.ozg.cpuMs / r.peer.cpuMs, 2)} | ${fmt(r.lite.rps / r.peer.rps, 2)}x | ${errors} |`);
-}
-console.log('\nQ3 at a fixed 150 req/s (p50 / p99 ms), and peak resident memory (MB) over the whole run of each size:\n');
-console.log(`| projects | ozg (PostgreSQL) | ${PEERS[0]} | ${PEERS[1]} | ozg (SQLite) | peak MB ozg / PG4 / PG5 / ozg SQLite |`);
-console.log('|---|---|---|---|---|---|');
-for (const r of rows.filter((r) => r.query.startsWith('Q3'))) {
-  const f = (x) => (x.fixed ? `${fmt(x.fixed.p50, 2)} / ${fmt(x.fixed.p99, 2)}${x.fixed.errors ? ` (${x.fixed.errors} errors)` : ''}` : '-');
-  console.log(`| ${r.size} | ${f(r.ozg)} | ${f(r.peers[0])} | ${f(r.peers[1])} | ${f(r.lite)} | ${[r.ozg, ...r.peers, r.lite].map((x) => fmt(x.peak)).join(' / ')} |`);
-}
-console.log('');
-for (const n of notes) console.log(`- ${n}`);
 const failed = rows.some((r) => [r.ozg, r.lite, ...r.peers].some((x) => x.errors > 0 || (x.fixed && x.fixed.errors > 0)));
 process.exit(failed ? 1 : 0);

@@ -95,6 +95,7 @@ impl HttpConfig {
         c.limits.introspection = switch("OZG_REGISTRY_INTROSPECTION", true)?;
         c.graphiql = switch("OZG_REGISTRY_GRAPHIQL", true)?;
         c.metrics = switch("OZG_REGISTRY_METRICS", true)?;
+        c.query_count_header = switch("OZG_REGISTRY_QUERY_COUNT_HEADER", false)?;
         if let Some(n) = number("OZG_REGISTRY_MAX_COST", 100, 10_000_000)? {
             c.limits.max_cost = n;
         }

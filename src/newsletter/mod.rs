@@ -2,7 +2,7 @@
 //! and "what changed since …" from the change log. The text lives in templates (templates/), rendered
 //! with minijinja: HTML escaped automatically, Markdown escaped by a filter, plain text as is.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use minijinja::value::Serde;
 use minijinja::{Environment, Value};
@@ -194,6 +194,20 @@ fn day_label(ts: &str) -> String {
     PartialDate::parse(ts.get(..10).unwrap_or_default()).map(|d| d.label()).unwrap_or_else(|_| ts.to_owned())
 }
 
+/// Rows grouped by the project they belong to.
+fn by_project<R>(rows: &[R], key: impl Fn(&R) -> i32) -> HashMap<i32, Vec<&R>> {
+    let mut groups: HashMap<i32, Vec<&R>> = HashMap::new();
+    for r in rows {
+        groups.entry(key(r)).or_default().push(r);
+    }
+    groups
+}
+
+/// A project's rows of one kind, in their original order.
+fn of<'a, R>(groups: &'a HashMap<i32, Vec<&'a R>>, project: i32) -> impl Iterator<Item = &'a R> {
+    groups.get(&project).into_iter().flatten().copied()
+}
+
 /// Builds the issue for a topic field; `since` bounds "what changed".
 pub fn build(conn: &mut Db, topic_slug: &str, since: Option<&Timestamp>) -> AppResult<Issue> {
     let topics = read::topic_fields(conn)?;
@@ -267,12 +281,29 @@ pub fn build(conn: &mut Db, topic_slug: &str, since: Option<&Timestamp>) -> AppR
         invites_reuse: c.invites_reuse,
     };
 
+    // Each kind of detail grouped by project once, so a section takes its own with one lookup.
+    let participations = by_project(&participations, |x| x.project_id);
+    let milestones = by_project(&milestones, |x| x.project_id);
+    let steps = by_project(&steps, |x| x.project_id);
+    let calls = by_project(&calls, |x| x.project_id);
+    let links = by_project(&links, |x| x.project_id);
+    let platform_uses = by_project(&platform_uses, |x| x.project_id);
+    let reuse = by_project(&reuse, |x| x.project_id);
+    let event_links = by_project(&event_links, |x| x.project_id);
+    let mut relations_of: HashMap<i32, Vec<&RelationRow>> = HashMap::new();
+    for r in &relations {
+        relations_of.entry(r.from_project_id).or_default().push(r);
+        if r.to_project_id != r.from_project_id {
+            relations_of.entry(r.to_project_id).or_default().push(r);
+        }
+    }
+
     let mut sections = Vec::new();
     let mut open_calls = Vec::new();
     for p in &projects {
         // Roles in a fixed order, confirmed and requested participations (withdrawn ones are past).
         let mut groups: BTreeMap<usize, RoleGroup> = BTreeMap::new();
-        for pa in participations.iter().filter(|x| x.project_id == p.id && x.status != "WITHDRAWN") {
+        for pa in of(&participations, p.id).filter(|x| x.status != "WITHDRAWN") {
             let Ok(role) = ParticipationRole::parse(&pa.role) else { continue };
             let pos = ParticipationRole::ALL.iter().position(|r| *r == role).unwrap_or(99);
             let g = groups.entry(pos).or_insert_with(|| RoleGroup {
@@ -295,9 +326,7 @@ pub fn build(conn: &mut Db, topic_slug: &str, since: Option<&Timestamp>) -> AppR
             (Some(mp), Some(cp)) => mp < cp,
             _ => false,
         };
-        let ms: Vec<MilestoneItem> = milestones
-            .iter()
-            .filter(|m| m.project_id == p.id)
+        let ms: Vec<MilestoneItem> = of(&milestones, p.id)
             .map(|m| MilestoneItem {
                 title: m.title.clone(),
                 planned: date_label(&m.planned),
@@ -306,9 +335,7 @@ pub fn build(conn: &mut Db, topic_slug: &str, since: Option<&Timestamp>) -> AppR
                 note: m.note.clone(),
             })
             .collect();
-        let st: Vec<StepItem> = steps
-            .iter()
-            .filter(|s| s.project_id == p.id)
+        let st: Vec<StepItem> = of(&steps, p.id)
             .map(|s| StepItem {
                 position: s.position,
                 title: s.title.clone(),
@@ -316,30 +343,21 @@ pub fn build(conn: &mut Db, topic_slug: &str, since: Option<&Timestamp>) -> AppR
                 status: label_of::<StepStatus>(&s.status),
             })
             .collect();
-        let next = milestones
-            .iter()
-            .filter(|m| m.project_id == p.id && m.actual.is_none() && m.planned.is_some())
+        let next = of(&milestones, p.id)
+            .filter(|m| m.actual.is_none() && m.planned.is_some())
             .map(|m| format!("{} ({})", m.title, date_label(&m.planned).unwrap_or_default()))
             .next()
             .or_else(|| {
-                steps
-                    .iter()
-                    .find(|s| s.project_id == p.id && s.status != "DONE")
-                    .map(|s| format!("Schritt {}: {}", s.position, s.title))
+                of(&steps, p.id).find(|s| s.status != "DONE").map(|s| format!("Schritt {}: {}", s.position, s.title))
             });
-        let section_calls: Vec<CallItem> = calls
-            .iter()
-            .filter(|c| c.project_id == p.id && c.status == "OPEN")
-            .map(|c| call_item(c, &p.title))
-            .collect();
+        let section_calls: Vec<CallItem> =
+            of(&calls, p.id).filter(|c| c.status == "OPEN").map(|c| call_item(c, &p.title)).collect();
         open_calls.extend(section_calls.iter().cloned());
         sections.push(Section {
             slug: p.slug.clone(),
             title: p.title.clone(),
             summary: p.summary.clone(),
-            services: links
-                .iter()
-                .filter(|l| l.project_id == p.id)
+            services: of(&links, p.id)
                 .filter_map(|l| services.get(&l.ozg_id).map(|s| (l, s)))
                 .map(|(l, s)| ServiceItem {
                     ozg_id: s.ozg_id.clone(),
@@ -359,9 +377,7 @@ pub fn build(conn: &mut Db, topic_slug: &str, since: Option<&Timestamp>) -> AppR
             steps: st,
             milestones: ms,
             next,
-            platforms: platform_uses
-                .iter()
-                .filter(|u| u.project_id == p.id)
+            platforms: of(&platform_uses, p.id)
                 .filter_map(|u| platforms.get(&u.platform_id).map(|pl| (u, pl)))
                 .map(|(u, pl)| PlatformItem {
                     name: pl.name.clone(),
@@ -369,9 +385,7 @@ pub fn build(conn: &mut Db, topic_slug: &str, since: Option<&Timestamp>) -> AppR
                     note: u.note.clone(),
                 })
                 .collect(),
-            relations: relations
-                .iter()
-                .filter(|r| r.from_project_id == p.id || r.to_project_id == p.id)
+            relations: of(&relations_of, p.id)
                 .map(|r| {
                     let outgoing = r.from_project_id == p.id;
                     let other = if outgoing { r.to_project_id } else { r.from_project_id };
@@ -383,9 +397,8 @@ pub fn build(conn: &mut Db, topic_slug: &str, since: Option<&Timestamp>) -> AppR
                     }
                 })
                 .collect(),
-            reuse: reuse
-                .iter()
-                .filter(|r| r.project_id == p.id && r.status != "WITHDRAWN")
+            reuse: of(&reuse, p.id)
+                .filter(|r| r.status != "WITHDRAWN")
                 .map(|r| ReuseItem {
                     organisation: org(r.organisation_id),
                     status: r.status.clone(),
@@ -395,9 +408,7 @@ pub fn build(conn: &mut Db, topic_slug: &str, since: Option<&Timestamp>) -> AppR
                 })
                 .collect(),
             calls: section_calls,
-            events: event_links
-                .iter()
-                .filter(|l| l.project_id == p.id)
+            events: of(&event_links, p.id)
                 .filter_map(|l| events.get(&l.event_id).map(|e| (l, e)))
                 .map(|(l, e)| EventItem {
                     title: e.title.clone(),
@@ -411,13 +422,14 @@ pub fn build(conn: &mut Db, topic_slug: &str, since: Option<&Timestamp>) -> AppR
 
     // What changed: public entries about these projects since the given time, oldest first.
     let mut change_items = Vec::new();
+    let id_set: HashSet<i32> = ids.iter().copied().collect();
     if let Some(since) = since {
         let mut f = changes::ChangeFilter { since: Some(since.to_db()), ..Default::default() };
         loop {
             let (rows, _) = changes::page(conn, &f, 500)?;
             let Some(last) = rows.last() else { break };
             f.after_id = Some(last.id);
-            for r in rows.iter().filter(|r| !r.personal && r.project_id.is_some_and(|p| ids.contains(&p))) {
+            for r in rows.iter().filter(|r| !r.personal && r.project_id.is_some_and(|p| id_set.contains(&p))) {
                 change_items.push(ChangeItem {
                     id: r.id,
                     at: r.at.clone(),
