@@ -45,6 +45,24 @@ fn decode_cursor(kind: &str, c: &str) -> Result<i64, AppError> {
         .ok_or_else(bad)
 }
 
+/// A connection's total: counted only when the selection asks for it (`totalCount`, or `pageInfo`
+/// which needs it), and then remembered until the next write (see [`Ctx::count`]).
+fn total_of(
+    context: &Ctx,
+    executor: &Executor<'_, '_, Ctx>,
+    key: String,
+    offset: i64,
+    shown: usize,
+    count: impl FnOnce(&mut crate::store::Db) -> diesel::QueryResult<i64>,
+) -> FieldResult<i64> {
+    let look = executor.look_ahead();
+    if ["totalCount", "pageInfo"].iter().any(|n| look.children().select(n).is_some()) {
+        context.count(key, count)
+    } else {
+        Ok(offset + shown as i64)
+    }
+}
+
 /// A page holds 1 to `MAX_PAGE` items.
 fn page_size(first: i32) -> FieldResult<i64> {
     if (1..=MAX_PAGE).contains(&first) {
@@ -260,6 +278,7 @@ impl Query {
 
     fn ozg_services(
         context: &Ctx,
+        executor: &Executor<'_, '_, Ctx>,
         filter: Option<OzgServiceFilter>,
         first: i32,
         after: Option<String>,
@@ -271,8 +290,11 @@ impl Query {
             f.name_contains = search_text("filter.nameContains", filter.name_contains)?;
             f.federal_priority = filter.federal_priority.map(|p| p.code().to_owned());
         }
-        let page = context.read(|c| read::ozg_services_page(c, &f, offset, limit))?;
-        Ok(OzgServiceConnection::from_offset(context.services(page.rows), offset, page.total))
+        let rows = context.read(|c| read::ozg_services_rows(c, &f, offset, limit))?;
+        let total = total_of(context, executor, format!("services {f:?}"), offset, rows.len(), |c| {
+            read::ozg_services_count(c, &f)
+        })?;
+        Ok(OzgServiceConnection::from_offset(context.services(rows), offset, total))
     }
 
     /// A LeiKa-Leistung by its 14-digit key.
@@ -312,6 +334,7 @@ impl Query {
 
     fn organisations(
         context: &Ctx,
+        executor: &Executor<'_, '_, Ctx>,
         filter: Option<OrganisationFilter>,
         first: i32,
         after: Option<String>,
@@ -323,8 +346,11 @@ impl Query {
             f.land = filter.land.map(|l| land_of(context, &l, "filter.land")).transpose()?;
             f.name_contains = search_text("filter.nameContains", filter.name_contains)?;
         }
-        let page = context.read(|c| read::organisations_page(c, &f, offset, limit))?;
-        Ok(OrganisationConnection::from_offset(context.organisations(page.rows), offset, page.total))
+        let rows = context.read(|c| read::organisations_rows(c, &f, offset, limit))?;
+        let total = total_of(context, executor, format!("organisations {f:?}"), offset, rows.len(), |c| {
+            read::organisations_count(c, &f)
+        })?;
+        Ok(OrganisationConnection::from_offset(context.organisations(rows), offset, total))
     }
 
     fn project(context: &Ctx, slug: String) -> FieldResult<Option<Project>> {
@@ -369,14 +395,10 @@ impl Query {
             }
         }
         let look = executor.look_ahead();
-        // The total is counted only when asked for (directly or through pageInfo).
-        let wants_total = ["totalCount", "pageInfo"].iter().any(|n| look.children().select(n).is_some());
         let rows = context.read(|c| read::projects_rows(c, &f, offset, limit))?;
-        let total = if wants_total {
-            context.count(format!("projects {f:?}"), |c| read::projects_count(c, &f))?
-        } else {
-            offset + rows.len() as i64
-        };
+        let total = total_of(context, executor, format!("projects {f:?}"), offset, rows.len(), |c| {
+            read::projects_count(c, &f)
+        })?;
         let first_id = rows.first().map(|r| r.id);
         let projects = context.projects(rows);
         if let Some(id) = first_id

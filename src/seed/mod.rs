@@ -198,7 +198,7 @@ impl Seeder<'_> {
             read::topic_fields(self.conn)?.into_iter().map(|t| (t.name, t.slug)).collect();
         let existing: std::collections::HashSet<String> = {
             let f = read::ServiceFilter::default();
-            read::ozg_services_page(self.conn, &f, 0, i64::MAX)?.rows.into_iter().map(|r| r.ozg_id).collect()
+            read::ozg_services_rows(self.conn, &f, 0, i64::MAX)?.into_iter().map(|r| r.ozg_id).collect()
         };
         let slugs: Vec<String> = topics.values().cloned().collect();
         let mut situations: HashMap<(String, String), i32> = read::life_situations_by_topic(self.conn, &slugs)?

@@ -28,12 +28,6 @@ pub fn like_pattern(text: &str) -> String {
     p
 }
 
-/// A page: rows, and how many match in all.
-pub struct Page<T> {
-    pub rows: Vec<T>,
-    pub total: i64,
-}
-
 // ---- reference data -------------------------------------------------------------------------
 
 pub fn lands(conn: &mut Db) -> QueryResult<Vec<LandRow>> {
@@ -85,20 +79,17 @@ fn service_query<'a>(f: &'a ServiceFilter) -> ozg_services::BoxedQuery<'a, B> {
     q
 }
 
-pub fn ozg_services_page(
-    conn: &mut Db,
-    f: &ServiceFilter,
-    offset: i64,
-    limit: i64,
-) -> QueryResult<Page<OzgServiceRow>> {
-    let total = service_query(f).count().get_result(conn)?;
-    let rows = service_query(f)
+pub fn ozg_services_count(conn: &mut Db, f: &ServiceFilter) -> QueryResult<i64> {
+    service_query(f).count().get_result(conn)
+}
+
+pub fn ozg_services_rows(conn: &mut Db, f: &ServiceFilter, offset: i64, limit: i64) -> QueryResult<Vec<OzgServiceRow>> {
+    service_query(f)
         .order(ozg_services::ozg_id)
         .offset(offset)
         .limit(limit)
         .select(OzgServiceRow::as_select())
-        .load(conn)?;
-    Ok(Page { rows, total })
+        .load(conn)
 }
 
 pub fn ozg_services_by_ids(conn: &mut Db, ids: &[String]) -> QueryResult<Vec<OzgServiceRow>> {
@@ -148,20 +139,22 @@ fn organisation_query<'a>(f: &'a OrganisationFilter) -> organisations::BoxedQuer
     q
 }
 
-pub fn organisations_page(
+pub fn organisations_count(conn: &mut Db, f: &OrganisationFilter) -> QueryResult<i64> {
+    organisation_query(f).count().get_result(conn)
+}
+
+pub fn organisations_rows(
     conn: &mut Db,
     f: &OrganisationFilter,
     offset: i64,
     limit: i64,
-) -> QueryResult<Page<OrganisationRow>> {
-    let total = organisation_query(f).count().get_result(conn)?;
-    let rows = organisation_query(f)
+) -> QueryResult<Vec<OrganisationRow>> {
+    organisation_query(f)
         .order((organisations::name, organisations::id))
         .offset(offset)
         .limit(limit)
         .select(OrganisationRow::as_select())
-        .load(conn)?;
-    Ok(Page { rows, total })
+        .load(conn)
 }
 
 pub fn organisations_by_ids(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<OrganisationRow>> {

@@ -333,3 +333,39 @@ async fn responses_are_compressed_on_request(app: &TestApp) {
 }
 
 both_backends!(counts_follow_writes, responses_are_compressed_on_request);
+
+/// The other lists count the same way: only when asked, and exactly after a write.
+async fn organisation_and_service_counts(app: &TestApp) {
+    let orgs = |with_total: bool| {
+        let q = if with_total {
+            "{ organisations(first: 2, filter: {kind: MUNICIPALITY}) { totalCount edges { node { name } } } }"
+        } else {
+            "{ organisations(first: 2, filter: {kind: MUNICIPALITY}) { edges { node { name } } } }"
+        };
+        async move {
+            let r = app.post_raw(json!({ "query": q }).to_string(), "application/json").await;
+            let n: usize = r.headers()["x-db-queries"].to_str().unwrap().parse().unwrap();
+            let v: serde_json::Value = r.json().await.unwrap();
+            assert!(v.get("errors").is_none(), "{v}");
+            (n, v["data"]["organisations"]["totalCount"].as_i64())
+        }
+    };
+    let (with, total) = orgs(true).await;
+    let (without, none) = orgs(false).await;
+    assert!(none.is_none() && without < with, "{without} statements without totalCount, {with} with it");
+    let create = "mutation($i: CreateOrganisationInput!) { createOrganisation(input: $i) { organisation { name } userErrors { code message } } }";
+    let d = app
+        .data(create, json!({ "i": { "slug": "zaehlhausen", "name": "Gemeinde Zählhausen", "kind": "MUNICIPALITY", "land": "DE-NW" } }))
+        .await;
+    assert_eq!(d["createOrganisation"]["userErrors"], json!([]), "{d}");
+    assert_eq!(orgs(true).await.1, total.map(|t| t + 1));
+    let services =
+        "{ ozgServices(first: 1, filter: {topicField: \"ein_auswanderung\"}) { totalCount pageInfo { hasNextPage } } }";
+    let a = app.data(services, json!({})).await;
+    let b = app.data(services, json!({})).await;
+    assert_eq!(a, b);
+    assert!(a["ozgServices"]["totalCount"].as_i64().unwrap() > 1);
+    assert_eq!(a["ozgServices"]["pageInfo"]["hasNextPage"], true);
+}
+
+both_backends!(organisation_and_service_counts);
