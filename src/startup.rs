@@ -79,6 +79,7 @@ pub fn serve(listener: TcpListener, pool: DbPool, options: ServeOptions) -> std:
             .wrap(actix_web::middleware::Compress::default())
             .wrap(from_fn(observe))
             .configure(routes)
+            .configure(crate::web::routes)
     })
     .workers(workers)
     .shutdown_timeout(shutdown)

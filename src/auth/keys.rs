@@ -176,17 +176,24 @@ pub struct TokenRequest {
     pub ttl: Duration,
 }
 
-/// Issues a signed token and records it (without the token itself) for audit and revocation.
-pub fn issue(conn: &mut Db, cfg: &AuthConfig, req: &TokenRequest) -> AppResult<(String, LocalClaims)> {
-    if matches!(req.role, Role::Municipality) && req.organisation_id.is_none() {
+/// What a token or sign-in link may grant: a municipality is bound to one organisation, a coordinator
+/// to an organisation and a scope; anonymous and system are never granted.
+pub fn check_grant(role: Role, organisation_id: Option<i32>, scope: &Scope) -> AppResult<()> {
+    if matches!(role, Role::Municipality) && organisation_id.is_none() {
         return Err(AppError::bad_input("org", "org: a municipality token is bound to one organisation"));
     }
-    if matches!(req.role, Role::Coordinator) && (req.organisation_id.is_none() || req.scope.is_empty()) {
+    if matches!(role, Role::Coordinator) && (organisation_id.is_none() || scope.is_empty()) {
         return Err(AppError::bad_input("scope", "scope: a coordinator token needs an organisation and a scope"));
     }
-    if matches!(req.role, Role::Anonymous | Role::System) {
+    if matches!(role, Role::Anonymous | Role::System) {
         return Err(AppError::bad_input("role", "role: allowed are municipality, coordinator, admin"));
     }
+    Ok(())
+}
+
+/// Issues a signed token and records it (without the token itself) for audit and revocation.
+pub fn issue(conn: &mut Db, cfg: &AuthConfig, req: &TokenRequest) -> AppResult<(String, LocalClaims)> {
+    check_grant(req.role, req.organisation_id, &req.scope)?;
     let key = signing_key(conn, cfg)?;
     let now = jsonwebtoken::get_current_timestamp() as i64;
     let mut jti_bytes = [0u8; 16];

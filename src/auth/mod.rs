@@ -4,6 +4,7 @@
 mod actor;
 pub mod keys;
 pub mod policy;
+pub mod session;
 mod verify;
 
 pub use actor::{Actor, Role, Scope};

@@ -159,6 +159,18 @@ impl Timestamp {
         Self(Utc::now())
     }
 
+    /// This time plus a duration (saturating at the largest representable time).
+    pub fn after(&self, d: std::time::Duration) -> Self {
+        let d = chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX);
+        Self(self.0.checked_add_signed(d).unwrap_or(DateTime::<Utc>::MAX_UTC))
+    }
+
+    /// This time minus a duration (saturating at the smallest representable time).
+    pub fn before(&self, d: std::time::Duration) -> Self {
+        let d = chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX);
+        Self(self.0.checked_sub_signed(d).unwrap_or(DateTime::<Utc>::MIN_UTC))
+    }
+
     pub fn parse(s: &str) -> Result<Self, InvalidId> {
         DateTime::parse_from_rfc3339(s)
             .ok()

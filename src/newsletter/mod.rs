@@ -181,16 +181,16 @@ pub struct ChangeItem {
     pub summary: String,
 }
 
-fn label_of<T: Vocabulary>(code: &str) -> String {
+pub(crate) fn label_of<T: Vocabulary>(code: &str) -> String {
     T::parse(code).map(|v| v.label().to_owned()).unwrap_or_else(|_| code.to_owned())
 }
 
-fn date_label(d: &Option<String>) -> Option<String> {
+pub(crate) fn date_label(d: &Option<String>) -> Option<String> {
     d.as_deref().and_then(|d| PartialDate::parse(d).ok()).map(|d| d.label())
 }
 
 /// "30. November 2026" for a stored timestamp.
-fn day_label(ts: &str) -> String {
+pub(crate) fn day_label(ts: &str) -> String {
     PartialDate::parse(ts.get(..10).unwrap_or_default()).map(|d| d.label()).unwrap_or_else(|_| ts.to_owned())
 }
 
@@ -227,6 +227,59 @@ pub fn build(conn: &mut Db, topic_slug: &str, since: Option<&Timestamp>) -> AppR
 
     let filter = read::ProjectFilter { topic_field: Some(topic.slug.clone()), ..Default::default() };
     let projects = read::projects_rows(conn, &filter, 0, 1000)?;
+    let Built { sections, open_calls, titles } = sections(conn, &projects, &topics, &lands)?;
+    let ids: Vec<i32> = projects.iter().map(|p| p.id).collect();
+
+    // What changed: public entries about these projects since the given time, oldest first.
+    let mut change_items = Vec::new();
+    let id_set: HashSet<i32> = ids.iter().copied().collect();
+    if let Some(since) = since {
+        let mut f = changes::ChangeFilter { since: Some(since.to_db()), ..Default::default() };
+        loop {
+            let (rows, _) = changes::page(conn, &f, 500)?;
+            let Some(last) = rows.last() else { break };
+            f.after_id = Some(last.id);
+            for r in rows.iter().filter(|r| !r.personal && r.project_id.is_some_and(|p| id_set.contains(&p))) {
+                change_items.push(ChangeItem {
+                    id: r.id,
+                    at: r.at.clone(),
+                    at_label: day_label(&r.at),
+                    project: r.project_id.and_then(|p| titles.get(&p).cloned()),
+                    summary: r.summary.clone(),
+                });
+            }
+        }
+    }
+    let now = Timestamp::now();
+    Ok(Issue {
+        title: format!("OZG-Newsletter {}", topic.name),
+        topic_field: topic.name.clone(),
+        topic_field_slug: topic.slug.clone(),
+        topic_field_leads: leads,
+        generated_label: day_label(&now.to_db()),
+        generated_at: now.to_db(),
+        since: since.map(|s| s.to_db()),
+        since_label: since.map(|s| day_label(&s.to_db())),
+        sections,
+        changes: change_items,
+        open_calls,
+    })
+}
+
+/// The sections of some projects, their open calls, and the titles of these and related projects.
+pub struct Built {
+    pub sections: Vec<Section>,
+    pub open_calls: Vec<CallItem>,
+    pub titles: HashMap<i32, String>,
+}
+
+/// Builds a section per project with one query per kind of detail for all of them at once.
+pub fn sections(
+    conn: &mut Db,
+    projects: &[ProjectRow],
+    topics: &[TopicFieldRow],
+    lands: &HashMap<String, String>,
+) -> AppResult<Built> {
     let ids: Vec<i32> = projects.iter().map(|p| p.id).collect();
 
     // One query per kind of detail, for all projects at once.
@@ -300,7 +353,7 @@ pub fn build(conn: &mut Db, topic_slug: &str, since: Option<&Timestamp>) -> AppR
 
     let mut sections = Vec::new();
     let mut open_calls = Vec::new();
-    for p in &projects {
+    for p in projects {
         // Roles in a fixed order, confirmed and requested participations (withdrawn ones are past).
         let mut groups: BTreeMap<usize, RoleGroup> = BTreeMap::new();
         for pa in of(&participations, p.id).filter(|x| x.status != "WITHDRAWN") {
@@ -419,41 +472,7 @@ pub fn build(conn: &mut Db, topic_slug: &str, since: Option<&Timestamp>) -> AppR
                 .collect(),
         });
     }
-
-    // What changed: public entries about these projects since the given time, oldest first.
-    let mut change_items = Vec::new();
-    let id_set: HashSet<i32> = ids.iter().copied().collect();
-    if let Some(since) = since {
-        let mut f = changes::ChangeFilter { since: Some(since.to_db()), ..Default::default() };
-        loop {
-            let (rows, _) = changes::page(conn, &f, 500)?;
-            let Some(last) = rows.last() else { break };
-            f.after_id = Some(last.id);
-            for r in rows.iter().filter(|r| !r.personal && r.project_id.is_some_and(|p| id_set.contains(&p))) {
-                change_items.push(ChangeItem {
-                    id: r.id,
-                    at: r.at.clone(),
-                    at_label: day_label(&r.at),
-                    project: r.project_id.and_then(|p| titles.get(&p).cloned()),
-                    summary: r.summary.clone(),
-                });
-            }
-        }
-    }
-    let now = Timestamp::now();
-    Ok(Issue {
-        title: format!("OZG-Newsletter {}", topic.name),
-        topic_field: topic.name.clone(),
-        topic_field_slug: topic.slug.clone(),
-        topic_field_leads: leads,
-        generated_label: day_label(&now.to_db()),
-        generated_at: now.to_db(),
-        since: since.map(|s| s.to_db()),
-        since_label: since.map(|s| day_label(&s.to_db())),
-        sections,
-        changes: change_items,
-        open_calls,
-    })
+    Ok(Built { sections, open_calls, titles })
 }
 
 /// Escapes the characters Markdown would read as markup.

@@ -286,3 +286,15 @@ pub fn page(conn: &mut Db, f: &ChangeFilter, limit: i64) -> QueryResult<(Vec<Cha
     let rows = query(f, true).order(change_log::id).limit(limit).select(ChangeRow::as_select()).load(conn)?;
     Ok((rows, total))
 }
+
+/// The latest applied, public entries about a project, newest first.
+pub fn recent_public(conn: &mut Db, project_id: i32, limit: i64) -> QueryResult<Vec<ChangeRow>> {
+    change_log::table
+        .filter(change_log::project_id.eq(project_id))
+        .filter(change_log::outcome.eq("APPLIED"))
+        .filter(change_log::personal.eq(false))
+        .order(change_log::id.desc())
+        .limit(limit)
+        .select(ChangeRow::as_select())
+        .load(conn)
+}

@@ -11,6 +11,7 @@ pub mod newsletter;
 pub mod read;
 pub mod rows;
 pub mod schema;
+pub mod sessions;
 pub mod write;
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -356,3 +356,30 @@ pub struct SubscriberRow {
     pub created_at: String,
     pub confirmed_at: Option<String>,
 }
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = sign_in_links)]
+pub struct SignInLinkRow {
+    pub id: String,
+    pub subject: String,
+    pub role: String,
+    pub organisation_id: Option<i32>,
+    pub scope: String,
+    pub created_at: String,
+    pub expires_at: String,
+    pub used_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = web_sessions)]
+pub struct WebSessionRow {
+    pub id: String,
+    pub csrf: String,
+    pub subject: String,
+    pub role: String,
+    pub organisation_id: Option<i32>,
+    pub scope: String,
+    pub issuer: String,
+    pub created_at: String,
+    pub expires_at: String,
+}

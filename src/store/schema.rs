@@ -428,6 +428,33 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sign_in_links (id) {
+        id -> Text,
+        subject -> Text,
+        role -> Text,
+        organisation_id -> Nullable<Integer>,
+        scope -> Text,
+        created_at -> Text,
+        expires_at -> Text,
+        used_at -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    web_sessions (id) {
+        id -> Text,
+        csrf -> Text,
+        subject -> Text,
+        role -> Text,
+        organisation_id -> Nullable<Integer>,
+        scope -> Text,
+        issuer -> Text,
+        created_at -> Text,
+        expires_at -> Text,
+    }
+}
+
 diesel::joinable!(ozg_services -> topic_fields (topic_field_slug));
 diesel::joinable!(ozg_services -> life_situations (life_situation_id));
 diesel::joinable!(project_services -> projects (project_id));
@@ -473,4 +500,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     newsletter_editions,
     newsletter_subscribers,
     idempotency_keys,
+    sign_in_links,
+    web_sessions,
 );

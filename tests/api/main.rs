@@ -4,6 +4,7 @@
 mod helpers;
 
 mod auth;
+mod browser;
 mod catalogue;
 mod cli;
 mod concurrency;
@@ -18,3 +19,4 @@ mod projects;
 mod reuse;
 mod roles;
 mod scale;
+mod web;

@@ -1,0 +1,426 @@
+//! Server-rendered pages for people who do not use GraphQL: browsing the catalogue and the projects,
+//! signing in, a Kommune's sign-ups and reuse declarations, a coordinator's decisions and edits.
+//! Pages are HTML from templates (templates/web/), work without JavaScript and call the same
+//! service functions as the GraphQL API, so the rules are the same. Every form carries the
+//! session's CSRF token and is refused from another origin.
+
+mod actions;
+mod pages;
+
+use std::sync::OnceLock;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use minijinja::Environment;
+use serde_json::{Value, json};
+
+use crate::auth::session::{self, Session};
+use crate::auth::{Actor, Role};
+use crate::error::{AppError, AppResult, ErrorCode, log_internal};
+use crate::http::AppState;
+use crate::store::Db;
+
+/// The session cookie: HttpOnly, Secure, SameSite=Lax. Browsers treat http://localhost and
+/// http://127.0.0.1 as secure, so local development works without TLS.
+pub const COOKIE: &str = "ozg_session";
+
+/// Largest form body accepted.
+const MAX_FORM: usize = 64 * 1024;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(pages::start))
+        .route("/static/style.css", web::get().to(style))
+        .route("/themenfelder/{slug}", web::get().to(pages::topic))
+        .route("/projekte/{slug}", web::get().to(pages::project))
+        .route("/projekte/{slug}/bearbeiten", web::get().to(pages::edit_project))
+        .route("/organisationen/{slug}", web::get().to(pages::organisation))
+        .route("/suche", web::get().to(pages::search))
+        .route("/anmelden", web::get().to(pages::sign_in))
+        .route("/anmelden/link", web::get().to(pages::sign_in_link))
+        .route("/anmelden/link", web::post().to(actions::sign_in_link))
+        .route("/abmelden", web::post().to(actions::sign_out))
+        .route("/meine-beteiligungen", web::get().to(pages::mine))
+        .route("/projekte/{slug}/teilnahme", web::post().to(actions::sign_up))
+        .route("/projekte/{slug}/nachnutzung", web::post().to(actions::declare_reuse))
+        .route("/projekte/{slug}/phase", web::post().to(actions::change_phase))
+        .route("/projekte/{slug}/stand", web::post().to(actions::status_note))
+        .route("/projekte/{slug}/meilensteine", web::post().to(actions::add_milestone))
+        .route("/projekte/{slug}/aufrufe", web::post().to(actions::open_call))
+        .route("/teilnahmen/{id}/bestaetigen", web::post().to(actions::confirm_participation))
+        .route("/teilnahmen/{id}/zurueckziehen", web::post().to(actions::withdraw_participation))
+        .route("/nachnutzungen/{id}/status", web::post().to(actions::advance_reuse))
+        .route("/nachnutzungen/{id}/zurueckziehen", web::post().to(actions::withdraw_reuse))
+        .route("/meilensteine/{id}/erreicht", web::post().to(actions::complete_milestone))
+        .route("/aufrufe/{id}/schliessen", web::post().to(actions::close_call));
+}
+
+/// The one style sheet, served by the binary (no CDN).
+async fn style() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(include_str!("../../templates/web/style.css"))
+}
+
+fn environment() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        for (name, source) in [
+            ("base.html", include_str!("../../templates/web/base.html")),
+            ("start.html", include_str!("../../templates/web/start.html")),
+            ("topic.html", include_str!("../../templates/web/topic.html")),
+            ("project.html", include_str!("../../templates/web/project.html")),
+            ("edit.html", include_str!("../../templates/web/edit.html")),
+            ("organisation.html", include_str!("../../templates/web/organisation.html")),
+            ("search.html", include_str!("../../templates/web/search.html")),
+            ("sign_in.html", include_str!("../../templates/web/sign_in.html")),
+            ("sign_in_link.html", include_str!("../../templates/web/sign_in_link.html")),
+            ("mine.html", include_str!("../../templates/web/mine.html")),
+            ("message.html", include_str!("../../templates/web/message.html")),
+        ] {
+            env.add_template(name, source).expect("templates are checked by the tests");
+        }
+        env
+    })
+}
+
+/// Who is looking: a signed-in session or nobody.
+#[derive(Default)]
+pub struct Viewer {
+    pub session: Option<Session>,
+}
+
+impl Viewer {
+    pub fn actor(&self) -> Actor {
+        self.session.as_ref().map(|s| s.actor.clone()).unwrap_or_else(Actor::anonymous)
+    }
+
+    pub fn role(&self) -> Role {
+        self.session.as_ref().map(|s| s.actor.role).unwrap_or(Role::Anonymous)
+    }
+
+    /// The organisation a signed-in Kommune or coordinator acts for.
+    pub fn organisation_id(&self) -> Option<i32> {
+        self.session.as_ref().and_then(|s| s.actor.organisation_id)
+    }
+
+    fn json(&self) -> Value {
+        match &self.session {
+            None => json!({ "signed_in": false }),
+            Some(s) => json!({
+                "signed_in": true,
+                "subject": s.actor.subject,
+                "role": s.actor.role.code(),
+                "role_label": role_label(s.actor.role),
+                "organisation": s.organisation.as_ref().map(|o| json!({ "name": o.name, "slug": o.slug })),
+                "csrf": s.csrf,
+            }),
+        }
+    }
+}
+
+fn role_label(role: Role) -> &'static str {
+    match role {
+        Role::Anonymous => "nicht angemeldet",
+        Role::Municipality => "Kommune",
+        Role::Coordinator => "Koordination",
+        Role::Admin => "Administration",
+        Role::System => "System",
+    }
+}
+
+/// What a handler answers.
+pub enum Reply {
+    Page {
+        template: &'static str,
+        status: StatusCode,
+        ctx: Value,
+    },
+    /// 303 See Other: after a form, to the page that shows its outcome.
+    Redirect(String),
+    /// Signed in: set the session cookie, then go on.
+    SignedIn {
+        location: String,
+        cookie: String,
+    },
+    /// Signed out: clear the cookie.
+    SignedOut,
+}
+
+pub fn page(template: &'static str, ctx: Value) -> Reply {
+    Reply::Page { template, status: StatusCode::OK, ctx }
+}
+
+/// The session cookie of a request, if any.
+fn session_cookie(req: &HttpRequest) -> Option<String> {
+    let header = req.headers().get(header::COOKIE)?.to_str().ok()?;
+    header.split(';').map(str::trim).find_map(|c| c.strip_prefix(COOKIE)?.strip_prefix('=').map(str::to_owned))
+}
+
+/// Runs a page or action on a pooled connection, with the viewer's session looked up first.
+async fn run<F>(req: &HttpRequest, state: &AppState, f: F) -> HttpResponse
+where
+    F: FnOnce(&mut Db, &Viewer) -> AppResult<Reply> + Send + 'static,
+{
+    let cookie = session_cookie(req);
+    let pool = state.pool.clone();
+    let result = web::block(move || -> AppResult<(Viewer, AppResult<Reply>)> {
+        let mut conn = pool.get()?;
+        let session = match cookie {
+            Some(c) => session::find(&mut conn, &c)?,
+            None => None,
+        };
+        let viewer = Viewer { session };
+        let reply = f(&mut conn, &viewer);
+        Ok((viewer, reply))
+    })
+    .await;
+    match result {
+        Ok(Ok((viewer, Ok(reply)))) => respond(&viewer, reply),
+        Ok(Ok((viewer, Err(e)))) => error_page(&viewer, e),
+        Ok(Err(e)) => error_page(&Viewer::default(), e),
+        Err(e) => error_page(&Viewer::default(), AppError::Internal(format!("blocking task: {e}"))),
+    }
+}
+
+/// A submitted form: its fields in order.
+pub struct Form(Vec<(String, String)>);
+
+impl Form {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// A field with something in it (trimmed); empty counts as absent.
+    pub fn text(&self, name: &str) -> Option<String> {
+        self.get(name).map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned)
+    }
+
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect()
+    }
+
+    pub fn fields(&self) -> Value {
+        Value::Object(self.0.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect())
+    }
+
+    /// A whole number field, or a clear error naming it.
+    pub fn number(&self, name: &str) -> AppResult<i32> {
+        self.get(name)
+            .and_then(|v| v.trim().parse().ok())
+            .ok_or_else(|| AppError::bad_input(name, format!("{name}: a whole number is required")))
+    }
+}
+
+/// Whether a form post comes from a page of this server: `Origin` (or else `Referer`) must name
+/// the request's own host; a post that names neither is let through to the CSRF token check.
+fn same_origin(req: &HttpRequest) -> bool {
+    let host = req.connection_info().host().to_owned();
+    let named = req
+        .headers()
+        .get(header::ORIGIN)
+        .or_else(|| req.headers().get(header::REFERER))
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    match named {
+        None => true,
+        Some(o) => {
+            let rest = o.split_once("://").map(|(_, r)| r).unwrap_or("");
+            rest.split('/').next() == Some(host.as_str())
+        }
+    }
+}
+
+/// Runs a form action: same origin, a well-formed body, a session (unless `anonymous_ok`), the
+/// session's CSRF token; a refused attempt is recorded in the change log like one over GraphQL.
+async fn run_form<F>(
+    req: &HttpRequest,
+    state: &AppState,
+    body: web::Bytes,
+    operation: &'static str,
+    anonymous_ok: bool,
+    f: F,
+) -> HttpResponse
+where
+    F: FnOnce(&mut Db, &Viewer, &Form) -> AppResult<Reply> + Send + 'static,
+{
+    if !same_origin(req) {
+        let e = AppError::user(ErrorCode::Forbidden, Some("origin"), "the form was sent from another site");
+        return error_page(&Viewer::default(), e);
+    }
+    if body.len() > MAX_FORM {
+        return error_page(&Viewer::default(), AppError::bad_input("form", "form: at most 64 KiB"));
+    }
+    let form = match serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body) {
+        Ok(f) => Form(f),
+        Err(_) => {
+            let e =
+                AppError::user(ErrorCode::BadRequest, None, "the form data is not application/x-www-form-urlencoded");
+            return error_page(&Viewer::default(), e);
+        }
+    };
+    run(req, state, move |conn, viewer| {
+        if !anonymous_ok {
+            let Some(s) = &viewer.session else {
+                return Err(AppError::user(ErrorCode::Unauthenticated, None, "please sign in first"));
+            };
+            if !form.get("csrf").is_some_and(|t| session::same_secret(t, &s.csrf)) {
+                return Err(AppError::user(
+                    ErrorCode::Forbidden,
+                    Some("csrf"),
+                    "the form's security token does not match your session; reload the page and try again",
+                ));
+            }
+        }
+        let r = f(conn, viewer, &form);
+        if let Err(AppError::User { code: ErrorCode::Forbidden | ErrorCode::Unauthenticated, message, .. }) = &r
+            && viewer.session.is_some()
+            && let Err(e) = crate::service::record_denied(conn, &viewer.actor(), operation, message)
+        {
+            log_internal(&format!("recording a denied attempt: {e}"));
+        }
+        r
+    })
+    .await
+}
+
+fn secure_headers(mut resp: HttpResponse, private: bool) -> HttpResponse {
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(if private { "no-store" } else { "no-cache" }));
+    resp
+}
+
+fn render(viewer: &Viewer, template: &str, status: StatusCode, mut ctx: Value) -> HttpResponse {
+    if let Value::Object(m) = &mut ctx {
+        m.insert("viewer".into(), viewer.json());
+    }
+    let body = environment()
+        .get_template(template)
+        .and_then(|t| t.render(minijinja::Value::from(minijinja::value::Serde(&ctx))))
+        .map_err(|e| format!("rendering {template}: {e:#}"));
+    match body {
+        Ok(body) => secure_headers(
+            HttpResponse::build(status).content_type("text/html; charset=utf-8").body(body),
+            viewer.session.is_some(),
+        ),
+        Err(e) => {
+            let incident = log_internal(&e);
+            HttpResponse::InternalServerError()
+                .content_type("text/plain; charset=utf-8")
+                .body(format!("Interner Fehler (Vorgang {incident})."))
+        }
+    }
+}
+
+fn see_other(location: &str) -> actix_web::HttpResponseBuilder {
+    let mut b = HttpResponse::SeeOther();
+    b.insert_header((header::LOCATION, location.to_owned()));
+    b
+}
+
+fn respond(viewer: &Viewer, reply: Reply) -> HttpResponse {
+    match reply {
+        Reply::Page { template, status, ctx } => render(viewer, template, status, ctx),
+        Reply::Redirect(location) => see_other(&location).finish(),
+        Reply::SignedIn { location, cookie } => see_other(&location)
+            .insert_header((
+                header::SET_COOKIE,
+                format!(
+                    "{COOKIE}={cookie}; Path=/; HttpOnly; Secure; SameSite=Lax; Max-Age={}",
+                    session::SESSION_TTL.as_secs()
+                ),
+            ))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .finish(),
+        Reply::SignedOut => see_other("/?hinweis=abgemeldet")
+            .insert_header((
+                header::SET_COOKIE,
+                format!("{COOKIE}=; Path=/; HttpOnly; Secure; SameSite=Lax; Max-Age=0"),
+            ))
+            .finish(),
+    }
+}
+
+/// A German page for an error: what happened, what the field was, what to do.
+fn error_page(viewer: &Viewer, e: AppError) -> HttpResponse {
+    let (status, title, hint) = match e.code() {
+        ErrorCode::BadUserInput | ErrorCode::BadRequest => {
+            (StatusCode::BAD_REQUEST, "Eingabe nicht gültig", "Bitte prüfen Sie die Angaben und senden Sie sie erneut.")
+        }
+        ErrorCode::NotFound => {
+            (StatusCode::NOT_FOUND, "Nicht gefunden", "Der Eintrag oder Link existiert nicht (mehr).")
+        }
+        ErrorCode::Conflict => (
+            StatusCode::CONFLICT,
+            "Inzwischen geändert",
+            "Jemand hat den Eintrag inzwischen geändert. Bitte laden Sie die Seite neu und prüfen Sie den aktuellen Stand.",
+        ),
+        ErrorCode::Forbidden => {
+            (StatusCode::FORBIDDEN, "Nicht erlaubt", "Diese Aktion ist für Ihre Anmeldung nicht freigegeben.")
+        }
+        ErrorCode::IllegalTransition => (
+            StatusCode::CONFLICT,
+            "Dieser Schritt ist nicht möglich",
+            "Der aktuelle Stand lässt diesen Schritt nicht zu.",
+        ),
+        ErrorCode::AlreadyExists => (StatusCode::CONFLICT, "Bereits vorhanden", "Dieser Eintrag besteht schon."),
+        ErrorCode::Unauthenticated => (
+            StatusCode::UNAUTHORIZED,
+            "Anmeldung erforderlich",
+            "Bitte melden Sie sich an, zum Beispiel mit dem Anmeldelink Ihrer Koordination.",
+        ),
+        ErrorCode::RateLimited => {
+            (StatusCode::TOO_MANY_REQUESTS, "Zu viele Anfragen", "Bitte versuchen Sie es gleich noch einmal.")
+        }
+        ErrorCode::Timeout | ErrorCode::Unavailable | ErrorCode::LimitExceeded => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Vorübergehend nicht erreichbar",
+            "Bitte versuchen Sie es in einigen Minuten erneut.",
+        ),
+        ErrorCode::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "Interner Fehler", ""),
+    };
+    let (detail, field, incident) = match &e {
+        AppError::User { message, field, .. } => (Some(message.clone()), field.clone(), None),
+        AppError::Internal(detail) => (None, None, Some(log_internal(detail))),
+    };
+    let ctx = json!({
+        "title": title,
+        "hint": hint,
+        "detail": detail,
+        "field": field,
+        "incident": incident,
+        "code": e.code().as_str(),
+    });
+    render(viewer, "message.html", status, ctx)
+}
+
+/// Fixed notices a redirect may ask a page to show (`?hinweis=…`); anything else shows nothing.
+pub fn notice(code: Option<&str>) -> Option<&'static str> {
+    Some(match code? {
+        "angemeldet" => "Sie sind angemeldet.",
+        "abgemeldet" => "Sie sind abgemeldet.",
+        "teilnahme-gemeldet" => "Ihre Meldung ist eingegangen. Die Koordination bestätigt sie.",
+        "teilnahme-zurueckgezogen" => "Die Teilnahme ist zurückgezogen.",
+        "teilnahme-bestaetigt" => "Die Teilnahme ist bestätigt.",
+        "nachnutzung-bekundet" => "Ihr Interesse an der Nachnutzung ist erfasst.",
+        "nachnutzung-zurueckgezogen" => "Die Nachnutzungserklärung ist zurückgezogen.",
+        "nachnutzung-geaendert" => "Der Stand der Nachnutzung ist geändert.",
+        "phase-geaendert" => "Die Phase ist geändert.",
+        "stand-gespeichert" => "Der Sachstand ist gespeichert.",
+        "meilenstein-angelegt" => "Der Meilenstein ist angelegt.",
+        "meilenstein-erreicht" => "Der Meilenstein ist als erreicht eingetragen.",
+        "aufruf-eroeffnet" => "Der Aufruf ist eröffnet.",
+        "aufruf-geschlossen" => "Der Aufruf ist geschlossen.",
+        _ => return None,
+    })
+}
