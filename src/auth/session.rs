@@ -28,6 +28,11 @@ fn secret() -> AppResult<String> {
     Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
+/// A fresh random key for a form that must take effect once (an idempotency key).
+pub fn form_key() -> AppResult<String> {
+    secret()
+}
+
 /// What is stored in place of a secret.
 fn hash(secret: &str) -> String {
     Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
@@ -176,4 +181,45 @@ pub fn end(conn: &mut Db, cookie: &str) -> AppResult<()> {
 /// Compares two secrets in time independent of where they differ.
 pub fn same_secret(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// How long a sign-in at an identity provider may take.
+const OIDC_LOGIN_TTL: Duration = Duration::from_secs(10 * 60);
+
+/// A sign-in with OpenID Connect that is about to leave for the identity provider: the `state`
+/// and `nonce` to send along, and the PKCE challenge of the verifier kept here.
+pub struct OidcStart {
+    pub state: String,
+    pub nonce: String,
+    pub code_challenge: String,
+}
+
+/// Starts a sign-in at an issuer: keeps the PKCE verifier and the nonce under the hash of the state.
+pub fn begin_oidc(conn: &mut Db, issuer: &str) -> AppResult<OidcStart> {
+    let (state, verifier, nonce) = (secret()?, secret()?, secret()?);
+    let now = Timestamp::now();
+    store::insert_oidc_login(
+        conn,
+        &store::NewOidcLogin {
+            id: &hash(&state),
+            issuer,
+            verifier: &verifier,
+            nonce: &nonce,
+            created_at: &now.to_db(),
+            expires_at: &now.after(OIDC_LOGIN_TTL).to_db(),
+        },
+    )?;
+    let code_challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    Ok(OidcStart { state, nonce, code_challenge })
+}
+
+/// The sign-in a returning `state` belongs to, once: (issuer, PKCE verifier, nonce).
+pub fn finish_oidc(conn: &mut Db, state: &str) -> AppResult<(String, String, String)> {
+    let gone = || AppError::not_found("state", "state: this sign-in is unknown, finished or expired; start again");
+    if !well_formed(state) {
+        return Err(gone());
+    }
+    let row = write_tx(conn, |conn| Ok(store::take_oidc_login(conn, &hash(state), &Timestamp::now().to_db())?))?;
+    let row = row.ok_or_else(gone)?;
+    Ok((row.issuer, row.verifier, row.nonce))
 }

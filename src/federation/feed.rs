@@ -175,7 +175,7 @@ pub fn page(conn: &mut Db, me: &Identity, after: i64, limit: i64) -> AppResult<P
     for c in changes {
         let id: Option<i32> = c.entity_id.parse().ok();
         let key = match c.entity_type.as_str() {
-            "Project" | "Milestone" => c.project_id.map(Key::Project),
+            "Project" | "Milestone" | "Step" => c.project_id.map(Key::Project),
             "Participation" => id.map(Key::Participation),
             "Call" => id.map(Key::Call),
             "ReuseDeclaration" => id.map(Key::Reuse),

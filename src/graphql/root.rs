@@ -581,6 +581,7 @@ macro_rules! payload_type {
 
 payload_type!(ProjectPayload, project, Project, "The result of a project mutation.");
 payload_type!(MilestonePayload, milestone, Milestone, "The result of a milestone mutation.");
+payload_type!(StepPayload, step, Step, "The result of a step mutation.");
 payload_type!(ParticipationPayload, participation, Participation, "The result of a participation mutation.");
 payload_type!(CallPayload, call, Call, "The result of a call mutation.");
 payload_type!(OrganisationPayload, organisation, Organisation, "The result of an organisation mutation.");
@@ -636,6 +637,19 @@ impl Mutation {
         let (m, user_errors) =
             payload(run(context, "addMilestone", |c, a| service::projects::add_milestone(c, a, input)))?;
         Ok(MilestonePayload { milestone: m.map(Milestone), user_errors })
+    }
+
+    /// Coordinators: append a step to a project's plan.
+    fn add_step(context: &Ctx, input: service::AddStepInput) -> FieldResult<StepPayload> {
+        let (s, user_errors) = payload(run(context, "addStep", |c, a| service::projects::add_step(c, a, input)))?;
+        Ok(StepPayload { step: s.map(Step), user_errors })
+    }
+
+    /// Coordinators: set a step's status (planned, in progress, done).
+    fn set_step_status(context: &Ctx, input: service::SetStepStatusInput) -> FieldResult<StepPayload> {
+        let (s, user_errors) =
+            payload(run(context, "setStepStatus", |c, a| service::projects::set_step_status(c, a, input)))?;
+        Ok(StepPayload { step: s.map(Step), user_errors })
     }
 
     fn complete_milestone(context: &Ctx, input: service::CompleteMilestoneInput) -> FieldResult<MilestonePayload> {

@@ -667,10 +667,13 @@ impl Funding {
     }
 }
 
-pub struct Step(StepRow);
+pub struct Step(pub StepRow);
 
 #[graphql_object(context = Ctx)]
 impl Step {
+    fn id(&self) -> juniper::ID {
+        juniper::ID::new(self.0.id.to_string())
+    }
     fn position(&self) -> i32 {
         self.0.position
     }

@@ -520,7 +520,7 @@ async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// The base URL peers reach this instance at: configured, else the request's own.
-fn public_url(req: &HttpRequest, state: &AppState) -> String {
+pub(crate) fn public_url(req: &HttpRequest, state: &AppState) -> String {
     state.federation.public_url.clone().unwrap_or_else(|| base_url(req))
 }
 

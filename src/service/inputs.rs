@@ -5,6 +5,7 @@ use juniper::{GraphQLInputObject, ID};
 
 use crate::domain::{
     Ags, Ars, DeliveryModel, DistrictKey, OrganisationKind, OzgId, PartialDate, ParticipationRole, Phase, ReuseStatus,
+    StepStatus,
 };
 
 /// Names an organisation by exactly one of its id, AGS or slug.
@@ -66,6 +67,22 @@ pub struct AddMilestoneInput {
     pub planned: Option<PartialDate>,
     pub actual: Option<PartialDate>,
     pub note: Option<String>,
+}
+
+/// A step of a project's plan ("Schritt 3: Anbindung an das Fachverfahren"), appended at the end.
+#[derive(Debug, Clone, GraphQLInputObject)]
+pub struct AddStepInput {
+    pub project_slug: String,
+    pub title: String,
+    pub description: Option<String>,
+    /// Defaults to PLANNED.
+    pub status: Option<StepStatus>,
+}
+
+#[derive(Debug, Clone, GraphQLInputObject)]
+pub struct SetStepStatusInput {
+    pub id: ID,
+    pub status: StepStatus,
 }
 
 #[derive(Debug, Clone, GraphQLInputObject)]

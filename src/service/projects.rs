@@ -4,8 +4,8 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::auth::policy::{self, Op};
-use crate::domain::{OzgId, PartialDate, Phase, RelationKind, Vocabulary};
-use crate::store::rows::MilestoneRow;
+use crate::domain::{OzgId, PartialDate, Phase, RelationKind, StepStatus, Vocabulary};
+use crate::store::rows::{MilestoneRow, StepRow};
 use crate::store::{write, write_tx};
 
 fn check_services(conn: &mut Db, ids: &[OzgId]) -> AppResult<Vec<String>> {
@@ -353,6 +353,88 @@ pub fn add_milestone(conn: &mut Db, actor: &Actor, input: AddMilestoneInput) -> 
             },
         )?;
         Ok(read::milestone_by_id(conn, id)?.expect("just inserted"))
+    })
+}
+
+/// Appends a step to a project's plan.
+pub fn add_step(conn: &mut Db, actor: &Actor, input: AddStepInput) -> AppResult<StepRow> {
+    let title = text(&input.title, "title", TITLE_MAX)?;
+    let description = opt_text(input.description.as_deref(), "description", NOTE_MAX)?;
+    let status = input.status.unwrap_or(StepStatus::Planned);
+    write_tx(conn, |conn| {
+        let p = find_project(conn, &input.project_slug, "projectSlug")?;
+        require_home(conn, &p.origin, "project", "projectSlug")?;
+        policy::require(conn, actor, Op::ManageProject(&p))?;
+        require_active(&p, "projectSlug")?;
+        let position = read::steps_by_projects(conn, &[p.id])?.iter().map(|s| s.position).max().unwrap_or(0) + 1;
+        let id = write::insert_step(
+            conn,
+            &write::NewStep {
+                project_id: p.id,
+                position,
+                title: &title,
+                description: description.as_deref(),
+                status: status.code(),
+            },
+        )?;
+        record(
+            conn,
+            actor,
+            &now(),
+            Change {
+                action: ChangeAction::Create,
+                entity_type: "Step",
+                entity_id: id.to_string(),
+                project_id: Some(p.id),
+                summary: format!("Projekt „{}“: Schritt {position} „{title}“ angelegt", p.title),
+                diff: Diff::created(&[
+                    ("position", json!(position)),
+                    ("title", json!(title)),
+                    ("description", json!(description)),
+                    ("status", json!(status.code())),
+                ]),
+            },
+        )?;
+        Ok(read::step_by_id(conn, id)?.expect("just inserted"))
+    })
+}
+
+/// Moves a step to another status (planned, in progress, done; any order: plans change).
+pub fn set_step_status(conn: &mut Db, actor: &Actor, input: SetStepStatusInput) -> AppResult<StepRow> {
+    let id = parse_id(&input.id, "id")?;
+    write_tx(conn, |conn| {
+        let s = read::step_by_id(conn, id)?
+            .ok_or_else(|| AppError::not_found("id", format!("id: no step with id {id}")))?;
+        let project = read::project_by_id(conn, s.project_id)?.expect("foreign key");
+        require_home(conn, &project.origin, "project", "id")?;
+        policy::require(conn, actor, Op::ManageProject(&project))?;
+        require_active(&project, "id")?;
+        if s.status == input.status.code() {
+            return Ok(s);
+        }
+        write::set_step_status(conn, id, input.status.code())?;
+        let mut diff = Diff::default();
+        diff.set("status", s.status.clone(), input.status.code());
+        record(
+            conn,
+            actor,
+            &now(),
+            Change {
+                action: ChangeAction::Update,
+                entity_type: "Step",
+                entity_id: id.to_string(),
+                project_id: Some(s.project_id),
+                summary: format!(
+                    "Projekt „{}“: Schritt {} „{}“ {}",
+                    project.title,
+                    s.position,
+                    s.title,
+                    input.status.label()
+                ),
+                diff,
+            },
+        )?;
+        Ok(read::step_by_id(conn, id)?.expect("exists"))
     })
 }
 

@@ -76,6 +76,9 @@ pub struct NewIssuer<'a> {
     pub organisation_claim: &'a str,
     pub scope_claim: Option<&'a str>,
     pub created_at: &'a str,
+    pub web_client_id: Option<&'a str>,
+    pub web_client_secret: Option<&'a str>,
+    pub display_name: Option<&'a str>,
 }
 
 pub fn insert_issuer(conn: &mut Db, i: &NewIssuer) -> QueryResult<()> {
@@ -89,6 +92,9 @@ pub fn insert_issuer(conn: &mut Db, i: &NewIssuer) -> QueryResult<()> {
             issuers::organisation_claim.eq(i.organisation_claim),
             issuers::scope_claim.eq(i.scope_claim),
             issuers::created_at.eq(i.created_at),
+            issuers::web_client_id.eq(i.web_client_id),
+            issuers::web_client_secret.eq(i.web_client_secret),
+            issuers::display_name.eq(i.display_name),
         ))
         .execute(conn)
         .map(drop)

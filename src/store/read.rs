@@ -357,6 +357,10 @@ pub fn milestones_by_projects(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<Mil
         .load(conn)
 }
 
+pub fn step_by_id(conn: &mut Db, id: i32) -> QueryResult<Option<StepRow>> {
+    project_steps::table.find(id).select(StepRow::as_select()).first(conn).optional()
+}
+
 pub fn milestone_by_id(conn: &mut Db, id: i32) -> QueryResult<Option<MilestoneRow>> {
     milestones::table.find(id).select(MilestoneRow::as_select()).first(conn).optional()
 }

@@ -302,6 +302,11 @@ pub struct IssuerRow {
     pub organisation_claim: String,
     pub scope_claim: Option<String>,
     pub created_at: String,
+    /// The client id this registry signs people in with (OpenID Connect); `None`: API tokens only.
+    pub web_client_id: Option<String>,
+    pub web_client_secret: Option<String>,
+    /// The name on the sign-in button, e.g. "Servicekonto NRW".
+    pub display_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -380,6 +385,17 @@ pub struct WebSessionRow {
     pub organisation_id: Option<i32>,
     pub scope: String,
     pub issuer: String,
+    pub created_at: String,
+    pub expires_at: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = oidc_logins)]
+pub struct OidcLoginRow {
+    pub id: String,
+    pub issuer: String,
+    pub verifier: String,
+    pub nonce: String,
     pub created_at: String,
     pub expires_at: String,
 }

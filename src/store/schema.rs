@@ -318,6 +318,9 @@ diesel::table! {
         organisation_claim -> Text,
         scope_claim -> Nullable<Text>,
         created_at -> Text,
+        web_client_id -> Nullable<Text>,
+        web_client_secret -> Nullable<Text>,
+        display_name -> Nullable<Text>,
     }
 }
 
@@ -455,6 +458,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    oidc_logins (id) {
+        id -> Text,
+        issuer -> Text,
+        verifier -> Text,
+        nonce -> Text,
+        created_at -> Text,
+        expires_at -> Text,
+    }
+}
+
 diesel::joinable!(ozg_services -> topic_fields (topic_field_slug));
 diesel::joinable!(ozg_services -> life_situations (life_situation_id));
 diesel::joinable!(project_services -> projects (project_id));
@@ -502,4 +516,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     sign_in_links,
     web_sessions,
+    oidc_logins,
 );

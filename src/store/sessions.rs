@@ -4,7 +4,7 @@
 use diesel::prelude::*;
 
 use super::Db;
-use super::rows::{SignInLinkRow, WebSessionRow};
+use super::rows::{OidcLoginRow, SignInLinkRow, WebSessionRow};
 use super::schema::*;
 
 pub struct NewSignInLink<'a> {
@@ -105,4 +105,43 @@ pub fn purge_expired(conn: &mut Db, now: &str, before: &str) -> QueryResult<usiz
     let s = diesel::delete(web_sessions::table.filter(web_sessions::expires_at.le(now))).execute(conn)?;
     let l = diesel::delete(sign_in_links::table.filter(sign_in_links::expires_at.le(before))).execute(conn)?;
     Ok(s + l)
+}
+
+pub struct NewOidcLogin<'a> {
+    pub id: &'a str,
+    pub issuer: &'a str,
+    pub verifier: &'a str,
+    pub nonce: &'a str,
+    pub created_at: &'a str,
+    pub expires_at: &'a str,
+}
+
+/// Records a sign-in under way (and drops those that expired).
+pub fn insert_oidc_login(conn: &mut Db, l: &NewOidcLogin) -> QueryResult<()> {
+    diesel::delete(oidc_logins::table.filter(oidc_logins::expires_at.le(l.created_at))).execute(conn)?;
+    diesel::insert_into(oidc_logins::table)
+        .values((
+            oidc_logins::id.eq(l.id),
+            oidc_logins::issuer.eq(l.issuer),
+            oidc_logins::verifier.eq(l.verifier),
+            oidc_logins::nonce.eq(l.nonce),
+            oidc_logins::created_at.eq(l.created_at),
+            oidc_logins::expires_at.eq(l.expires_at),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Takes a sign-in under way: returns it once, if it has not expired, and deletes it.
+pub fn take_oidc_login(conn: &mut Db, id: &str, now: &str) -> QueryResult<Option<OidcLoginRow>> {
+    let row = oidc_logins::table
+        .find(id)
+        .filter(oidc_logins::expires_at.gt(now))
+        .select(OidcLoginRow::as_select())
+        .first(conn)
+        .optional()?;
+    if diesel::delete(oidc_logins::table.find(id)).execute(conn)? == 0 {
+        return Ok(None);
+    }
+    Ok(row)
 }

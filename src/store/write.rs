@@ -135,6 +135,11 @@ pub fn insert_funding(conn: &mut Db, f: &NewFunding) -> QueryResult<i32> {
     diesel::insert_into(project_fundings::table).values(f).returning(project_fundings::id).get_result(conn)
 }
 
+/// Sets a step's status; returns whether the step exists.
+pub fn set_step_status(conn: &mut Db, id: i32, status: &str) -> QueryResult<bool> {
+    Ok(diesel::update(project_steps::table.find(id)).set(project_steps::status.eq(status)).execute(conn)? == 1)
+}
+
 #[derive(Debug, Insertable)]
 #[diesel(table_name = project_steps)]
 pub struct NewStep<'a> {

@@ -289,6 +289,46 @@ pub async fn add_milestone(
     .await
 }
 
+/// `POST /projekte/{slug}/schritte`: a coordinator appends a step to the plan.
+pub async fn add_step(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let slug = path.into_inner();
+    run_form(&req, &state, body, "addStep", false, move |conn, viewer, form| {
+        let input = service::AddStepInput {
+            project_slug: slug.clone(),
+            title: form.get("title").unwrap_or_default().to_owned(),
+            description: form.text("description"),
+            status: None,
+        };
+        service::projects::add_step(conn, &viewer.actor(), input)?;
+        Ok(Reply::Redirect(format!("/projekte/{slug}/bearbeiten?hinweis=schritt-angelegt")))
+    })
+    .await
+}
+
+/// `POST /schritte/{id}/status`: a coordinator sets a step's status.
+pub async fn set_step_status(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<i32>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let id = path.into_inner();
+    run_form(&req, &state, body, "setStepStatus", false, move |conn, viewer, form| {
+        let status = StepStatus::parse(form.get("status").unwrap_or_default())
+            .map_err(|e| AppError::invalid_code("status", e))?;
+        let input = service::SetStepStatusInput { id: ID::new(id.to_string()), status };
+        let step = service::projects::set_step_status(conn, &viewer.actor(), input)?;
+        let slug = project_slug_of(conn, step.project_id)?;
+        Ok(Reply::Redirect(format!("/projekte/{slug}/bearbeiten?hinweis=schritt-gespeichert")))
+    })
+    .await
+}
+
 /// `POST /meilensteine/{id}/erreicht`: a coordinator marks a milestone reached (today, or the date given).
 pub async fn complete_milestone(
     req: HttpRequest,
@@ -355,6 +395,20 @@ pub async fn close_call(
         let call = service::participation::close_call(conn, &viewer.actor(), input)?;
         let slug = project_slug_of(conn, call.project_id)?;
         Ok(Reply::Redirect(format!("/projekte/{slug}/bearbeiten?hinweis=aufruf-geschlossen")))
+    })
+    .await
+}
+
+/// `POST /newsletter-ausgaben`: a coordinator publishes the next edition of a newsletter of a
+/// Themenfeld in scope; the form's key makes a repeated submission publish once.
+pub async fn publish_edition(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
+    run_form(&req, &state, body, "publishNewsletterEdition", false, move |conn, viewer, form| {
+        let input = service::PublishEditionInput {
+            definition: form.get("definition").unwrap_or_default().to_owned(),
+            idempotency_key: form.get("key").unwrap_or_default().to_owned(),
+        };
+        service::newsletter::publish_edition(conn, &viewer.actor(), input)?;
+        Ok(Reply::Redirect("/meine-beteiligungen?hinweis=ausgabe-veroeffentlicht".into()))
     })
     .await
 }

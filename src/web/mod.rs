@@ -5,6 +5,7 @@
 //! session's CSRF token and is refused from another origin.
 
 mod actions;
+mod oidc;
 mod pages;
 
 use std::sync::OnceLock;
@@ -37,6 +38,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/organisationen/{slug}", web::get().to(pages::organisation))
         .route("/suche", web::get().to(pages::search))
         .route("/anmelden", web::get().to(pages::sign_in))
+        .route("/anmelden/oidc/callback", web::get().to(oidc::callback))
+        .route("/anmelden/oidc/{id}", web::get().to(oidc::start))
         .route("/anmelden/link", web::get().to(pages::sign_in_link))
         .route("/anmelden/link", web::post().to(actions::sign_in_link))
         .route("/abmelden", web::post().to(actions::sign_out))
@@ -47,12 +50,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/projekte/{slug}/stand", web::post().to(actions::status_note))
         .route("/projekte/{slug}/meilensteine", web::post().to(actions::add_milestone))
         .route("/projekte/{slug}/aufrufe", web::post().to(actions::open_call))
+        .route("/projekte/{slug}/schritte", web::post().to(actions::add_step))
+        .route("/schritte/{id}/status", web::post().to(actions::set_step_status))
         .route("/teilnahmen/{id}/bestaetigen", web::post().to(actions::confirm_participation))
         .route("/teilnahmen/{id}/zurueckziehen", web::post().to(actions::withdraw_participation))
         .route("/nachnutzungen/{id}/status", web::post().to(actions::advance_reuse))
         .route("/nachnutzungen/{id}/zurueckziehen", web::post().to(actions::withdraw_reuse))
         .route("/meilensteine/{id}/erreicht", web::post().to(actions::complete_milestone))
-        .route("/aufrufe/{id}/schliessen", web::post().to(actions::close_call));
+        .route("/aufrufe/{id}/schliessen", web::post().to(actions::close_call))
+        .route("/newsletter-ausgaben", web::post().to(actions::publish_edition));
 }
 
 /// The one style sheet, served by the binary (no CDN).
@@ -419,8 +425,11 @@ pub fn notice(code: Option<&str>) -> Option<&'static str> {
         "stand-gespeichert" => "Der Sachstand ist gespeichert.",
         "meilenstein-angelegt" => "Der Meilenstein ist angelegt.",
         "meilenstein-erreicht" => "Der Meilenstein ist als erreicht eingetragen.",
+        "schritt-angelegt" => "Der Schritt ist angelegt.",
+        "schritt-gespeichert" => "Der Stand des Schritts ist gespeichert.",
         "aufruf-eroeffnet" => "Der Aufruf ist eröffnet.",
         "aufruf-geschlossen" => "Der Aufruf ist geschlossen.",
+        "ausgabe-veroeffentlicht" => "Die Ausgabe des Newsletters ist veröffentlicht.",
         _ => return None,
     })
 }

@@ -423,6 +423,10 @@ pub fn edit_page(
         .collect();
     let calls = read::calls_by_projects(conn, &[p.id])?;
     let calls = open_calls(conn, calls)?;
+    let steps: Vec<Value> = read::steps_by_projects(conn, &[p.id])?
+        .into_iter()
+        .map(|s| json!({ "id": s.id, "position": s.position, "title": s.title, "status": s.status }))
+        .collect();
     let latest = changes::recent_public(conn, p.id, 1)?.first().map(|c| c.id).unwrap_or(0);
     let stale = match stale {
         None => None,
@@ -432,7 +436,7 @@ pub fn edit_page(
             let changed: Vec<Value> = rows
                 .iter()
                 .filter(|r| !r.personal)
-                .map(|r| json!({ "at": day_label(&r.at), "summary": r.summary }))
+                .map(|r| json!({ "at": day_label(&r.at), "summary": r.summary, "fields": changed_fields(&r.changes) }))
                 .collect();
             Some(json!({ "form": s.form, "changes": changed }))
         }
@@ -449,6 +453,8 @@ pub fn edit_page(
             "next_phases": next.iter().map(|ph| code_label(*ph)).collect::<Vec<_>>(),
             "can_merge": next.contains(&Phase::Merged),
             "milestones": milestones,
+            "steps": steps,
+            "step_statuses": StepStatus::ALL.iter().map(|s| code_label(*s)).collect::<Vec<_>>(),
             "milestone_phases": Phase::ALL.iter().filter(|ph| !ph.is_side_state()).map(|ph| code_label(*ph)).collect::<Vec<_>>(),
             "calls": calls,
             "roles": ParticipationRole::ALL.iter().map(|r| code_label(*r)).collect::<Vec<_>>(),
@@ -456,6 +462,19 @@ pub fn edit_page(
             "notice": hint,
         }),
     ))
+}
+
+/// The fields a change-log entry changed, with their values before and after, as text.
+fn changed_fields(changes: &str) -> Vec<Value> {
+    let show = |v: &Value| match v {
+        Value::Null => "–".to_owned(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let Ok(Value::Object(m)) = serde_json::from_str::<Value>(changes) else { return vec![] };
+    m.iter()
+        .map(|(field, d)| json!({ "field": field, "before": show(&d["before"]), "after": show(&d["after"]) }))
+        .collect()
 }
 
 /// `GET /organisationen/{slug}`: what an organisation takes part in and reuses.
@@ -539,7 +558,9 @@ pub async fn mine(req: HttpRequest, state: web::Data<AppState>, q: web::Query<No
             Some(o) => involvement(conn, o)?,
             None => (vec![], vec![]),
         };
-        let pending = if session.actor.role == Role::Coordinator { pending(conn, viewer)? } else { vec![] };
+        let coordinator = session.actor.role == Role::Coordinator;
+        let pending = if coordinator { pending(conn, viewer)? } else { vec![] };
+        let newsletters = if coordinator { newsletters(conn, viewer)? } else { vec![] };
         Ok(page(
             "mine.html",
             json!({
@@ -549,11 +570,34 @@ pub async fn mine(req: HttpRequest, state: web::Data<AppState>, q: web::Query<No
                 "reuse": reuse,
                 "coordinator": session.actor.role == Role::Coordinator,
                 "pending": pending,
+                "newsletters": newsletters,
                 "notice": hint,
             }),
         ))
     })
     .await
+}
+
+/// The newsletters of the Themenfelder in a coordinator's scope, with their last edition and a
+/// fresh key for the publish form (a form sent twice publishes once).
+fn newsletters(conn: &mut Db, viewer: &Viewer) -> AppResult<Vec<Value>> {
+    let actor = viewer.actor();
+    let topics: HashMap<String, String> = read::topic_fields(conn)?.into_iter().map(|t| (t.slug, t.name)).collect();
+    let mut out = Vec::new();
+    for d in crate::store::newsletter::definitions(conn)? {
+        if !actor.scope.topic_fields.contains(&d.topic_field_slug) {
+            continue;
+        }
+        let last = crate::store::newsletter::last_edition(conn, d.id)?;
+        out.push(json!({
+            "slug": d.slug,
+            "title": d.title,
+            "topic": { "slug": d.topic_field_slug, "name": topics.get(&d.topic_field_slug) },
+            "last": last.map(|e| json!({ "number": e.number, "published": day_label(&e.published_at) })),
+            "key": crate::auth::session::form_key()?,
+        }));
+    }
+    Ok(out)
 }
 
 /// Projects in a coordinator's scope with sign-ups or reuse declarations waiting for a decision.
@@ -680,7 +724,14 @@ pub async fn search(req: HttpRequest, state: web::Data<AppState>, q: web::Query<
 
 /// `GET /anmelden`: how to sign in.
 pub async fn sign_in(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    run(&req, &state, move |_, _| Ok(page("sign_in.html", json!({ "title": "Anmelden", "nav": "sign_in" })))).await
+    run(&req, &state, move |conn, _| {
+        let issuers: Vec<Value> = super::oidc::web_issuers(conn)?
+            .into_iter()
+            .map(|i| json!({ "id": i.id, "name": i.display_name.unwrap_or(i.issuer) }))
+            .collect();
+        Ok(page("sign_in.html", json!({ "title": "Anmelden", "nav": "sign_in", "issuers": issuers })))
+    })
+    .await
 }
 
 #[derive(Deserialize)]

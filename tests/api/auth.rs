@@ -14,14 +14,14 @@ const SIGN_UP: &str =
     "mutation($i: SignUpInput!) { signUp(input: $i) { participation { id } userErrors { code message } } }";
 
 /// An Ed25519 key pair for tests, as PKCS#8 DER and raw public key.
-struct TestKey {
+pub(crate) struct TestKey {
     kid: String,
     encoding: EncodingKey,
     public: Vec<u8>,
 }
 
 impl TestKey {
-    fn new(kid: &str) -> Self {
+    pub(crate) fn new(kid: &str) -> Self {
         let mut seed = [0u8; 32];
         getrandom::fill(&mut seed).unwrap();
         let public = ed25519_dalek::SigningKey::from_bytes(&seed).verifying_key().to_bytes().to_vec();
@@ -30,10 +30,10 @@ impl TestKey {
         der.extend_from_slice(&seed);
         TestKey { kid: kid.into(), encoding: EncodingKey::from_ed_der(&der), public }
     }
-    fn jwk(&self) -> Value {
+    pub(crate) fn jwk(&self) -> Value {
         json!({ "kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "kid": self.kid, "x": B64.encode(&self.public) })
     }
-    fn sign(&self, claims: &Value, typ: &str) -> String {
+    pub(crate) fn sign(&self, claims: &Value, typ: &str) -> String {
         let mut h = Header::new(Algorithm::EdDSA);
         h.kid = Some(self.kid.clone());
         h.typ = Some(typ.into());

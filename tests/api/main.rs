@@ -14,6 +14,7 @@ mod hardening;
 mod http;
 mod newsletter;
 mod newsletter_gen;
+mod oidc;
 mod participation;
 mod projects;
 mod reuse;

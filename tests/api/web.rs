@@ -352,13 +352,25 @@ async fn a_kommune_acts_only_for_itself(app: &TestApp) {
     assert_eq!(r.status, 403);
     let edit = b.get(&format!("/projekte/{PROJECT}/bearbeiten")).await;
     assert_eq!(edit.status, 403, "a Kommune does not edit projects");
+    let step = b.post(&format!("/projekte/{PROJECT}/schritte"), &[("csrf", &csrf), ("title", "Eigener Schritt")]).await;
+    assert_eq!(step.status, 403, "nor its steps");
+    // Over GraphQL the same rule answers the same.
+    let token = app.token(&["--role", "municipality", "--org", "ags:05122000"]).await;
+    let d = app
+        .gql_as(
+            Some(&token),
+            "mutation($i: AddStepInput!) { addStep(input: $i) { step { id } userErrors { code } } }",
+            json!({ "i": { "projectSlug": PROJECT, "title": "Eigener Schritt" } }),
+        )
+        .await;
+    assert_eq!(d["data"]["addStep"]["userErrors"][0]["code"], "FORBIDDEN", "{d}");
     assert_eq!(applied_count(app).await, before);
     assert_eq!(
         participation(app, PROJECT, "Ausländerbehörde der Stadt Köln").await.unwrap()["status"],
         koeln["status"]
     );
     // The two refused attempts are on record (an admin sees them in the change log).
-    assert_eq!(app.change_count().await, all_before + 2, "refused attempts are recorded");
+    assert_eq!(app.change_count().await, all_before + 4, "refused attempts are recorded");
 
     // A coordinator outside the project's scope is refused too.
     let mut other = Browser::new(app);
@@ -395,6 +407,7 @@ async fn coordinator_edits_and_stale_edits_show_what_changed(app: &TestApp) {
     assert_eq!(stale.status, 409);
     assert!(stale.body.contains("Inzwischen geändert"));
     assert!(stale.body.contains("geändert"), "lists the change made meanwhile");
+    assert!(stale.body.contains("„Von anderer Seite“"), "with the value the other side set");
     assert!(stale.body.contains("Mein Stand"), "keeps the user's input");
     let d = app.data("query($s: String!) { project(slug: $s) { statusNote version } }", json!({ "s": PROJECT })).await;
     assert_eq!(d["project"]["statusNote"], "Von anderer Seite", "nothing was overwritten");
@@ -438,12 +451,71 @@ async fn coordinator_edits_and_stale_edits_show_what_changed(app: &TestApp) {
         pilots.body.contains(&format!("<th scope=\"row\"><a href=\"/projekte/{PROJECT}\">")),
         "now it seeks pilots"
     );
+    // A step appended and set in progress.
+    let step = b
+        .post(&format!("/projekte/{PROJECT}/schritte"), &[("csrf", &csrf), ("title", "Anbindung an das Fachverfahren")])
+        .await;
+    assert_eq!(step.status, 303, "{}", step.body);
+    let d = app
+        .data("query($s: String!) { project(slug: $s) { steps { id title status } } }", json!({ "s": PROJECT }))
+        .await;
+    let added = d["project"]["steps"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (added["title"].as_str(), added["status"].as_str()),
+        (Some("Anbindung an das Fachverfahren"), Some("PLANNED"))
+    );
+    let id = added["id"].as_str().unwrap();
+    let set = b.post(&format!("/schritte/{id}/status"), &[("csrf", &csrf), ("status", "IN_PROGRESS")]).await;
+    assert_eq!(set.status, 303, "{}", set.body);
+    let bad = b.post(&format!("/schritte/{id}/status"), &[("csrf", &csrf), ("status", "FERTIG")]).await;
+    assert_eq!(bad.status, 400);
     let project = b.get(&format!("/projekte/{PROJECT}")).await;
+    assert!(project.body.contains("Anbindung an das Fachverfahren</strong> (In Arbeit)"));
     assert!(project.body.contains("Mein Stand") && project.body.contains("Umsetzung"));
     assert!(project.body.contains("Pilotkommunen gesucht"));
 }
 
+async fn coordinator_publishes_a_newsletter_edition_once(app: &TestApp) {
+    let d = app
+        .data(
+            "mutation($i: SaveNewsletterDefinitionInput!) { saveNewsletterDefinition(input: $i) { userErrors { code } } }",
+            json!({ "i": { "slug": "ea-nrw", "title": "OZG-Newsletter Ein- & Auswanderung",
+                           "topicField": "ein_auswanderung", "audience": "Kommunen in NRW" } }),
+        )
+        .await;
+    assert_eq!(d["saveNewsletterDefinition"]["userErrors"], json!([]));
+    let mut b = Browser::new(app);
+    b.sign_in(KDN).await;
+    let page = b.get("/meine-beteiligungen").await;
+    assert!(page.body.contains("Noch keine Ausgabe."));
+    let csrf = form_value(&page.body, "/newsletter-ausgaben", "csrf").unwrap();
+    let key = form_value(&page.body, "/newsletter-ausgaben", "key").unwrap();
+    let fields = [("csrf", csrf.as_str()), ("definition", "ea-nrw"), ("key", key.as_str())];
+    assert_eq!(b.post("/newsletter-ausgaben", &fields).await.status, 303);
+    // The same form sent again (a double click, a reload) publishes nothing new.
+    assert_eq!(b.post("/newsletter-ausgaben", &fields).await.status, 303);
+    let d = app.data("{ newsletterDefinitions { slug editions { number } } }", json!({})).await;
+    assert_eq!(d["newsletterDefinitions"][0]["editions"], json!([{ "number": 1 }]));
+    let page = b.get("/meine-beteiligungen?hinweis=ausgabe-veroeffentlicht").await;
+    assert!(
+        page.body.contains("Die Ausgabe des Newsletters ist veröffentlicht.")
+            && page.body.contains("Zuletzt Ausgabe 1")
+    );
+
+    // A coordinator of another Themenfeld sees no form for it and may not publish it.
+    let mut other = Browser::new(app);
+    other.sign_in(&["--org", "kdn", "--role", "coordinator", "--scope", "topic:bauen_wohnen"]).await;
+    let page = other.get("/meine-beteiligungen").await;
+    assert!(!page.body.contains("ea-nrw"));
+    let csrf = other.csrf().await;
+    let r = other.post("/newsletter-ausgaben", &[("csrf", &csrf), ("definition", "ea-nrw"), ("key", "k2")]).await;
+    assert_eq!(r.status, 403);
+    let d = app.data("{ newsletterDefinitions { editions { number } } }", json!({})).await;
+    assert_eq!(d["newsletterDefinitions"][0]["editions"].as_array().unwrap().len(), 1);
+}
+
 both_backends!(
+    coordinator_publishes_a_newsletter_edition_once,
     public_pages,
     sign_in_link_works_once,
     kommune_signs_up_and_coordinator_confirms,
