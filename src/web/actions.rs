@@ -40,9 +40,14 @@ fn project_slug_of(conn: &mut Db, project_id: i32) -> AppResult<String> {
 /// `POST /anmelden/link`: uses a sign-in link and opens a session.
 pub async fn sign_in_link(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
     let issuer = state.auth.config().issuer.clone();
+    let previous = session_cookie(&req);
     run_form(&req, &state, body, "signIn", true, move |conn, _, form| {
         let code = form.get("code").unwrap_or_default();
         let s = session::sign_in_with_link(conn, code, &issuer)?;
+        // A browser signed in before gets the new session only (no two sessions in one browser).
+        if let Some(old) = &previous {
+            session::end(conn, old)?;
+        }
         Ok(Reply::SignedIn { location: "/meine-beteiligungen?hinweis=angemeldet".into(), cookie: s.cookie })
     })
     .await

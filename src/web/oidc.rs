@@ -111,6 +111,15 @@ fn redirect_uri(req: &HttpRequest, state: &AppState) -> String {
     format!("{}/anmelden/oidc/callback", crate::http::public_url(req, state))
 }
 
+/// The cookie that ties a sign-in under way to the browser that started it (against login CSRF: a
+/// callback URL made by someone else's sign-in does not sign this browser in).
+const STATE_COOKIE: &str = "ozg_oidc_state";
+
+fn state_cookie(req: &HttpRequest) -> Option<String> {
+    let header = req.headers().get(actix_web::http::header::COOKIE)?.to_str().ok()?;
+    header.split(';').map(str::trim).find_map(|c| c.strip_prefix(STATE_COOKIE)?.strip_prefix('=').map(str::to_owned))
+}
+
 /// `GET /anmelden/oidc/{issuer id}`: off to the identity provider.
 pub async fn start(req: HttpRequest, state: web::Data<AppState>, path: web::Path<i32>) -> HttpResponse {
     let id = path.into_inner();
@@ -133,11 +142,19 @@ pub async fn start(req: HttpRequest, state: web::Data<AppState>, path: web::Path
         ])
         .map_err(|e| AppError::Internal(e.to_string()))?;
         let sep = if endpoints.authorization.contains('?') { '&' } else { '?' };
-        Ok::<_, AppError>(format!("{}{sep}{query}", endpoints.authorization))
+        Ok::<_, AppError>((format!("{}{sep}{query}", endpoints.authorization), s.state))
     }
     .await;
     match result {
-        Ok(location) => respond(&Viewer::default(), Reply::Redirect(location)),
+        Ok((location, state)) => {
+            let mut resp = respond(&Viewer::default(), Reply::Redirect(location));
+            let cookie =
+                format!("{STATE_COOKIE}={state}; Path=/anmelden/oidc; HttpOnly; Secure; SameSite=Lax; Max-Age=600");
+            if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&cookie) {
+                resp.headers_mut().append(actix_web::http::header::SET_COOKIE, v);
+            }
+            resp
+        }
         Err(e) => error_page(&Viewer::default(), e),
     }
 }
@@ -152,8 +169,17 @@ pub struct Callback {
 /// `GET /anmelden/oidc/callback?code=…&state=…`: back from the identity provider.
 pub async fn callback(req: HttpRequest, state: web::Data<AppState>, q: web::Query<Callback>) -> HttpResponse {
     let q = q.into_inner();
+    let started_here = state_cookie(&req);
+    let previous = super::session_cookie(&req);
     let result = async {
         let returned = q.state.clone().unwrap_or_default();
+        if !started_here.as_deref().is_some_and(|s| session::same_secret(s, &returned)) {
+            return Err(AppError::user(
+                ErrorCode::Forbidden,
+                Some("state"),
+                "state: this sign-in was not started in this browser; start again from the sign-in page",
+            ));
+        }
         // The sign-in is used up first, whatever happens next: a state works once.
         let (iss, verifier, nonce) = blocking(&state.pool, move |c| session::finish_oidc(c, &returned)).await?;
         if let Some(e) = q.error.as_deref() {
@@ -224,17 +250,28 @@ pub async fn callback(req: HttpRequest, state: web::Data<AppState>, q: web::Quer
                 organisation_id: actor.organisation_id,
                 scope: actor.scope,
             };
-            crate::store::write_tx(c, |c| session::open_session(c, &grant, &iss))
+            crate::store::write_tx(c, |c| {
+                if let Some(old) = &previous {
+                    session::end(c, old)?;
+                }
+                session::open_session(c, &grant, &iss)
+            })
         })
         .await?;
         Ok::<_, AppError>(opened)
     }
     .await;
-    match result {
+    let mut resp = match result {
         Ok(s) => respond(
             &Viewer::default(),
             Reply::SignedIn { location: "/meine-beteiligungen?hinweis=angemeldet".into(), cookie: s.cookie },
         ),
         Err(e) => error_page(&Viewer::default(), e),
+    };
+    // The sign-in is over either way.
+    let clear = format!("{STATE_COOKIE}=; Path=/anmelden/oidc; HttpOnly; Secure; SameSite=Lax; Max-Age=0");
+    if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&clear) {
+        resp.headers_mut().append(actix_web::http::header::SET_COOKIE, v);
     }
+    resp
 }

@@ -83,17 +83,25 @@ fn open_calls(conn: &mut Db, calls: Vec<CallRow>) -> AppResult<Vec<Value>> {
         .collect())
 }
 
+/// How many open calls the start page shows.
+const START_CALLS: usize = 24;
+
 /// `GET /`: the Themenfelder and the open calls for participation.
 pub async fn start(req: HttpRequest, state: web::Data<AppState>, q: web::Query<Notice>) -> HttpResponse {
     let hint = notice(q.hinweis.as_deref());
     run(&req, &state, move |conn, _| {
         let topics: Vec<Value> =
             read::topic_fields(conn)?.into_iter().map(|t| json!({ "slug": t.slug, "name": t.name })).collect();
-        let open = read::calls_filtered(conn, Some("OPEN"), None)?;
+        // The most recently opened calls; the Themenfeld pages filter for the rest.
+        let mut open = read::calls_filtered(conn, Some("OPEN"), None)?;
+        let total = open.len();
+        open.sort_by(|a, b| b.opened_on.cmp(&a.opened_on).then(b.id.cmp(&a.id)));
+        open.truncate(START_CALLS);
         let calls = open_calls(conn, open)?;
         Ok(page(
             "start.html",
-            json!({ "title": "Start", "nav": "start", "topics": topics, "calls": calls, "notice": hint }),
+            json!({ "title": "Start", "nav": "start", "topics": topics, "calls": calls,
+                    "more_calls": total.saturating_sub(START_CALLS), "notice": hint }),
         ))
     })
     .await

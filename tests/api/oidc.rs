@@ -208,14 +208,27 @@ async fn sign_in_with_openid_connect(app: &TestApp) {
     assert!(b.get("/meine-beteiligungen").await.body.contains("Stadt Solingen"), "signed in as Solingen");
     assert!(idp.state.lock().unwrap().refused.is_empty(), "the provider accepted code and verifier");
 
-    // The same answer again (a replayed callback) signs nobody in.
+    // The same answer again (a replayed callback) signs nobody in: not in this browser (the sign-in
+    // is used up), and not in another one (it did not start the sign-in: no login CSRF).
     let mut other = Browser::new(app);
     let replay = other.get(&callback).await;
-    assert_eq!(replay.status, 404, "{}", replay.body);
+    assert_eq!(replay.status, 403, "{}", replay.body);
+    assert!(replay.body.contains("state"));
     assert!(other.get("/meine-beteiligungen").await.status == 401);
+    let (status, replayed_here) = {
+        let mut again = Browser::new(app);
+        let (s, _) = sign_in_at(&mut again, app).await;
+        assert_eq!(s, 303);
+        // The browser that finished a sign-in holds no state cookie any more; start one and
+        // present the old answer: its state is not this sign-in's.
+        again.get(&format!("/anmelden/oidc/{start}")).await;
+        let r = again.get(&callback).await;
+        (r.status, r.body)
+    };
+    assert_eq!(status, 403, "{replayed_here}");
     // A made-up state neither.
     let forged = other.get("/anmelden/oidc/callback?code=x&state=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").await;
-    assert_eq!(forged.status, 404);
+    assert_eq!(forged.status, 403);
     // The provider saying no.
     let mut c = Browser::new(app);
     let page = c.get(&format!("/anmelden/oidc/{start}")).await;

@@ -5,11 +5,13 @@ use serde_json::json;
 
 use crate::helpers::{TestApp, run_cli};
 
-/// A browser: keeps the session cookie, sends forms like a browser on the same site does.
+/// A browser: keeps the session cookie (and any other cookie the site sets), sends forms like a
+/// browser on the same site does.
 pub struct Browser<'a> {
     app: &'a TestApp,
     client: reqwest::Client,
     cookie: Option<String>,
+    others: std::collections::BTreeMap<String, String>,
 }
 
 pub struct Answer {
@@ -22,20 +24,26 @@ pub struct Answer {
 impl<'a> Browser<'a> {
     pub fn new(app: &'a TestApp) -> Self {
         let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        Browser { app, client, cookie: None }
+        Browser { app, client, cookie: None, others: Default::default() }
     }
 
     async fn send(&mut self, r: reqwest::RequestBuilder) -> Answer {
-        let r = match &self.cookie {
-            Some(c) => r.header("cookie", format!("ozg_session={c}")),
-            None => r,
-        };
+        let mut jar: Vec<String> = self.others.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        jar.extend(self.cookie.iter().map(|c| format!("ozg_session={c}")));
+        let r = if jar.is_empty() { r } else { r.header("cookie", jar.join("; ")) };
         let resp = r.send().await.expect("request");
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
-        if let Some(set) = headers.get("set-cookie").and_then(|v| v.to_str().ok()) {
-            let value = set.split(';').next().unwrap().strip_prefix("ozg_session=").unwrap();
-            self.cookie = (!value.is_empty()).then(|| value.to_owned());
+        for set in headers.get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()) {
+            let (name, value) = set.split(';').next().unwrap().split_once('=').unwrap();
+            let value = (!value.is_empty()).then(|| value.to_owned());
+            if name == "ozg_session" {
+                self.cookie = value;
+            } else if let Some(v) = value {
+                self.others.insert(name.to_owned(), v);
+            } else {
+                self.others.remove(name);
+            }
         }
         let location = headers.get("location").and_then(|v| v.to_str().ok()).map(str::to_owned);
         Answer { status, location, body: resp.text().await.unwrap(), headers }
@@ -270,6 +278,20 @@ async fn kommune_signs_up_and_coordinator_confirms(app: &TestApp) {
     assert!(mine.body.contains(&format!("href=\"/projekte/{PROJECT}\"")) && mine.body.contains("Angefragt"));
     let p = participation(app, PROJECT, "Stadt Solingen").await.expect("visible over GraphQL");
     assert_eq!((p["role"].as_str(), p["status"].as_str()), (Some("PILOT"), Some("REQUESTED")));
+
+    // Answering the project's open call (it seeks the core and the extended team).
+    assert!(shown.body.contains("Auf den Aufruf antworten als"));
+    assert!(shown.body.contains("value=\"CORE_TEAM\""));
+    let answer = kommune.post(&action, &[("csrf", &csrf), ("role", "CORE_TEAM"), ("note", "Ausländerbehörde")]).await;
+    assert_eq!(answer.status, 303, "{}", answer.body);
+    let d = app
+        .data(
+            "query($s: String!) { project(slug: $s) { participations(role: [CORE_TEAM]) { status note organisation { name } } } }",
+            json!({ "s": PROJECT }),
+        )
+        .await;
+    let core = d["project"]["participations"].as_array().unwrap();
+    assert!(core.iter().any(|x| x["organisation"]["name"] == "Stadt Solingen" && x["note"] == "Ausländerbehörde"));
 
     let mut coordinator = Browser::new(app);
     coordinator.sign_in(KDN).await;
@@ -514,7 +536,43 @@ async fn coordinator_publishes_a_newsletter_edition_once(app: &TestApp) {
     assert_eq!(d["newsletterDefinitions"][0]["editions"].as_array().unwrap().len(), 1);
 }
 
+/// Each page takes a fixed number of statements, whatever the amount of data: one per kind of row,
+/// never one per row. Counted on the seed and again with 1,000 generated projects on top.
+async fn pages_take_a_fixed_number_of_statements(app: &TestApp) {
+    let mut b = Browser::new(app);
+    b.sign_in(KDN).await;
+    let pages = [
+        "/",
+        "/themenfelder/ein_auswanderung",
+        "/projekte/aufenthaltstitel-nrw",
+        "/organisationen/stadt-solingen",
+        "/suche?q=aufenthalt",
+        "/meine-beteiligungen",
+        "/projekte/aufenthaltstitel-nrw/bearbeiten",
+    ];
+    let mut counts = Vec::new();
+    for p in pages {
+        let r = b.get(p).await;
+        assert_eq!(r.status, 200, "{p}");
+        counts.push(r.headers["x-db-queries"].to_str().unwrap().parse::<usize>().unwrap());
+    }
+    let url = app.db_url();
+    let (ok, out) =
+        tokio::task::spawn_blocking(move || run_cli(&url, &["generate", "--scale", "small", "--seed", "7"]))
+            .await
+            .unwrap();
+    assert!(ok, "{out}");
+    let mut after = Vec::new();
+    for p in pages {
+        let r = b.get(p).await;
+        after.push(r.headers["x-db-queries"].to_str().unwrap().parse::<usize>().unwrap());
+    }
+    assert_eq!(counts, after, "statements per page do not grow with the data ({pages:?})");
+    assert!(counts.iter().all(|n| *n <= 30), "{counts:?}");
+}
+
 both_backends!(
+    pages_take_a_fixed_number_of_statements,
     coordinator_publishes_a_newsletter_edition_once,
     public_pages,
     sign_in_link_works_once,
