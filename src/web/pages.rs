@@ -232,8 +232,7 @@ pub async fn project(
     let slug = path.into_inner();
     let hint = notice(q.hinweis.as_deref());
     run(&req, &state, move |conn, viewer| {
-        let p = read::project_by_slug(conn, &slug)?
-            .ok_or_else(|| AppError::not_found("slug", format!("slug: no project {slug:?}")))?;
+        let p = crate::service::find_project(conn, &slug, "slug")?;
         let topics = read::topic_fields(conn)?;
         let lands = lands(conn)?;
         let built = newsletter::sections(conn, std::slice::from_ref(&p), &topics, &lands)?;
@@ -244,8 +243,10 @@ pub async fn project(
         let mut org_ids: Vec<i32> = participations.iter().map(|x| x.organisation_id).collect();
         org_ids.extend(reuse.iter().map(|r| r.organisation_id));
         let orgs = organisations(conn, org_ids)?;
-        let can_manage =
-            viewer.session.is_some() && policy::require(conn, &viewer.actor(), Op::ManageProject(&p)).is_ok();
+        // Replicated projects are changed at their home registry only.
+        let can_manage = viewer.session.is_some()
+            && p.origin.is_none()
+            && policy::require(conn, &viewer.actor(), Op::ManageProject(&p)).is_ok();
 
         // Participations by role, in the vocabulary's order; withdrawn ones are history.
         let mut groups: BTreeMap<usize, (ParticipationRole, Vec<Value>)> = BTreeMap::new();
@@ -409,12 +410,12 @@ pub fn edit_page(
     hint: Option<&str>,
     stale: Option<Stale>,
 ) -> AppResult<Reply> {
-    let p = read::project_by_slug(conn, slug)?
-        .ok_or_else(|| AppError::not_found("slug", format!("slug: no project {slug:?}")))?;
+    let p = crate::service::find_project(conn, slug, "slug")?;
     if viewer.session.is_none() {
         return Err(AppError::user(crate::error::ErrorCode::Unauthenticated, None, "please sign in first"));
     }
     policy::require(conn, &viewer.actor(), Op::ManageProject(&p))?;
+    crate::service::require_home(conn, &p.origin, "project", "slug")?;
     let phase = Phase::parse(&p.phase).map_err(|e| AppError::Internal(e.to_string()))?;
     let resume = p.phase_before_hold.as_deref().and_then(|c| Phase::parse(c).ok());
     let next = phase.allowed_next(resume);

@@ -97,6 +97,16 @@ async fn two_registries_replicate(a: &TestApp, b: &TestApp) {
     let e = user_error(&d, "updateProject");
     assert_eq!(e["code"], "FORBIDDEN");
     assert!(e["message"].as_str().unwrap().contains("a.test"), "{e}");
+    // On the web pages the replica is read-only too: shown, marked, and no edit for a coordinator.
+    let mut web = crate::web::Browser::new(b);
+    let page = web.get(&format!("/projekte/{replica}")).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("aus einem anderen Register übernommen"));
+    web.sign_in(&["--org", "kdn", "--role", "coordinator", "--scope", "land:DE-NW"]).await;
+    assert!(!web.get(&format!("/projekte/{replica}")).await.body.contains("Projekt bearbeiten"));
+    let edit = web.get(&format!("/projekte/{replica}/bearbeiten")).await;
+    assert_eq!(edit.status, 403);
+    assert!(edit.body.contains("a.test"), "names the home registry");
 
     // Update on A appears on B.
     let d = a
