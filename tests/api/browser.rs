@@ -266,6 +266,15 @@ async fn pages_in_a_browser(app: &TestApp) {
     d.resize(390, 844).await;
     d.screenshot(&format!("{backend}-projekt-mobil")).await;
     check(&d, "projekt (schmal)").await;
+    // Reflow (WCAG 1.4.10): nothing is wider than a narrow screen, so nothing scrolls sideways
+    // (wide tables scroll inside their own box).
+    for path in ["/projekte/aufenthaltstitel-nrw", "/", "/themenfelder/ein_auswanderung", "/suche?q=aufenthalt"] {
+        d.go(&format!("{site}{path}")).await;
+        let overflow = d
+            .script("return document.documentElement.scrollWidth - document.documentElement.clientWidth", json!([]))
+            .await;
+        assert!(overflow.as_i64().unwrap() <= 0, "{path} scrolls sideways at 390 px by {overflow} px");
+    }
     d.resize(1280, 1000).await;
 
     // The Kommune: signs in with the link from its coordinator.
