@@ -217,6 +217,8 @@ pub struct ProjectFilter {
     pub lead_land: Option<String>,
     pub ozg_id: Option<String>,
     pub has_open_call: Option<bool>,
+    /// Only projects with an open call that seeks this role (e.g. PILOT).
+    pub open_call_seeking: Option<String>,
     pub title_contains: Option<String>,
     pub organisation_id: Option<i32>,
     /// `Some(None)`: only projects homed here; `Some(Some(o))`: only those replicated from `o`.
@@ -251,6 +253,17 @@ fn project_query<'a>(f: &'a ProjectFilter) -> projects::BoxedQuery<'a, B> {
     if let Some(open) = f.has_open_call {
         let with_open = calls::table.filter(calls::status.eq("OPEN")).select(calls::project_id);
         q = if open { q.filter(projects::id.eq_any(with_open)) } else { q.filter(projects::id.ne_all(with_open)) };
+    }
+    if let Some(role) = &f.open_call_seeking {
+        q = q.filter(
+            projects::id.eq_any(
+                calls::table
+                    .inner_join(call_roles::table)
+                    .filter(calls::status.eq("OPEN"))
+                    .filter(call_roles::role.eq(role))
+                    .select(calls::project_id),
+            ),
+        );
     }
     if let Some(n) = &f.title_contains {
         q = q.filter(lower(projects::title).like(like_pattern(n)).escape('\\'));

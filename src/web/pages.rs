@@ -112,7 +112,11 @@ pub struct TopicQuery {
     phase: Option<String>,
     land: Option<String>,
     pilot: Option<String>,
+    seite: Option<String>,
 }
+
+/// Projects per page of a Themenfeld.
+const TOPIC_PAGE: i64 = 100;
 
 /// `GET /themenfelder/{slug}?phase=&land=&pilot=1`: a Themenfeld's projects (filtered) and its
 /// OZG-Leistungen with the projects that implement them.
@@ -141,13 +145,24 @@ pub async fn topic(
             None => None,
         };
         let seeks_pilots = q.pilot.as_deref().is_some_and(|v| !v.is_empty());
+        let page_no: i64 = match q.seite.as_deref().filter(|s| !s.is_empty()) {
+            None => 1,
+            Some(s) => s
+                .parse()
+                .ok()
+                .filter(|n| (1..=100_000).contains(n))
+                .ok_or_else(|| AppError::bad_input("seite", format!("seite: {s:?} is not a page number from 1")))?,
+        };
         let filter = read::ProjectFilter {
             topic_field: Some(topic.slug.clone()),
             phases: phase.map(|p| vec![p.code().to_owned()]),
             lead_land: land.clone(),
+            open_call_seeking: seeks_pilots.then(|| "PILOT".to_owned()),
             ..Default::default()
         };
-        let mut projects = read::projects_rows(conn, &filter, 0, 1000)?;
+        let total = read::projects_count(conn, &filter)?;
+        let pages = ((total + TOPIC_PAGE - 1) / TOPIC_PAGE).max(1);
+        let projects = read::projects_rows(conn, &filter, (page_no - 1) * TOPIC_PAGE, TOPIC_PAGE)?;
         let ids: Vec<i32> = projects.iter().map(|p| p.id).collect();
         let calls: Vec<CallRow> =
             read::calls_by_projects(conn, &ids)?.into_iter().filter(|c| c.status == "OPEN").collect();
@@ -156,9 +171,6 @@ pub async fn topic(
         let wanting: HashSet<i32> =
             calls.iter().filter(|c| pilot_calls.contains(&c.id)).map(|c| c.project_id).collect();
         let with_calls: HashSet<i32> = calls.iter().map(|c| c.project_id).collect();
-        if seeks_pilots {
-            projects.retain(|p| wanting.contains(&p.id));
-        }
         let project_rows: Vec<Value> = projects
             .iter()
             .map(|p| {
@@ -208,6 +220,15 @@ pub async fn topic(
                 "projects": project_rows,
                 "services": service_rows,
                 "filter": { "phase": phase.map(|p| p.code()), "land": land, "pilot": seeks_pilots },
+                "total": total,
+                "page": page_no,
+                "pages": pages,
+                "query": serde_urlencoded::to_string([
+                    ("phase", phase.map(|p| p.code()).unwrap_or_default()),
+                    ("land", land.as_deref().unwrap_or_default()),
+                    ("pilot", if seeks_pilots { "1" } else { "" }),
+                ])
+                .unwrap_or_default(),
                 "filtered": phase.is_some() || land.is_some() || seeks_pilots,
                 "phases": Phase::ALL.iter().map(|p| code_label(*p)).collect::<Vec<_>>(),
                 "lands": land_options.iter().map(|(c, n)| json!({ "code": c, "name": n })).collect::<Vec<_>>(),

@@ -569,6 +569,48 @@ async fn pages_take_a_fixed_number_of_statements(app: &TestApp) {
     }
     assert_eq!(counts, after, "statements per page do not grow with the data ({pages:?})");
     assert!(counts.iter().all(|n| *n <= 30), "{counts:?}");
+
+    // The Themenfeld with the most projects is paged: every project on exactly one page.
+    let topics = [
+        "arbeit_ruhestand",
+        "bauen_wohnen",
+        "bildung",
+        "ein_auswanderung",
+        "engagement_hobby",
+        "familie_kind",
+        "forschung_foerderung",
+        "gesundheit",
+        "mobilitaet_reisen",
+        "querschnittsleistungen",
+        "recht_ordnung",
+        "steuern_zoll",
+        "umwelt",
+        "unternehmensfuehrung_entwicklung",
+    ];
+    let mut best = (0usize, "");
+    for t in topics {
+        let body = b.get(&format!("/themenfelder/{t}")).await.body;
+        let total: usize =
+            body.split("<p role=\"status\">").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+        if total > best.0 {
+            best = (total, t);
+        }
+    }
+    let (total, topic) = best;
+    assert!(total > 100, "the generator puts more than a page of projects into some Themenfeld: {total}");
+    let mut seen = std::collections::BTreeSet::new();
+    let pages = total.div_ceil(100);
+    for n in 1..=pages {
+        let body = b.get(&format!("/themenfelder/{topic}?seite={n}")).await.body;
+        assert!(body.contains(&format!("Seite {n} von {pages}")));
+        for row in body.split("<th scope=\"row\"><a href=\"/projekte/").skip(1) {
+            assert!(seen.insert(row.split('"').next().unwrap().to_owned()), "a project on two pages");
+        }
+    }
+    assert_eq!(seen.len(), total, "every project on one page");
+    let bad = b.get(&format!("/themenfelder/{topic}?seite=null")).await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("seite"));
 }
 
 both_backends!(
