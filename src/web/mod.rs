@@ -161,10 +161,21 @@ pub fn page(template: &'static str, ctx: Value) -> Reply {
     Reply::Page { template, status: StatusCode::OK, ctx }
 }
 
+/// A cookie of a request, if it was sent.
+fn cookie(req: &HttpRequest, name: &str) -> Option<String> {
+    let header = req.headers().get(header::COOKIE)?.to_str().ok()?;
+    header.split(';').map(str::trim).find_map(|c| c.strip_prefix(name)?.strip_prefix('=').map(str::to_owned))
+}
+
 /// The session cookie of a request, if any.
 fn session_cookie(req: &HttpRequest) -> Option<String> {
-    let header = req.headers().get(header::COOKIE)?.to_str().ok()?;
-    header.split(';').map(str::trim).find_map(|c| c.strip_prefix(COOKIE)?.strip_prefix('=').map(str::to_owned))
+    cookie(req, COOKIE)
+}
+
+/// A `Set-Cookie` value as every cookie of the pages is set: HttpOnly, Secure, SameSite=Lax; an
+/// empty value with `max_age` 0 deletes it.
+fn set_cookie(name: &str, value: &str, path: &str, max_age: u64) -> String {
+    format!("{name}={value}; Path={path}; HttpOnly; Secure; SameSite=Lax; Max-Age={max_age}")
 }
 
 /// Runs a page or action on a pooled connection, with the viewer's session looked up first.
@@ -355,20 +366,11 @@ fn respond(viewer: &Viewer, reply: Reply) -> HttpResponse {
         Reply::Page { template, status, ctx } => render(viewer, template, status, ctx),
         Reply::Redirect(location) => see_other(&location).finish(),
         Reply::SignedIn { location, cookie } => see_other(&location)
-            .insert_header((
-                header::SET_COOKIE,
-                format!(
-                    "{COOKIE}={cookie}; Path=/; HttpOnly; Secure; SameSite=Lax; Max-Age={}",
-                    session::SESSION_TTL.as_secs()
-                ),
-            ))
+            .insert_header((header::SET_COOKIE, set_cookie(COOKIE, &cookie, "/", session::SESSION_TTL.as_secs())))
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .finish(),
         Reply::SignedOut => see_other("/?hinweis=abgemeldet")
-            .insert_header((
-                header::SET_COOKIE,
-                format!("{COOKIE}=; Path=/; HttpOnly; Secure; SameSite=Lax; Max-Age=0"),
-            ))
+            .insert_header((header::SET_COOKIE, set_cookie(COOKIE, "", "/", 0)))
             .finish(),
     }
 }

@@ -11,7 +11,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{Reply, Viewer, error_page, respond};
+use super::{Reply, Viewer, error_page, respond, set_cookie};
 use crate::auth::session::{self, Grant};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::AppState;
@@ -115,10 +115,8 @@ fn redirect_uri(req: &HttpRequest, state: &AppState) -> String {
 /// callback URL made by someone else's sign-in does not sign this browser in).
 const STATE_COOKIE: &str = "ozg_oidc_state";
 
-fn state_cookie(req: &HttpRequest) -> Option<String> {
-    let header = req.headers().get(actix_web::http::header::COOKIE)?.to_str().ok()?;
-    header.split(';').map(str::trim).find_map(|c| c.strip_prefix(STATE_COOKIE)?.strip_prefix('=').map(str::to_owned))
-}
+/// Where the state cookie is sent: only to the sign-in's own paths.
+const STATE_PATH: &str = "/anmelden/oidc";
 
 /// `GET /anmelden/oidc/{issuer id}`: off to the identity provider.
 pub async fn start(req: HttpRequest, state: web::Data<AppState>, path: web::Path<i32>) -> HttpResponse {
@@ -148,8 +146,7 @@ pub async fn start(req: HttpRequest, state: web::Data<AppState>, path: web::Path
     match result {
         Ok((location, state)) => {
             let mut resp = respond(&Viewer::default(), Reply::Redirect(location));
-            let cookie =
-                format!("{STATE_COOKIE}={state}; Path=/anmelden/oidc; HttpOnly; Secure; SameSite=Lax; Max-Age=600");
+            let cookie = set_cookie(STATE_COOKIE, &state, STATE_PATH, 600);
             if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&cookie) {
                 resp.headers_mut().append(actix_web::http::header::SET_COOKIE, v);
             }
@@ -169,7 +166,7 @@ pub struct Callback {
 /// `GET /anmelden/oidc/callback?code=…&state=…`: back from the identity provider.
 pub async fn callback(req: HttpRequest, state: web::Data<AppState>, q: web::Query<Callback>) -> HttpResponse {
     let q = q.into_inner();
-    let started_here = state_cookie(&req);
+    let started_here = super::cookie(&req, STATE_COOKIE);
     let previous = super::session_cookie(&req);
     let result = async {
         let returned = q.state.clone().unwrap_or_default();
@@ -269,7 +266,7 @@ pub async fn callback(req: HttpRequest, state: web::Data<AppState>, q: web::Quer
         Err(e) => error_page(&Viewer::default(), e),
     };
     // The sign-in is over either way.
-    let clear = format!("{STATE_COOKIE}=; Path=/anmelden/oidc; HttpOnly; Secure; SameSite=Lax; Max-Age=0");
+    let clear = set_cookie(STATE_COOKIE, "", STATE_PATH, 0);
     if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&clear) {
         resp.headers_mut().append(actix_web::http::header::SET_COOKIE, v);
     }

@@ -31,7 +31,15 @@ fn screenshot_dir() -> PathBuf {
 }
 
 /// What the browser test needs, or why it cannot run.
-fn prerequisites() -> Result<(PathBuf, PathBuf, PathBuf), String> {
+/// Chromium, ChromeDriver, axe-core and the Nu HTML Checker, found.
+struct Tools {
+    chromium: PathBuf,
+    driver: PathBuf,
+    axe: PathBuf,
+    vnu: PathBuf,
+}
+
+fn prerequisites() -> Result<Tools, String> {
     let which = |name: &str| {
         std::env::var_os("PATH")
             .and_then(|p| std::env::split_paths(&p).map(|d| d.join(name)).find(|f| f.is_file()))
@@ -41,11 +49,11 @@ fn prerequisites() -> Result<(PathBuf, PathBuf, PathBuf), String> {
     let driver = which("chromedriver")?;
     which("java").map_err(|_| "java is not installed (Debian: apt-get install default-jre-headless)".to_owned())?;
     let axe = browser_dir().join("node_modules/axe-core/axe.min.js");
-    if !axe.is_file() || !browser_dir().join("node_modules/vnu-jar/build/dist/vnu.jar").is_file() {
+    let vnu = browser_dir().join("node_modules/vnu-jar/build/dist/vnu.jar");
+    if !axe.is_file() || !vnu.is_file() {
         return Err("axe-core and vnu-jar are not installed: run `npm ci` in tests/browser".into());
     }
-    let _ = chromium;
-    Ok((driver, axe, browser_dir().join("node_modules/vnu-jar/build/dist/vnu.jar")))
+    Ok(Tools { chromium, driver, axe, vnu })
 }
 
 /// A ChromeDriver process and one browser session.
@@ -72,7 +80,7 @@ impl Drop for Driver {
 }
 
 impl Driver {
-    async fn start(driver: &Path) -> Driver {
+    async fn start(driver: &Path, chromium: &Path) -> Driver {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let child = Command::new(driver)
             .arg(format!("--port={port}"))
@@ -94,7 +102,7 @@ impl Driver {
         let caps = json!({ "capabilities": { "alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": {
-                "binary": "/usr/bin/chromium",
+                "binary": chromium,
                 "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
                          "--window-size=1280,1000", "--lang=de-DE", format!("--user-data-dir={}", profile.display())]
             }
@@ -227,10 +235,10 @@ async fn pages_in_a_browser(app: &TestApp) {
         eprintln!("browser test skipped (OZG_REGISTRY_SKIP_BROWSER_TESTS=1)");
         return;
     }
-    let (driver_bin, axe_file, vnu) = prerequisites().unwrap_or_else(|e| panic!("browser test cannot run: {e}"));
-    let axe = std::fs::read_to_string(axe_file).unwrap();
+    let tools = prerequisites().unwrap_or_else(|e| panic!("browser test cannot run: {e}"));
+    let axe = std::fs::read_to_string(&tools.axe).unwrap();
     let backend = format!("{:?}", app.backend()).to_lowercase();
-    let d = Driver::start(&driver_bin).await;
+    let d = Driver::start(&tools.driver, &tools.chromium).await;
     let site = app.addr.clone();
     let mut violations: Vec<String> = Vec::new();
     let mut check = async |d: &Driver, page: &str| {
@@ -347,7 +355,7 @@ async fn pages_in_a_browser(app: &TestApp) {
     pages.push(("projekt-koordination".into(), coordinator.get("/projekte/aufenthaltstitel-nrw").await.body));
     pages.push(("bearbeiten".into(), coordinator.get("/projekte/aufenthaltstitel-nrw/bearbeiten").await.body));
     pages.push(("koordination".into(), coordinator.get("/meine-beteiligungen").await.body));
-    let errors = tokio::task::spawn_blocking(move || validate_html(&vnu, &pages)).await.unwrap();
+    let errors = tokio::task::spawn_blocking(move || validate_html(&tools.vnu, &pages)).await.unwrap();
     assert!(errors.is_empty(), "invalid HTML:\n{}", errors.join("\n"));
 }
 
