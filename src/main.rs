@@ -382,7 +382,11 @@ fn run(cli: Cli) -> Result<(), String> {
             let listener = TcpListener::bind(&listen).map_err(|e| format!("cannot listen on {listen}: {e}"))?;
             let addr = listener.local_addr().map_err(|e| e.to_string())?;
             let workers = workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-            println!("ozg-registry listening on http://{addr}/graphql (GraphiQL: http://{addr}/graphiql)");
+            if http.graphiql {
+                println!("ozg-registry listening on http://{addr}/graphql (GraphiQL: http://{addr}/graphiql)");
+            } else {
+                println!("ozg-registry listening on http://{addr}/graphql (web pages: http://{addr}/)");
+            }
             let federation = ozg_registry::federation::FederationConfig::from_env()?;
             {
                 // Creates this instance's identity on first start; refuses a changed instance id.

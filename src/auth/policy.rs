@@ -69,17 +69,28 @@ fn own_organisation(actor: &Actor, o: &OrganisationRow) -> bool {
     actor.organisation_id.is_some() && (actor.organisation_id == Some(o.id) || actor.organisation_id == o.parent_id)
 }
 
+/// The writes anyone may make: a newsletter subscription, its confirmation and its end (the
+/// token in the link is the proof).
+const ANONYMOUS_WRITES: &[&str] = &["subscribeNewsletter", "confirmNewsletterSubscription", "unsubscribeNewsletter"];
+
+/// Authentication comes first: an anonymous caller of any other write is refused before its
+/// input is looked at, so it learns nothing about what the input would have needed.
+pub fn require_authenticated(actor: &Actor, operation: &str) -> AppResult<()> {
+    if actor.role == Role::Anonymous && !ANONYMOUS_WRITES.contains(&operation) {
+        return Err(unauthenticated());
+    }
+    Ok(())
+}
+
+fn unauthenticated() -> AppError {
+    AppError::user(ErrorCode::Unauthenticated, None, "writes need a token: send Authorization: Bearer <token>")
+}
+
 /// Allows the operation or explains why not (UNAUTHENTICATED for anonymous writers, else FORBIDDEN).
 pub fn require(conn: &mut Db, actor: &Actor, op: Op) -> AppResult<()> {
     match actor.role {
         Role::System | Role::Admin => return Ok(()),
-        Role::Anonymous => {
-            return Err(AppError::user(
-                ErrorCode::Unauthenticated,
-                None,
-                "writes need a token: send Authorization: Bearer <token>",
-            ));
-        }
+        Role::Anonymous => return Err(unauthenticated()),
         Role::Municipality | Role::Coordinator => {}
     }
     let coordinator = actor.role == Role::Coordinator;

@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use diesel::QueryResult;
@@ -53,6 +54,40 @@ pub struct Ctx {
     pub actor: Actor,
     pub(super) keys: Keys,
     pub(super) l: Loaders,
+    budget: Budget,
+}
+
+/// What a query may still do while it runs: the objects it resolves are counted against a bound,
+/// and the request's cancellation flag (set when its answer is given up: the request timed out or
+/// the client went away) is checked before every list and record. Either stops the execution at
+/// once with an [`Abort`], unwound out of juniper (see [`abort_of`]), so the work ends there and
+/// its memory is freed; no half-built answer is sent.
+pub struct Budget {
+    used: AtomicU64,
+    max: u64,
+    cancel: Arc<AtomicBool>,
+    /// Off for mutations: their writes are done before their answer is resolved.
+    enforced: bool,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget { used: AtomicU64::new(0), max: u64::MAX, cancel: Arc::default(), enforced: false }
+    }
+}
+
+/// Why a query's execution was stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Abort {
+    /// It resolved more objects than this many.
+    Objects(u64),
+    /// Its answer was given up.
+    Cancelled,
+}
+
+/// The [`Abort`] a caught unwind carries, if it is one (anything else is a real panic).
+pub fn abort_of(payload: &(dyn std::any::Any + Send)) -> Option<Abort> {
+    payload.downcast_ref::<Abort>().copied()
 }
 
 impl juniper::Context for Ctx {}
@@ -228,6 +263,7 @@ impl<K: Eq + Hash + Clone, R: Register> Loader<K, Arc<R>> {
         fetch: fn(&mut Db, &[K]) -> QueryResult<Vec<R>>,
         key_of: fn(&R) -> K,
     ) -> FieldResult<Option<Arc<R>>> {
+        ctx.charge(1);
         if let Some(v) = self.cache.lk().get(key) {
             return Ok(Some(v.clone()));
         }
@@ -260,8 +296,40 @@ impl<K: Eq + Hash + Clone, R: Clone + Register> Loader<K, Vec<R>> {
         fetch: fn(&mut Db, &[K]) -> QueryResult<Vec<R>>,
         key_of: fn(&R) -> K,
     ) -> FieldResult<Vec<R>> {
+        self.many_first(ctx, key, known, fetch, key_of, usize::MAX)
+    }
+
+    /// At most `first` children of a parent key (all of them are fetched and cached for every
+    /// known parent at once; only the returned ones are copied and counted against the budget).
+    pub fn many_first(
+        &self,
+        ctx: &Ctx,
+        key: &K,
+        known: &Mutex<HashSet<K>>,
+        fetch: fn(&mut Db, &[K]) -> QueryResult<Vec<R>>,
+        key_of: fn(&R) -> K,
+        first: usize,
+    ) -> FieldResult<Vec<R>> {
+        let v = self.uncounted(ctx, key, known, fetch, key_of, first)?;
+        ctx.charge(v.len());
+        Ok(v)
+    }
+
+    /// Like [`Self::many_first`], but not counted: for lists filtered before they are cut to
+    /// `first` and counted with [`Ctx::take`].
+    pub fn uncounted(
+        &self,
+        ctx: &Ctx,
+        key: &K,
+        known: &Mutex<HashSet<K>>,
+        fetch: fn(&mut Db, &[K]) -> QueryResult<Vec<R>>,
+        key_of: fn(&R) -> K,
+        first: usize,
+    ) -> FieldResult<Vec<R>> {
+        ctx.charge(0);
+        let take = |v: &Vec<R>| -> Vec<R> { v.iter().take(first).cloned().collect() };
         if let Some(v) = self.cache.lk().get(key) {
-            return Ok(v.clone());
+            return Ok(take(v));
         }
         let want = self.pending(key, known);
         let rows = ctx.with_conn(|c| fetch(c, &want)).map_err(db_error)?;
@@ -277,7 +345,7 @@ impl<K: Eq + Hash + Clone, R: Clone + Register> Loader<K, Vec<R>> {
                 cache.get_mut(&k).expect("inserted above").push(r);
             }
         }
-        Ok(cache.get(key).cloned().unwrap_or_default())
+        Ok(cache.get(key).map(take).unwrap_or_default())
     }
 }
 
@@ -287,7 +355,48 @@ fn db_error(e: diesel::result::Error) -> FieldError {
 
 impl Ctx {
     pub fn new(conn: PooledDb, actor: Actor, shared: Arc<Shared>) -> Self {
-        Self { conn: Mutex::new(conn), shared, actor, keys: Keys::default(), l: Loaders::default() }
+        Self {
+            conn: Mutex::new(conn),
+            shared,
+            actor,
+            keys: Keys::default(),
+            l: Loaders::default(),
+            budget: Budget::default(),
+        }
+    }
+
+    /// Bounds the objects this query resolves and stops it when `cancel` is set.
+    pub fn with_budget(mut self, max_objects: u64, cancel: Arc<AtomicBool>) -> Self {
+        self.budget = Budget { used: AtomicU64::new(0), max: max_objects, cancel, enforced: true };
+        self
+    }
+
+    /// Counts `n` objects about to be resolved; stops the execution (by unwinding with an
+    /// [`Abort`]) when the budget is spent or the answer has been given up.
+    pub fn charge(&self, n: usize) {
+        let b = &self.budget;
+        if !b.enforced {
+            return;
+        }
+        if b.cancel.load(Ordering::Relaxed) {
+            std::panic::resume_unwind(Box::new(Abort::Cancelled));
+        }
+        let used = b.used.fetch_add(n as u64, Ordering::Relaxed).saturating_add(n as u64);
+        if used > b.max {
+            std::panic::resume_unwind(Box::new(Abort::Objects(b.max)));
+        }
+    }
+
+    /// Objects resolved so far.
+    pub fn objects(&self) -> u64 {
+        self.budget.used.load(Ordering::Relaxed)
+    }
+
+    /// At most `first` of `items` (a negative `first` gives none), counted against the budget.
+    pub fn take<T>(&self, mut items: Vec<T>, first: i32) -> Vec<T> {
+        items.truncate(usize::try_from(first).unwrap_or(0));
+        self.charge(items.len());
+        items
     }
 
     pub fn with_conn<T>(&self, f: impl FnOnce(&mut Db) -> T) -> T {
@@ -303,19 +412,34 @@ impl Ctx {
     pub fn prefetch_project_lists(&self, first: i32, selected: &[&str]) -> FieldResult<()> {
         use crate::store::read;
         if selected.contains(&"participations") {
-            self.l.project_participations.many(
+            self.l.project_participations.many_first(
                 self,
                 &first,
                 &self.keys.projects,
                 read::participations_by_projects,
                 |r| r.project_id,
+                0,
             )?;
         }
         if selected.contains(&"calls") {
-            self.l.project_calls.many(self, &first, &self.keys.projects, read::calls_by_projects, |r| r.project_id)?;
+            self.l.project_calls.many_first(
+                self,
+                &first,
+                &self.keys.projects,
+                read::calls_by_projects,
+                |r| r.project_id,
+                0,
+            )?;
         }
         if selected.contains(&"reuseDeclarations") {
-            self.l.project_reuse.many(self, &first, &self.keys.projects, read::reuse_by_projects, |r| r.project_id)?;
+            self.l.project_reuse.many_first(
+                self,
+                &first,
+                &self.keys.projects,
+                read::reuse_by_projects,
+                |r| r.project_id,
+                0,
+            )?;
         }
         Ok(())
     }

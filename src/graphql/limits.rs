@@ -1,9 +1,16 @@
 //! Limits checked before a query runs: tokens, fields, nesting depth, aliases, list lengths, page
-//! sizes, introspection, and an estimated cost. Connections cost their page size (`first`, required,
-//! 1 to 100) times their children; other lists count as `LIST_ESTIMATE` items times their children;
-//! every field costs 1; an introspection selection costs a flat 100. A query over a limit is refused
-//! with a message and `extensions.limit` naming the limit; the cost of an accepted one is reported in
-//! `extensions.cost`.
+//! sizes, introspection, and an estimated cost. The cost is an upper bound of the fields the query
+//! can resolve: every field costs 1, and a list multiplies its children by the most items it can
+//! return. A connection returns at most its `first` (required, 1 to 100); every other list is in
+//! [`list_bound`]: either it takes a `first` argument with a default (and returns at most that
+//! many), or its length is fixed by the vocabularies and reference data. A cycle back up the graph
+//! (`leikaServices → ozgService → leikaServices`) is priced as the product it is. A newsletter is
+//! built whole by the service whatever is selected and costs a flat `NEWSLETTER_COST`; an
+//! introspection selection a flat 100. A query over a limit is refused with a message and
+//! `extensions.limit` naming the limit; the cost of an accepted one is reported in `extensions.cost`.
+//!
+//! While a query runs, [`Limits::max_objects`] bounds the objects it resolves and
+//! [`Limits::max_response_bytes`] the answer it serialises (see `graphql::context::Budget`).
 
 use std::collections::HashMap;
 
@@ -23,9 +30,78 @@ pub const MAX_LIST_ITEMS: usize = 250;
 /// Page sizes a connection accepts (`first`).
 pub const MAX_PAGE: u64 = 100;
 /// The default cost limit, in points (see the module documentation).
-pub const DEFAULT_MAX_COST: u64 = 10_000;
-/// How many items a list without a page size is assumed to hold.
-pub const LIST_ESTIMATE: u64 = 5;
+pub const DEFAULT_MAX_COST: u64 = 100_000;
+/// The default bound of objects one query may resolve while it runs.
+pub const DEFAULT_MAX_OBJECTS: u64 = 100_000;
+/// The default bound of one answer's serialised size.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 16 * 1024 * 1024;
+/// What a list with a `first` argument returns when `first` is not given.
+pub const LIST_DEFAULT: i32 = 100;
+/// The largest `first` such a list accepts.
+pub const LIST_MAX: u64 = 1_000;
+/// LeiKa-Leistungen one OZG-Leistung may bundle: the seed refuses more, so the default of
+/// `OzgService.leikaServices(first:)` returns all of them (the catalogue's largest, OZG-ID 10069, has 318).
+pub const MAX_LEIKA_PER_SERVICE: i32 = 400;
+/// Peers one registry replicates from (`federation peer add` refuses more).
+pub const MAX_PEERS: u64 = 100;
+/// What a newsletter costs, whatever is selected of it: the service builds it whole.
+pub const NEWSLETTER_COST: u64 = 2_000;
+
+/// How many items a list field can return at most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListBound {
+    /// The field takes `first` (1 to `max`, default `default`) and returns at most that many.
+    First { default: u64, max: u64 },
+    /// The list is as long as a vocabulary, the reference data or a record's fields allow.
+    Fixed(u64),
+}
+
+/// Every list field of the schema that is not a connection's `edges`, with its bound; a unit test
+/// checks that no list field is missing here and that each `First` field has the argument.
+pub fn list_bound(type_name: &str, field: &str) -> Option<ListBound> {
+    use ListBound::*;
+    let paged = First { default: LIST_DEFAULT as u64, max: LIST_MAX };
+    Some(match (type_name, field) {
+        ("OzgService", "leikaServices") => {
+            First { default: MAX_LEIKA_PER_SERVICE as u64, max: MAX_LEIKA_PER_SERVICE as u64 }
+        }
+        ("Query", "calls" | "reuseDeclarations" | "events" | "newsletterDefinitions")
+        | ("OzgService", "projects")
+        | ("Organisation", "children" | "participations" | "reuseDeclarations")
+        | (
+            "Project",
+            "services" | "platforms" | "fundings" | "steps" | "milestones" | "relations" | "relatedFrom"
+            | "participations" | "calls" | "reuseDeclarations" | "contacts" | "events",
+        )
+        | ("Event", "projects")
+        | ("NewsletterDefinition", "editions") => paged,
+        // The 16 Länder and the 14 Themenfelder with their leads (Länder and a federal ministry)
+        // and Lebenslagen, seeded from the reference data only.
+        ("Query", "lands" | "topicFields") | ("TopicField", "leads") => Fixed(20),
+        ("TopicField", "lifeSituations") => Fixed(100),
+        ("Query", "dataSources" | "vocabularies") => Fixed(20),
+        ("VocabularyInfo", "values") => Fixed(50),
+        ("Project", "allowedNextPhases") => Fixed(vocab_len::<crate::domain::Phase>()),
+        ("ReuseDeclaration", "allowedNextStatuses") => Fixed(vocab_len::<crate::domain::ReuseStatus>()),
+        ("Call", "rolesSought") => Fixed(vocab_len::<crate::domain::ParticipationRole>()),
+        // A change entry lists the fields of one record.
+        ("Change", "fields") => Fixed(64),
+        ("FederationStatus", "peers") => Fixed(MAX_PEERS),
+        // Validation reports a few errors per input.
+        (_, "userErrors") | ("Mutation", "subscribeNewsletter") => Fixed(20),
+        _ => return None,
+    })
+}
+
+fn vocab_len<T: crate::domain::Vocabulary>() -> u64 {
+    T::ALL.len() as u64
+}
+
+/// Types built whole by the newsletter service (priced flat where they are returned).
+fn is_newsletter_type(name: &str) -> bool {
+    name.strip_prefix("Newsletter")
+        .is_some_and(|rest| rest.ends_with("Item") || matches!(rest, "Result" | "Issue" | "Section" | "RoleGroup"))
+}
 /// Introspection lists (`fields`, `interfaces`, `possibleTypes`, `inputFields`) nested in one another
 /// at most this often; deeper is the circular introspection that asks for the schema again and again.
 const MAX_INTROSPECTION_LISTS: usize = 2;
@@ -39,11 +115,20 @@ pub struct Limits {
     pub max_cost: u64,
     /// Whether `__schema` and `__type` may be asked (`__typename` always may).
     pub introspection: bool,
+    /// Objects a query may resolve while it runs (list items and looked-up records).
+    pub max_objects: u64,
+    /// Bytes an answer may have when serialised.
+    pub max_response_bytes: u64,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_cost: DEFAULT_MAX_COST, introspection: true }
+        Limits {
+            max_cost: DEFAULT_MAX_COST,
+            introspection: true,
+            max_objects: DEFAULT_MAX_OBJECTS,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+        }
     }
 }
 
@@ -71,6 +156,9 @@ pub struct Measure {
     pub cost: u64,
     /// Whether the operation that will run is a mutation.
     pub mutation: bool,
+    /// The fields the operation selects at its root (for a mutation: the writes it makes),
+    /// fragments included.
+    pub root_fields: Vec<String>,
 }
 
 struct Walker<'a, 'd> {
@@ -84,8 +172,14 @@ struct Walker<'a, 'd> {
 }
 
 impl<'a, 'd> Walker<'a, 'd> {
-    /// The `first` argument of a connection field: required, within 1..=MAX_PAGE.
-    fn page_size(&self, field: &str, args: &[(&'d str, Value<'d, &'d str>)]) -> Result<Option<u64>, LimitError> {
+    /// The `first` argument of a connection field (required, within 1..=MAX_PAGE) or of a list
+    /// field (within 1..=`max`).
+    fn page_size(
+        &self,
+        field: &str,
+        args: &[(&'d str, Value<'d, &'d str>)],
+        max: u64,
+    ) -> Result<Option<u64>, LimitError> {
         let Some((_, v)) = args.iter().find(|(n, _)| *n == "first") else { return Ok(None) };
         let n = match v {
             Value::Int(n) => n.as_i64(),
@@ -95,11 +189,16 @@ impl<'a, 'd> Walker<'a, 'd> {
         match n {
             // Missing or mistyped values are reported by validation.
             None => Ok(None),
-            Some(n) if n >= 1 && n as u64 <= MAX_PAGE => Ok(Some(n as u64)),
-            Some(n) => Err(LimitError::new(
+            Some(n) if n >= 1 && n as u64 <= max => Ok(Some(n as u64)),
+            Some(n) if max == MAX_PAGE => Err(LimitError::new(
                 "first",
                 MAX_PAGE,
                 format!("{field}(first: {n}): a page holds between 1 and {MAX_PAGE} items; page on with `after`"),
+            )),
+            Some(n) => Err(LimitError::new(
+                "first",
+                max,
+                format!("{field}(first: {n}): this list returns between 1 and {max} items"),
             )),
         }
     }
@@ -164,8 +263,6 @@ impl<'a, 'd> Walker<'a, 'd> {
                         }
                         self.introspection(&f.selection_set, 1, 0, spreads)?;
                         INTROSPECTION_COST
-                    } else if f.selection_set.items.is_empty() {
-                        1
                     } else {
                         let field = meta.and_then(|m: &MetaType<juniper::DefaultScalarValue>| m.field_by_name(f.name));
                         let (child, is_list) = match field {
@@ -175,15 +272,36 @@ impl<'a, 'd> Walker<'a, 'd> {
                             // Unknown fields are reported by validation; price them as objects.
                             None => (String::new(), false),
                         };
-                        let in_connection = type_name.ends_with("Connection");
                         let factor = if child.ends_with("Connection") {
-                            self.page_size(f.name, &f.arguments)?.unwrap_or(MAX_PAGE)
-                        } else if is_list && !in_connection {
-                            LIST_ESTIMATE
-                        } else {
+                            self.page_size(f.name, &f.arguments, MAX_PAGE)?.unwrap_or(MAX_PAGE)
+                        } else if !is_list || type_name.ends_with("Connection") || is_newsletter_type(type_name) {
+                            // An object, a connection's edges (priced by `first` above), or a list
+                            // inside a newsletter (priced flat where the newsletter is returned).
                             1
+                        } else {
+                            match list_bound(type_name, f.name) {
+                                Some(ListBound::First { default, max }) => {
+                                    self.page_size(f.name, &f.arguments, max)?.unwrap_or(default)
+                                }
+                                Some(ListBound::Fixed(n)) => n,
+                                // A list the table does not know (a unit test keeps this from
+                                // happening) is priced at the largest bound there is.
+                                None => LIST_MAX,
+                            }
                         };
-                        1 + factor.saturating_mul(self.cost(&f.selection_set, &child, depth + 1, spreads)?)
+                        let flat = if is_newsletter_type(&child) && !is_newsletter_type(type_name) {
+                            NEWSLETTER_COST
+                        } else {
+                            0
+                        };
+                        let children = if f.selection_set.items.is_empty() {
+                            0
+                        } else {
+                            self.cost(&f.selection_set, &child, depth + 1, spreads)?
+                        };
+                        // A list of scalars or enums costs its items.
+                        let children = children.max(u64::from(is_list && f.selection_set.items.is_empty()));
+                        1 + flat + factor.saturating_mul(children)
                     }
                 }
                 Selection::FragmentSpread(s) => match self.spread(s.fragment_name, spreads)? {
@@ -395,7 +513,31 @@ pub fn measure(
     let mut w = Walker { schema, limits, fragments, variables, aliases: 0, fields: 0, depth: 0 };
     let cost = w.cost(set, root, 1, 0)?;
     let mutation = matches!(op, OperationDefinition::Mutation(_));
-    Ok(Some(Measure { depth: w.depth, aliases: w.aliases, fields: w.fields, cost, mutation }))
+    let mut root_fields = Vec::new();
+    collect_fields(set, &w.fragments, &mut root_fields, 0);
+    Ok(Some(Measure { depth: w.depth, aliases: w.aliases, fields: w.fields, cost, mutation, root_fields }))
+}
+
+fn collect_fields<'d>(
+    set: &'d SelectionSet<'d, &'d str>,
+    fragments: &HashMap<&'d str, &'d SelectionSet<'d, &'d str>>,
+    out: &mut Vec<String>,
+    spreads: usize,
+) {
+    if spreads > 50 {
+        return;
+    }
+    for item in &set.items {
+        match item {
+            Selection::Field(f) => out.push(f.name.to_owned()),
+            Selection::FragmentSpread(s) => {
+                if let Some(set) = fragments.get(s.fragment_name) {
+                    collect_fields(set, fragments, out, spreads + 1);
+                }
+            }
+            Selection::InlineFragment(i) => collect_fields(&i.selection_set, fragments, out, spreads + 1),
+        }
+    }
 }
 
 fn op_name<'d>(o: &OperationDefinition<'d, &'d str>) -> Option<&'d str> {
@@ -424,4 +566,99 @@ pub fn is_mutation(query: &str, operation_name: Option<&str>) -> bool {
         None => ops.first().copied(),
     };
     matches!(chosen, Some(OperationDefinition::Mutation(_)))
+}
+
+#[cfg(test)]
+mod tests {
+    use juniper::meta::MetaType;
+
+    use super::*;
+
+    fn cost_of(query: &str) -> Result<u64, LimitError> {
+        let schema = crate::graphql::schema();
+        measure(&schema, &Limits::default(), query, None, &serde_json::Map::new()).map(|m| m.expect("parses").cost)
+    }
+
+    /// Every list field is bounded: it is a connection's edges, inside a newsletter, or in
+    /// `list_bound`; a `First` field has a `first` argument whose default is the table's.
+    #[test]
+    fn every_list_field_has_a_bound() {
+        let schema = crate::graphql::schema();
+        let mut missing = Vec::new();
+        for t in schema.schema.concrete_type_list() {
+            let MetaType::Object(o) = t else { continue };
+            let name: &str = o.name.as_ref();
+            if name.starts_with("__") || name.ends_with("Connection") || is_newsletter_type(name) {
+                continue;
+            }
+            for f in &o.fields {
+                if !f.field_type.to_string().starts_with('[') {
+                    continue;
+                }
+                let field: &str = f.name.as_ref();
+                match list_bound(name, field) {
+                    None => missing.push(format!("{name}.{field}")),
+                    Some(ListBound::First { default, max }) => {
+                        let arg = f.arguments.iter().flatten().find(|a| a.name.as_str() == "first");
+                        let arg = arg.unwrap_or_else(|| panic!("{name}.{field} has no `first` argument"));
+                        let d = arg.default_value.as_ref().and_then(|v| v.as_scalar()).and_then(|s| match s {
+                            juniper::DefaultScalarValue::Int(i) => Some(*i),
+                            _ => None,
+                        });
+                        assert_eq!(d.map(|d| d as u64), Some(default), "{name}.{field}(first:) default");
+                        assert!(default <= max);
+                    }
+                    Some(ListBound::Fixed(_)) => {}
+                }
+            }
+        }
+        assert!(missing.is_empty(), "list fields without a bound: {missing:?}");
+    }
+
+    /// The fan-out of issue 14: 165 LeiKa-Leistungen, four times over, passed as 5⁴ before.
+    #[test]
+    fn cycles_back_up_the_graph_are_priced_as_products() {
+        let q = r#"{ ozgService(ozgId: "10255") { leikaServices { ozgService { leikaServices { ozgService {
+            leikaServices { ozgService { leikaServices { ozgService { __typename } } } } } } } } } }"#;
+        let e = cost_of(q).unwrap_err();
+        assert_eq!((e.code, e.limit), ("LIMIT_EXCEEDED", "cost"));
+        // Two levels are 400 × 400 objects: refused.
+        let q = r#"{ ozgService(ozgId: "10255") { leikaServices { ozgService { leikaServices { name } } } } }"#;
+        assert_eq!(cost_of(q).unwrap_err().limit, "cost");
+        // One level, or two with small pages, is fine.
+        let q = r#"{ ozgService(ozgId: "10255") { leikaServices { key name ozgService { name } } } }"#;
+        assert_eq!(cost_of(q).unwrap(), 1 + 1 + 400 * (1 + 1 + (1 + 1)));
+        let q = r#"{ ozgService(ozgId: "10255") { leikaServices(first: 10) { ozgService { leikaServices(first: 10) { name } } } } }"#;
+        assert!(cost_of(q).is_ok());
+    }
+
+    #[test]
+    fn lists_are_priced_by_their_first_or_their_default() {
+        let base = cost_of(r#"{ project(slug: "x") { participations { role } } }"#).unwrap();
+        assert_eq!(base, 1 + 1 + LIST_DEFAULT as u64);
+        let small = cost_of(r#"{ project(slug: "x") { participations(first: 5) { role } } }"#).unwrap();
+        assert_eq!(small, 1 + 1 + 5);
+        let e = cost_of(r#"{ project(slug: "x") { participations(first: 1001) { role } } }"#).unwrap_err();
+        assert_eq!((e.limit, e.max), ("first", LIST_MAX));
+        assert!(e.message.contains("participations(first: 1001)"), "{}", e.message);
+        let e = cost_of(r#"{ calls(first: 0) { title } }"#).unwrap_err();
+        assert_eq!(e.limit, "first");
+        // Wide and deep: organisations → participations → project → participations.
+        let q = r#"{ organisations(first: 100) { edges { node { participations { project {
+            participations { organisation { name } } } } } } } }"#;
+        assert_eq!(cost_of(q).unwrap_err().limit, "cost");
+    }
+
+    /// What the benchmark's nested read and the newsletter ask stays within the default limit.
+    #[test]
+    fn realistic_queries_pass() {
+        let q = r#"{ projects(first: 50, filter: {leadLand: "DE-NW"}) { edges { node { slug title phase
+            leadLand { name } services { ozgId service { name } }
+            participations(first: 20) { role status organisation { name ags } }
+            calls(open: true, first: 5) { title rolesSought } } } } }"#;
+        let c = cost_of(q).unwrap();
+        assert!(c <= DEFAULT_MAX_COST, "{c}");
+        let q = r#"{ newsletter(topicField: "ein_auswanderung") { body issue { sections { title roles { role organisations } } } } }"#;
+        assert!(cost_of(q).unwrap() > NEWSLETTER_COST);
+    }
 }

@@ -411,14 +411,22 @@ impl Query {
     }
 
     /// Calls for participation; `open: true` for those still open.
-    fn calls(context: &Ctx, open: Option<bool>) -> FieldResult<Vec<Call>> {
+    fn calls(
+        context: &Ctx,
+        open: Option<bool>,
+        #[graphql(default = 100, description = "At most this many items (1 to 1000).")] first: i32,
+    ) -> FieldResult<Vec<Call>> {
         let status = open.map(|o| if o { "OPEN" } else { "CLOSED" });
-        let rows = context.read(|c| read::calls_filtered(c, status, None))?;
-        Ok(context.calls(rows))
+        let rows = context.read(|c| read::calls_filtered_first(c, status, None, first.max(0).into()))?;
+        Ok(context.calls(context.take(rows, first)))
     }
 
-    fn reuse_declarations(context: &Ctx, filter: Option<ReuseFilter>) -> FieldResult<Vec<ReuseDeclaration>> {
-        let mut f = read::ReuseFilter::default();
+    fn reuse_declarations(
+        context: &Ctx,
+        filter: Option<ReuseFilter>,
+        #[graphql(default = 100, description = "At most this many items (1 to 1000).")] first: i32,
+    ) -> FieldResult<Vec<ReuseDeclaration>> {
+        let mut f = read::ReuseFilter { limit: Some(first.max(0).into()), ..Default::default() };
         if let Some(filter) = filter {
             if let Some(slug) = filter.project_slug {
                 let p = context
@@ -431,13 +439,16 @@ impl Query {
                 short_list("filter.status", filter.status)?.map(|s| s.iter().map(|x| x.code().to_owned()).collect());
         }
         let rows = context.read(|c| read::reuse_filtered(c, &f))?;
-        Ok(context.reuse(rows))
+        Ok(context.reuse(context.take(rows, first)))
     }
 
     /// Workshops, meetings and decisions, oldest first.
-    fn events(context: &Ctx) -> FieldResult<Vec<Event>> {
-        let rows = context.read(read::events_all)?;
-        Ok(context.events(rows))
+    fn events(
+        context: &Ctx,
+        #[graphql(default = 100, description = "At most this many items (1 to 1000).")] first: i32,
+    ) -> FieldResult<Vec<Event>> {
+        let rows = context.read(|c| read::events_first(c, first.max(0).into()))?;
+        Ok(context.events(context.take(rows, first)))
     }
 
     /// This registry's place in the federation: its instance id and each peer's sync status.
@@ -515,9 +526,12 @@ impl Query {
     }
 
     /// Newsletters with their published editions.
-    fn newsletter_definitions(context: &Ctx) -> FieldResult<Vec<NewsletterDefinition>> {
-        let rows = context.read(crate::store::newsletter::definitions)?;
-        Ok(rows.into_iter().map(NewsletterDefinition).collect())
+    fn newsletter_definitions(
+        context: &Ctx,
+        #[graphql(default = 100, description = "At most this many items (1 to 1000).")] first: i32,
+    ) -> FieldResult<Vec<NewsletterDefinition>> {
+        let rows = context.read(|c| crate::store::newsletter::definitions_first(c, first.max(0).into()))?;
+        Ok(context.take(rows, first).into_iter().map(NewsletterDefinition).collect())
     }
 
     /// Where the reference data comes from, with the credit each licence asks for.
@@ -600,7 +614,8 @@ fn run<T>(
     operation: &str,
     f: impl FnOnce(&mut crate::store::Db, &service::Actor) -> Result<T, AppError>,
 ) -> Result<T, AppError> {
-    let r = ctx.with_conn(|c| f(c, &ctx.actor));
+    let r = crate::auth::policy::require_authenticated(&ctx.actor, operation)
+        .and_then(|()| ctx.with_conn(|c| f(c, &ctx.actor)));
     if let Err(AppError::User { code: ErrorCode::Forbidden | ErrorCode::Unauthenticated, message, .. }) = &r
         && let Err(e) = ctx.with_conn(|c| service::record_denied(c, &ctx.actor, operation, message))
     {

@@ -17,6 +17,11 @@ fn parse_date(s: &Option<String>) -> Option<PartialDate> {
     s.as_deref().and_then(|d| PartialDate::parse(d).ok())
 }
 
+/// A list argument `first` as a length (a negative one, which the limits refuse, as none).
+fn n(first: i32) -> usize {
+    usize::try_from(first).unwrap_or(0)
+}
+
 fn timestamp(s: &str) -> FieldResult<Timestamp> {
     Timestamp::parse(s).map_err(|e| internal_error(&format!("stored timestamp: {e}")))
 }
@@ -224,20 +229,35 @@ impl OzgService {
         self.0.priority_note.as_deref()
     }
     /// The LeiKa-Leistungen this OZG-Leistung bundles.
-    fn leika_services(&self, context: &Ctx) -> FieldResult<Vec<LeikaService>> {
-        let rows = context.l.leika.many(context, &self.0.ozg_id, &context.keys.services, read::leika_by_ozg, |r| {
-            r.ozg_id.clone().unwrap_or_default()
-        })?;
+    fn leika_services(
+        &self,
+        context: &Ctx,
+        #[graphql(default = 400, description = "At most this many items (1 to 400; no OZG-Leistung bundles more).")]
+        first: i32,
+    ) -> FieldResult<Vec<LeikaService>> {
+        let rows = context.l.leika.many_first(
+            context,
+            &self.0.ozg_id,
+            &context.keys.services,
+            read::leika_by_ozg,
+            |r| r.ozg_id.clone().unwrap_or_default(),
+            n(first),
+        )?;
         Ok(rows.into_iter().map(LeikaService).collect())
     }
     /// Implementation projects working on this OZG-Leistung.
-    fn projects(&self, context: &Ctx) -> FieldResult<Vec<Project>> {
-        let links = context.l.service_projects.many(
+    fn projects(
+        &self,
+        context: &Ctx,
+        #[graphql(default = 100, description = "At most this many items (1 to 1000).")] first: i32,
+    ) -> FieldResult<Vec<Project>> {
+        let links = context.l.service_projects.uncounted(
             context,
             &self.0.ozg_id,
             &context.keys.services,
             read::project_services_by_services,
             |r| r.ozg_id.clone(),
+            n(first),
         )?;
         context.keys.projects.lk().extend(links.iter().map(|l| l.project_id));
         links.iter().map(|l| context.project_by_id(l.project_id)).collect()
@@ -318,13 +338,18 @@ impl Organisation {
     fn parent(&self, context: &Ctx) -> FieldResult<Option<Organisation>> {
         self.0.parent_id.map(|p| context.org_by_id(p)).transpose()
     }
-    fn children(&self, context: &Ctx) -> FieldResult<Vec<Organisation>> {
-        let rows = context.l.org_children.many(
+    fn children(
+        &self,
+        context: &Ctx,
+        #[graphql(default = 100, description = "At most this many items (1 to 1000).")] first: i32,
+    ) -> FieldResult<Vec<Organisation>> {
+        let rows = context.l.org_children.many_first(
             context,
             &self.0.id,
             &context.keys.orgs,
             read::organisations_by_parents,
             |r| r.parent_id.unwrap_or_default(),
+            n(first),
         )?;
         Ok(context.organisations(rows))
     }
@@ -332,22 +357,34 @@ impl Organisation {
         self.0.note.as_deref()
     }
     /// Every participation of this organisation, withdrawn ones included.
-    fn participations(&self, context: &Ctx) -> FieldResult<Vec<Participation>> {
-        let rows = context.l.org_participations.many(
+    fn participations(
+        &self,
+        context: &Ctx,
+        #[graphql(default = 100, description = "At most this many items (1 to 1000).")] first: i32,
+    ) -> FieldResult<Vec<Participation>> {
+        let rows = context.l.org_participations.many_first(
             context,
             &self.0.id,
             &context.keys.orgs,
             read::participations_by_organisations,
             |r| r.organisation_id,
+            n(first),
         )?;
         Ok(context.participations(rows))
     }
-    fn reuse_declarations(&self, context: &Ctx) -> FieldResult<Vec<ReuseDeclaration>> {
-        let rows =
-            context
-                .l
-                .org_reuse
-                .many(context, &self.0.id, &context.keys.orgs, read::reuse_by_organisations, |r| r.organisation_id)?;
+    fn reuse_declarations(
+        &self,
+        context: &Ctx,
+        #[graphql(default = 100, description = "At most this many items (1 to 1000).")] first: i32,
+    ) -> FieldResult<Vec<ReuseDeclaration>> {
+        let rows = context.l.org_reuse.many_first(
+            context,
+            &self.0.id,
+            &context.keys.orgs,
+            read::reuse_by_organisations,
+            |r| r.organisation_id,
+            n(first),
+        )?;
         Ok(context.reuse(rows))
     }
     fn version(&self) -> i32 {
@@ -413,77 +450,117 @@ impl Project {
         self.0.status_note.as_deref()
     }
     /// The OZG-Leistungen this project implements, in order.
-    fn services(&self, context: &Ctx) -> FieldResult<Vec<ProjectService>> {
-        let rows = context.l.project_services.many(
+    fn services(
+        &self,
+        context: &Ctx,
+        #[graphql(default = 100, description = "At most this many items (1 to 1000).")] first: i32,
+    ) -> FieldResult<Vec<ProjectService>> {
+        let rows = context.l.project_services.many_first(
             context,
             &self.0.id,
             &context.keys.projects,
             read::project_services_by_projects,
             |r| r.project_id,
+            n(first),
         )?;
         context.keys.services.lk().extend(rows.iter().map(|r| r.ozg_id.clone()));
         Ok(rows.into_iter().map(ProjectService).collect())
     }
     /// Portals, transport, standards, form technology and methods the project uses.
-    fn platforms(&self, context: &Ctx) -> FieldResult<Vec<PlatformUse>> {
-        let rows = context.l.project_platforms.many(
+    fn platforms(
+        &self,
+        context: &Ctx,
+        #[graphql(default = 100, description = "At most this many items (1 to 1000).")] first: i32,
+    ) -> FieldResult<Vec<PlatformUse>> {
+        let rows = context.l.project_platforms.many_first(
             context,
             &self.0.id,
             &context.keys.projects,
             read::project_platforms_by_projects,
             |r| r.project_id,
+            n(first),
         )?;
         context.keys.platforms.lk().extend(rows.iter().map(|r| r.platform_id));
         Ok(rows.into_iter().map(PlatformUse).collect())
     }
-    fn fundings(&self, context: &Ctx) -> FieldResult<Vec<Funding>> {
-        let rows =
-            context
-                .l
-                .fundings
-                .many(context, &self.0.id, &context.keys.projects, read::fundings_by_projects, |r| r.project_id)?;
+    fn fundings(
+        &self,
+        context: &Ctx,
+        #[graphql(default = 100, description = "At most this many items (1 to 1000).")] first: i32,
+    ) -> FieldResult<Vec<Funding>> {
+        let rows = context.l.fundings.many_first(
+            context,
+            &self.0.id,
+            &context.keys.projects,
+            read::fundings_by_projects,
+            |r| r.project_id,
+            n(first),
+        )?;
         context.keys.orgs.lk().extend(rows.iter().filter_map(|r| r.funder_id));
         Ok(rows.into_iter().map(Funding).collect())
     }
     /// Ordered steps (Schritt 1, Schritt 2, …).
-    fn steps(&self, context: &Ctx) -> FieldResult<Vec<Step>> {
-        let rows = context
-            .l
-            .steps
-            .many(context, &self.0.id, &context.keys.projects, read::steps_by_projects, |r| r.project_id)?;
+    fn steps(
+        &self,
+        context: &Ctx,
+        #[graphql(default = 100, description = "At most this many items (1 to 1000).")] first: i32,
+    ) -> FieldResult<Vec<Step>> {
+        let rows = context.l.steps.many_first(
+            context,
+            &self.0.id,
+            &context.keys.projects,
+            read::steps_by_projects,
+            |r| r.project_id,
+            n(first),
+        )?;
         Ok(rows.into_iter().map(Step).collect())
     }
-    fn milestones(&self, context: &Ctx) -> FieldResult<Vec<Milestone>> {
-        let mut rows = context.l.milestones.many(
+    fn milestones(
+        &self,
+        context: &Ctx,
+        #[graphql(default = 100, description = "At most this many items (1 to 1000).")] first: i32,
+    ) -> FieldResult<Vec<Milestone>> {
+        let mut rows = context.l.milestones.uncounted(
             context,
             &self.0.id,
             &context.keys.projects,
             read::milestones_by_projects,
             |r| r.project_id,
+            usize::MAX,
         )?;
         rows.sort_by_key(|m| (parse_date(&m.actual).or(parse_date(&m.planned)).map(|d| d.start()), m.id));
-        Ok(rows.into_iter().map(Milestone).collect())
+        Ok(context.take(rows, first).into_iter().map(Milestone).collect())
     }
     /// Relations from this project to others (merged into, builds on, reuses).
-    fn relations(&self, context: &Ctx) -> FieldResult<Vec<ProjectRelation>> {
-        let rows = context.l.relations_from.many(
+    fn relations(
+        &self,
+        context: &Ctx,
+        #[graphql(default = 100, description = "At most this many items (1 to 1000).")] first: i32,
+    ) -> FieldResult<Vec<ProjectRelation>> {
+        let rows = context.l.relations_from.many_first(
             context,
             &self.0.id,
             &context.keys.projects,
             read::relations_by_projects,
             |r| r.from_project_id,
+            n(first),
         )?;
         context.keys.projects.lk().extend(rows.iter().map(|r| r.to_project_id));
         Ok(rows.into_iter().map(|r| ProjectRelation { other: r.to_project_id, row: r }).collect())
     }
     /// Relations from other projects to this one (e.g. projects merged into it or reusing it).
-    fn related_from(&self, context: &Ctx) -> FieldResult<Vec<ProjectRelation>> {
-        let rows = context.l.relations_to.many(
+    fn related_from(
+        &self,
+        context: &Ctx,
+        #[graphql(default = 100, description = "At most this many items (1 to 1000).")] first: i32,
+    ) -> FieldResult<Vec<ProjectRelation>> {
+        let rows = context.l.relations_to.many_first(
             context,
             &self.0.id,
             &context.keys.projects,
             read::relations_by_projects,
             |r| r.to_project_id,
+            n(first),
         )?;
         context.keys.projects.lk().extend(rows.iter().map(|r| r.from_project_id));
         Ok(rows.into_iter().map(|r| ProjectRelation { other: r.from_project_id, row: r }).collect())
@@ -494,72 +571,96 @@ impl Project {
         context: &Ctx,
         role: Option<Vec<ParticipationRole>>,
         status: Option<Vec<ParticipationStatus>>,
+        #[graphql(default = 100, description = "At most this many items (1 to 1000).")] first: i32,
     ) -> FieldResult<Vec<Participation>> {
-        let rows = context.l.project_participations.many(
+        let rows = context.l.project_participations.uncounted(
             context,
             &self.0.id,
             &context.keys.projects,
             read::participations_by_projects,
             |r| r.project_id,
+            usize::MAX,
         )?;
         let rows = rows
             .into_iter()
             .filter(|r| role.as_ref().is_none_or(|rs| rs.iter().any(|x| x.code() == r.role)))
             .filter(|r| status.as_ref().is_none_or(|ss| ss.iter().any(|x| x.code() == r.status)))
             .collect();
-        Ok(context.participations(rows))
+        Ok(context.participations(context.take(rows, first)))
     }
     /// Calls for participation; `open: true` for the open ones only.
-    fn calls(&self, context: &Ctx, open: Option<bool>) -> FieldResult<Vec<Call>> {
-        let rows = context.l.project_calls.many(
+    fn calls(
+        &self,
+        context: &Ctx,
+        open: Option<bool>,
+        #[graphql(default = 100, description = "At most this many items (1 to 1000).")] first: i32,
+    ) -> FieldResult<Vec<Call>> {
+        let rows = context.l.project_calls.uncounted(
             context,
             &self.0.id,
             &context.keys.projects,
             read::calls_by_projects,
             |r| r.project_id,
+            usize::MAX,
         )?;
         let rows = rows.into_iter().filter(|c| open.is_none_or(|o| o == (c.status == "OPEN"))).collect();
-        Ok(context.calls(rows))
+        Ok(context.calls(context.take(rows, first)))
     }
     fn has_open_call(&self, context: &Ctx) -> FieldResult<bool> {
-        let rows = context.l.project_calls.many(
+        let rows = context.l.project_calls.uncounted(
             context,
             &self.0.id,
             &context.keys.projects,
             read::calls_by_projects,
             |r| r.project_id,
+            usize::MAX,
         )?;
         Ok(rows.iter().any(|c| c.status == "OPEN"))
     }
-    fn reuse_declarations(&self, context: &Ctx) -> FieldResult<Vec<ReuseDeclaration>> {
-        let rows = context.l.project_reuse.many(
+    fn reuse_declarations(
+        &self,
+        context: &Ctx,
+        #[graphql(default = 100, description = "At most this many items (1 to 1000).")] first: i32,
+    ) -> FieldResult<Vec<ReuseDeclaration>> {
+        let rows = context.l.project_reuse.many_first(
             context,
             &self.0.id,
             &context.keys.projects,
             read::reuse_by_projects,
             |r| r.project_id,
+            n(first),
         )?;
         Ok(context.reuse(rows))
     }
     /// Contact persons (signed-in users only: null with an UNAUTHENTICATED error for anonymous readers).
-    fn contacts(&self, context: &Ctx) -> FieldResult<Option<Vec<Contact>>> {
+    fn contacts(
+        &self,
+        context: &Ctx,
+        #[graphql(default = 100, description = "At most this many items (1 to 1000).")] first: i32,
+    ) -> FieldResult<Option<Vec<Contact>>> {
         require_signed_in(context)?;
-        let rows = context.l.project_contacts.many(
+        let rows = context.l.project_contacts.many_first(
             context,
             &self.0.id,
             &context.keys.projects,
             crate::store::auth::contacts_by_projects,
             |r| r.project_id.unwrap_or_default(),
+            n(first),
         )?;
         Ok(Some(rows.into_iter().map(Contact).collect()))
     }
-    fn events(&self, context: &Ctx) -> FieldResult<Vec<EventLink>> {
-        let rows = context.l.project_events.many(
+    fn events(
+        &self,
+        context: &Ctx,
+        #[graphql(default = 100, description = "At most this many items (1 to 1000).")] first: i32,
+    ) -> FieldResult<Vec<EventLink>> {
+        let rows = context.l.project_events.many_first(
             context,
             &self.0.id,
             &context.keys.projects,
             read::event_projects_by_projects,
             |r| r.project_id,
+            n(first),
         )?;
         context.keys.events.lk().extend(rows.iter().map(|r| r.event_id));
         Ok(rows.into_iter().map(EventLink).collect())
@@ -961,13 +1062,18 @@ impl Event {
     fn note(&self) -> Option<&str> {
         self.0.note.as_deref()
     }
-    fn projects(&self, context: &Ctx) -> FieldResult<Vec<EventLink>> {
-        let rows = context.l.event_projects.many(
+    fn projects(
+        &self,
+        context: &Ctx,
+        #[graphql(default = 100, description = "At most this many items (1 to 1000).")] first: i32,
+    ) -> FieldResult<Vec<EventLink>> {
+        let rows = context.l.event_projects.many_first(
             context,
             &self.0.id,
             &context.keys.events,
             read::event_projects_by_events,
             |r| r.event_id,
+            n(first),
         )?;
         context.keys.projects.lk().extend(rows.iter().map(|r| r.project_id));
         Ok(rows.into_iter().map(EventLink).collect())
@@ -1156,9 +1262,14 @@ impl NewsletterDefinition {
         &self.0.audience
     }
     /// Published editions, oldest first, each stored as it was published.
-    fn editions(&self, context: &Ctx) -> FieldResult<Vec<NewsletterEdition>> {
-        let rows = context.read(|c| crate::store::newsletter::editions(c, self.0.id))?;
-        Ok(rows.into_iter().map(NewsletterEdition).collect())
+    fn editions(
+        &self,
+        context: &Ctx,
+        #[graphql(default = 100, description = "At most this many items (1 to 1000).")] first: i32,
+    ) -> FieldResult<Vec<NewsletterEdition>> {
+        context.charge(0);
+        let rows = context.read(|c| crate::store::newsletter::editions_first(c, self.0.id, first.max(0).into()))?;
+        Ok(context.take(rows, first).into_iter().map(NewsletterEdition).collect())
     }
 }
 

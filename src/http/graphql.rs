@@ -4,7 +4,7 @@
 //! inside `web::block`, bounded by the request timeout.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -15,8 +15,9 @@ use serde_json::{Value, json};
 use super::{AppState, MAX_BODY, fail, request_id, unauthorized, unavailable, with_header};
 use crate::auth::{AuthError, Credentials};
 use crate::error::log_internal;
-use crate::graphql::Ctx;
+use crate::graphql::context::{Abort, abort_of};
 use crate::graphql::limits;
+use crate::graphql::{Ctx, limits::Limits};
 use crate::service::Actor;
 use crate::store::PooledDb;
 use crate::store::idempotency as idem;
@@ -272,6 +273,60 @@ enum Outcome {
     Replay(String),
     KeyMismatch,
     KeyRunning,
+    /// The query was stopped while it ran (see `graphql::context::Budget`).
+    Aborted(Abort),
+    /// The answer was larger than `max_response_bytes`.
+    TooLarge(u64),
+}
+
+/// Sets the request's cancellation flag when the request is done with, however it ends: answered,
+/// timed out, or dropped because the client went away. A query still running on the blocking pool
+/// then stops at its next list or record.
+struct CancelOnDrop(Arc<AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// A buffer that refuses to grow past `max` bytes, so an answer is never serialised whole when it
+/// is too large to send.
+struct Capped {
+    buf: Vec<u8>,
+    max: usize,
+}
+
+impl std::io::Write for Capped {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        if self.buf.len() + b.len() > self.max {
+            return Err(std::io::Error::other("response too large"));
+        }
+        self.buf.extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Objects above which a finished query hands its freed memory back to the system.
+const TRIM_OBJECTS: u64 = 10_000;
+
+/// Returns freed heap memory to the system (glibc keeps it in its arenas otherwise, so one large
+/// answer would keep the process's resident memory high for good).
+fn release_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks the allocator's own free lists; it takes no pointers.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+/// The answer to a query stopped by a limit while it ran.
+fn limit_body(limit: &str, max: u64, message: &str, request_id: &str) -> Value {
+    json!({ "errors": [{ "message": message, "extensions": {
+        "code": "LIMIT_EXCEEDED", "limit": limit, "max": max, "requestId": request_id } }] })
 }
 
 /// Limits, authentication and execution, shared by POST and GET.
@@ -291,8 +346,12 @@ async fn execute(
         limits::measure(&state.schema, &state.config.limits, &raw.query, raw.operation_name.as_deref(), &raw.variables);
     // The document is parsed once here; a document that does not parse is no mutation (juniper
     // reports its syntax error).
-    let (cost, is_mutation) = match measured {
-        Ok(m) => (m.as_ref().map(|m| m.cost), m.is_some_and(|m| m.mutation)),
+    let (cost, is_mutation, root_fields) = match measured {
+        Ok(m) => (
+            m.as_ref().map(|m| m.cost),
+            m.as_ref().is_some_and(|m| m.mutation),
+            m.map(|m| m.root_fields).unwrap_or_default(),
+        ),
         Err(limit) => {
             state.metrics.error(limit.code);
             let status = if media == Media::GraphqlResponse { StatusCode::BAD_REQUEST } else { StatusCode::OK };
@@ -319,6 +378,9 @@ async fn execute(
     let timeout = state.config.request_timeout;
     let worker_state = state.clone();
     let worker_rid = rid.clone();
+    let cancel = Arc::new(AtomicBool::new(false));
+    let _cancel_on_drop = CancelOnDrop(cancel.clone());
+    let worker_cancel = cancel.clone();
     let run = move |conn: Option<PooledDb>| -> Result<Outcome, String> {
         let state = worker_state;
         let mut conn = match conn {
@@ -336,6 +398,31 @@ async fn execute(
                 }
             },
         };
+        // Authentication comes first: an anonymous write is refused before its input is coerced
+        // or checked (which would tell the caller what it needs), and the attempt is recorded.
+        if is_mutation {
+            let refused: Vec<&String> = root_fields
+                .iter()
+                .filter(|f| f.as_str() != "__typename")
+                .filter(|f| crate::auth::policy::require_authenticated(&actor, f).is_err())
+                .collect();
+            if let Some(first) = refused.first() {
+                let e = crate::auth::policy::require_authenticated(&actor, first).unwrap_err();
+                for op in &refused {
+                    if let Err(err) = crate::service::record_denied(&mut conn, &actor, op, &e.to_string()) {
+                        log_internal(&format!("recording a denied attempt: {err}"));
+                    }
+                }
+                let body = json!({ "errors": [{ "message": e.to_string(), "path": [first],
+                    "extensions": { "code": "UNAUTHENTICATED", "requestId": worker_rid } }], "data": null });
+                return Ok(Outcome::Done {
+                    body: body.to_string(),
+                    executed: true,
+                    queries: 0,
+                    codes: vec!["UNAUTHENTICATED".into()],
+                });
+            }
+        }
         if let Some((key, hash)) = &idempotency {
             let now = chrono::Utc::now();
             let ts = |d: chrono::DateTime<chrono::Utc>| d.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
@@ -365,10 +452,37 @@ async fn execute(
                 log::trace!(target: "ozg_registry::sql", "{query}");
             }
         });
-        let ctx = Ctx::new(conn, actor, state.shared.clone());
-        let response = request.execute_sync(&state.schema, &ctx);
+        let limits: &Limits = &state.config.limits;
+        let mut ctx = Ctx::new(conn, actor, state.shared.clone());
+        if !is_mutation {
+            ctx = ctx.with_budget(limits.max_objects, worker_cancel);
+        }
+        // A query stopped by its budget or its cancellation unwinds out of juniper with an
+        // `Abort`; its partial answer is dropped right here, with the memory it took.
+        let response = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            request.execute_sync(&state.schema, &ctx)
+        })) {
+            Ok(r) => r,
+            Err(p) => match abort_of(p.as_ref()) {
+                Some(a) => {
+                    drop(ctx);
+                    release_memory();
+                    return Ok(Outcome::Aborted(a));
+                }
+                None => std::panic::resume_unwind(p),
+            },
+        };
         let n = queries.load(Ordering::Relaxed);
-        let mut body = serde_json::to_string(&response).map_err(|e| format!("serialising the response: {e}"))?;
+        let max_bytes = usize::try_from(limits.max_response_bytes).unwrap_or(usize::MAX);
+        let mut out = Capped { buf: Vec::new(), max: max_bytes };
+        if serde_json::to_writer(&mut out, &response).is_err() {
+            drop((response, out, ctx));
+            release_memory();
+            return Ok(Outcome::TooLarge(limits.max_response_bytes));
+        }
+        let large = ctx.objects() > TRIM_OBJECTS;
+        drop(response);
+        let mut body = String::from_utf8(out.buf).map_err(|e| format!("serialising the response: {e}"))?;
         let extensions = json!({ "cost": cost, "requestId": worker_rid });
         // Answers with errors get their codes through a JSON tree; the others (most of them) are
         // written once, with the extensions appended to the top-level object. No field of the
@@ -401,6 +515,9 @@ async fn execute(
         if let Some((key, _)) = &idempotency {
             ctx.with_conn(|c| idem::finish(c, &subject, key, &body)).map_err(|e| format!("idempotency key: {e}"))?;
         }
+        if large {
+            release_memory();
+        }
         Ok(Outcome::Done { body, executed, queries: n, codes })
     };
     // A cheap query with an idle connection at hand runs right here on the worker thread: a
@@ -418,6 +535,8 @@ async fn execute(
             // finish; a mutation's outcome is kept, since it has been written.
             Ok(r) if is_mutation || started.elapsed() < timeout => r.map_err(|e| e.to_string()),
             _ => {
+                // Whatever still runs for this request stops at its next list or record.
+                cancel.store(true, Ordering::Relaxed);
                 state.metrics.error("TIMEOUT");
                 log::warn!(request_id = rid.as_str(); "request timed out after {timeout:?}");
                 let message = if is_mutation {
@@ -466,6 +585,41 @@ async fn execute(
                 "CONFLICT",
                 "the first request with this Idempotency-Key is still running; retry shortly",
             ),
+            header::RETRY_AFTER,
+            "1",
+        ),
+        Ok(Ok(Outcome::Aborted(Abort::Objects(max)))) => {
+            state.metrics.error("LIMIT_EXCEEDED");
+            let status = if media == Media::GraphqlResponse { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+            respond(
+                status,
+                limit_body(
+                    "objects",
+                    max,
+                    &format!(
+                        "the query resolved more than {max} objects and was stopped; ask for smaller pages or fewer nested lists"
+                    ),
+                    &rid,
+                ),
+            )
+        }
+        Ok(Ok(Outcome::TooLarge(max))) => {
+            state.metrics.error("LIMIT_EXCEEDED");
+            let status = if media == Media::GraphqlResponse { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+            respond(
+                status,
+                limit_body(
+                    "responseBytes",
+                    max,
+                    &format!("the answer would exceed {max} bytes; ask for smaller pages or fewer fields"),
+                    &rid,
+                ),
+            )
+        }
+        // Given up while it ran: only when the client went away or the timeout fired (answered
+        // above), so nobody reads this.
+        Ok(Ok(Outcome::Aborted(Abort::Cancelled))) => with_header(
+            fail(req, StatusCode::SERVICE_UNAVAILABLE, "TIMEOUT", "the request did not finish in time"),
             header::RETRY_AFTER,
             "1",
         ),

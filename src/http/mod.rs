@@ -96,8 +96,14 @@ impl HttpConfig {
         c.graphiql = switch("OZG_REGISTRY_GRAPHIQL", true)?;
         c.metrics = switch("OZG_REGISTRY_METRICS", true)?;
         c.query_count_header = switch("OZG_REGISTRY_QUERY_COUNT_HEADER", false)?;
-        if let Some(n) = number("OZG_REGISTRY_MAX_COST", 100, 10_000_000)? {
+        if let Some(n) = number("OZG_REGISTRY_MAX_COST", 100, 1_000_000_000)? {
             c.limits.max_cost = n;
+        }
+        if let Some(n) = number("OZG_REGISTRY_MAX_OBJECTS", 1_000, 100_000_000)? {
+            c.limits.max_objects = n;
+        }
+        if let Some(n) = number("OZG_REGISTRY_MAX_RESPONSE_BYTES", 65_536, 1 << 32)? {
+            c.limits.max_response_bytes = n;
         }
         if let Some(ms) = number("OZG_REGISTRY_REQUEST_TIMEOUT_MS", 1, 600_000)? {
             c.request_timeout = Duration::from_millis(ms);

@@ -242,6 +242,22 @@ impl Seeder<'_> {
             self.report.add("LeiKa services", 0);
             return Ok(());
         }
+        // `OzgService.leikaServices` returns at most this many (its cost is priced by it).
+        let max = crate::graphql::limits::MAX_LEIKA_PER_SERVICE as usize;
+        let mut per_service: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for r in rows.iter().filter(|r| !r.ozg_id.trim().is_empty()) {
+            let n = per_service.entry(r.ozg_id.trim()).or_default();
+            *n += 1;
+            if *n > max {
+                return Err(seed_error(
+                    &file,
+                    format!(
+                        "OZG-ID {} has more than {max} LeiKa-Leistungen; at most {max} are allowed",
+                        r.ozg_id.trim()
+                    ),
+                ));
+            }
+        }
         let (mut n, mut skipped) = (0, 0);
         for r in rows {
             let key = match r.leika_key.trim() {

@@ -7,7 +7,16 @@ use super::rows::{DefinitionRow, EditionRow, SubscriberRow};
 use super::schema::*;
 
 pub fn definitions(conn: &mut Db) -> QueryResult<Vec<DefinitionRow>> {
-    newsletter_definitions::table.order(newsletter_definitions::slug).select(DefinitionRow::as_select()).load(conn)
+    definitions_first(conn, i64::MAX)
+}
+
+/// The first `limit` newsletter definitions by slug.
+pub fn definitions_first(conn: &mut Db, limit: i64) -> QueryResult<Vec<DefinitionRow>> {
+    newsletter_definitions::table
+        .order(newsletter_definitions::slug)
+        .limit(limit)
+        .select(DefinitionRow::as_select())
+        .load(conn)
 }
 
 pub fn definition_by_slug(conn: &mut Db, slug: &str) -> QueryResult<Option<DefinitionRow>> {
@@ -39,9 +48,15 @@ pub fn insert_definition(
 }
 
 pub fn editions(conn: &mut Db, definition_id: i32) -> QueryResult<Vec<EditionRow>> {
+    editions_first(conn, definition_id, i64::MAX)
+}
+
+/// The first `limit` editions of a newsletter, oldest first.
+pub fn editions_first(conn: &mut Db, definition_id: i32, limit: i64) -> QueryResult<Vec<EditionRow>> {
     newsletter_editions::table
         .filter(newsletter_editions::definition_id.eq(definition_id))
         .order(newsletter_editions::number)
+        .limit(limit)
         .select(EditionRow::as_select())
         .load(conn)
 }

@@ -425,7 +425,20 @@ pub fn participation_by_key(
 }
 
 pub fn calls_filtered(conn: &mut Db, status: Option<&str>, project: Option<i32>) -> QueryResult<Vec<CallRow>> {
+    calls_filtered_first(conn, status, project, i64::MAX)
+}
+
+/// The first `limit` calls of [`calls_filtered`].
+pub fn calls_filtered_first(
+    conn: &mut Db,
+    status: Option<&str>,
+    project: Option<i32>,
+    limit: i64,
+) -> QueryResult<Vec<CallRow>> {
     let mut q = calls::table.into_boxed();
+    if limit < i64::MAX {
+        q = q.limit(limit);
+    }
     if let Some(s) = status {
         q = q.filter(calls::status.eq(s));
     }
@@ -450,6 +463,8 @@ pub fn call_roles_by_calls(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<CallRo
 #[derive(Debug, Default, Clone)]
 pub struct ReuseFilter {
     pub project_id: Option<i32>,
+    /// At most this many (all when `None`).
+    pub limit: Option<i64>,
     pub organisation_id: Option<i32>,
     pub statuses: Option<Vec<String>>,
 }
@@ -464,6 +479,9 @@ pub fn reuse_filtered(conn: &mut Db, f: &ReuseFilter) -> QueryResult<Vec<ReuseRo
     }
     if let Some(s) = &f.statuses {
         q = q.filter(reuse_declarations::status.eq_any(s));
+    }
+    if let Some(n) = f.limit {
+        q = q.limit(n);
     }
     q.order(reuse_declarations::id).select(ReuseRow::as_select()).load(conn)
 }
@@ -500,7 +518,12 @@ pub fn reuse_by_key(conn: &mut Db, project: i32, org: i32) -> QueryResult<Option
 // ---- events ---------------------------------------------------------------------------------
 
 pub fn events_all(conn: &mut Db) -> QueryResult<Vec<EventRow>> {
-    events::table.order((events::held_on, events::id)).select(EventRow::as_select()).load(conn)
+    events_first(conn, i64::MAX)
+}
+
+/// The first `limit` events in the order of [`events_all`].
+pub fn events_first(conn: &mut Db, limit: i64) -> QueryResult<Vec<EventRow>> {
+    events::table.order((events::held_on, events::id)).limit(limit).select(EventRow::as_select()).load(conn)
 }
 
 pub fn event_projects_by_events(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<EventProjectRow>> {

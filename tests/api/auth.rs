@@ -384,3 +384,34 @@ async fn audit_chain_is_append_only_and_verified(app: &TestApp) {
 }
 
 both_backends!(contacts_are_personal_data, audit_chain_is_append_only_and_verified);
+
+/// Authentication comes first: an anonymous write with invalid input (a malformed OZG-ID that the
+/// scalar refuses, an empty slug the service refuses) is UNAUTHENTICATED, not BAD_USER_INPUT, and
+/// the refused attempt is recorded; the writes anyone may make still check their input.
+async fn anonymous_writes_are_refused_before_their_input_is_read(app: &TestApp) {
+    let create =
+        "mutation($i: CreateProjectInput!) { createProject(input: $i) { project { slug } userErrors { code field } } }";
+    let before = app.change_count().await;
+    for input in [
+        json!({ "slug": "x", "title": "X", "ozgIds": ["abc"] }),
+        json!({ "slug": "", "title": "", "ozgIds": ["10255"] }),
+        json!({ "title": "missing slug" }),
+    ] {
+        let v = app.gql_as(None, create, json!({ "i": input })).await;
+        assert_eq!(v["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{input}: {v}");
+        assert_eq!(v["errors"].as_array().unwrap().len(), 1, "{v}");
+        assert!(v["errors"][0]["message"].as_str().unwrap().contains("Authorization: Bearer"), "{v}");
+    }
+    let literal = r#"mutation { signUp(input: {projectSlug: "", role: PILOT, organisation: {ags: "123"}}) { userErrors { code } } }"#;
+    let v = app.gql_as(None, literal, json!({})).await;
+    assert_eq!(v["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{v}");
+    assert_eq!(app.change_count().await, before + 4, "each refused attempt is recorded, nothing else");
+    // A write anyone may make checks its input as before.
+    let sub = "mutation($i: SubscribeInput!) { subscribeNewsletter(input: $i) { code field } }";
+    let v = app.gql_as(None, sub, json!({ "i": { "definition": "nope", "email": "not-an-address" } })).await;
+    assert!(v.get("errors").is_none(), "{v}");
+    let code = v["data"]["subscribeNewsletter"][0]["code"].as_str().unwrap_or_else(|| panic!("{v}"));
+    assert_ne!(code, "UNAUTHENTICATED", "{v}");
+}
+
+both_backends!(anonymous_writes_are_refused_before_their_input_is_read);

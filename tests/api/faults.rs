@@ -16,6 +16,8 @@ use crate::helpers::*;
 pub(crate) struct Server {
     pub(crate) child: Child,
     pub(crate) url: String,
+    /// The line the server printed when it started.
+    pub(crate) banner: String,
 }
 
 impl Server {
@@ -38,7 +40,7 @@ impl Server {
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
         let addr = line.split("http://").nth(1).and_then(|r| r.split('/').next()).unwrap_or_else(|| panic!("{line}"));
-        Server { url: format!("http://{addr}/graphql"), child }
+        Server { url: format!("http://{addr}/graphql"), child, banner: line.trim().to_owned() }
     }
 
     fn kill(&mut self) {

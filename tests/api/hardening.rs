@@ -267,7 +267,7 @@ both_backends_with!(
 
 /// A request that outlives the request timeout is answered 503 TIMEOUT with Retry-After.
 async fn request_timeout(app: &TestApp) {
-    let q = "{ projects(first: 100) { edges { node { title participations { organisation { name participations { project { title } } } } } } } }";
+    let q = "{ projects(first: 100) { edges { node { title participations { organisation { name } } } } } }";
     let r = app.post_with(json!({ "query": q }).to_string(), "application/json", None).await;
     assert_eq!(r.status(), 503);
     assert_eq!(r.headers()["retry-after"], "1");

@@ -235,9 +235,9 @@ async fn queries_per_level_not_per_row(app: &TestApp) {
     assert!(many <= 10, "{many} queries");
     // Every project with six nested levels.
     let projects = "query($n: Int!) { projects(first: $n) { edges { node { title leadLand { name }
-        services { service { name topicField { name } leikaServices { name } } }
-        participations { organisation { name parent { name } participations { project { title } } } }
-        calls { issuer { name } rolesSought } reuseDeclarations { organisation { name } } } } } }";
+        services(first: 3) { service { name topicField { name } leikaServices(first: 20) { name } } }
+        participations(first: 10) { organisation { name parent { name } participations(first: 10) { project { title } } } }
+        calls(first: 10) { issuer { name } rolesSought } reuseDeclarations(first: 10) { organisation { name } } } } } }";
     let all = count(projects, 50).await;
     assert!(all <= 16, "{all} queries for the project tree");
 }
@@ -266,11 +266,19 @@ async fn query_limits(app: &TestApp) {
     let e = app.error(&format!("{{ {wide} }}"), json!({})).await;
     assert!(e["message"].as_str().unwrap().contains("cost exceeds"), "{e}");
 
+    // The cost is an upper bound: a list without `first` counts its default of 100 items.
     let v = app
         .gql(r#"{ project(slug: "einbuergerung") { title participations { organisation { name } } } }"#, json!({}))
         .await;
-    let cost = v["extensions"]["cost"].as_u64().unwrap();
-    assert!(cost > 1 && cost < 100, "{cost}");
+    assert_eq!(v["extensions"]["cost"], 1 + (1 + (1 + 100 * 2)), "{v}");
+    let v = app
+        .gql(
+            r#"{ project(slug: "einbuergerung") { title participations(first: 2) { organisation { name } } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(v["extensions"]["cost"], 1 + (1 + (1 + 2 * 2)), "{v}");
+    assert_eq!(v["data"]["project"]["participations"].as_array().unwrap().len(), 2, "{v}");
 }
 
 both_backends!(query_limits);

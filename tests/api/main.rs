@@ -8,6 +8,7 @@ mod browser;
 mod catalogue;
 mod cli;
 mod concurrency;
+mod fanout;
 mod faults;
 mod federation;
 mod hardening;

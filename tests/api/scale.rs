@@ -7,9 +7,9 @@ use crate::helpers::*;
 
 const NEWSLETTER_SHAPED: &str = "query($t: String!) { projects(first: 50, filter: {topicField: $t}) { totalCount
     edges { node { slug title phase phaseLabel leadLand { name }
-      services { service { ozgId name topicField { name } } }
-      participations { role status organisation { name ags } }
-      calls(open: true) { title rolesSought issuer { name } } } } } }";
+      services(first: 10) { service { ozgId name topicField { name } } }
+      participations(first: 50) { role status organisation { name ags } }
+      calls(open: true, first: 10) { title rolesSought issuer { name } } } } } }";
 
 /// The statements one request ran, and how many projects it returned.
 async fn statements(app: &TestApp) -> (usize, usize) {
