@@ -454,8 +454,8 @@ async fn assert_refused(app: &TestApp, stub: &Stub, code: &str, text: &str, base
     let before = peer_status(app, stub.id, true).await;
     let denied_before = denied(app).await;
     let (ok, out) = sync(app, stub.id, true).await;
+    assert_eq!(&local(app).await, base, "{code} ({text}): something homed here changed; {out}");
     assert!(!ok && out.contains(code) && out.contains(text), "expected {code} ({text}): {out}");
-    assert_eq!(&local(app).await, base, "{code} ({text}): something homed here changed");
     let after = peer_status(app, stub.id, true).await;
     assert_eq!(after["cursor"], before["cursor"], "{code} ({text}): the cursor moved");
     assert_eq!(after["lastErrorCode"], code, "{after}");
