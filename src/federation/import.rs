@@ -391,6 +391,10 @@ pub fn apply(
             // A record deleted at its home comes back only with a newer version.
             if let Some(t) = store::tombstone(conn, &e.id)? {
                 if t.version >= e.version {
+                    if let Some(seen) = seen.as_deref_mut() {
+                        // Not published any more, whatever a stale copy of the feed says.
+                        seen.remove(&e.id);
+                    }
                     report.unchanged += 1;
                     continue;
                 }

@@ -667,6 +667,21 @@ async fn hostile_peer(app: &TestApp) {
     assert!(!now.contains(&"Aufruf 1".to_owned()) && now.len() == 2, "the deleted call came back: {now:?}");
     assert_eq!(peer_status(app, "stub.test", true).await["cursor"], "13");
     assert_check(app, "after the replay").await;
+    //    The same for a project: deleted at home it is kept orphaned, and stays so when a stale
+    //    copy of the feed still holds it.
+    let stale = feed.clone();
+    feed.push(entry(14, "Project", "stub.test/project/stub-projekt", None));
+    stub.script(feed.clone());
+    let (ok, out) = sync(app, "stub.test", true).await;
+    assert!(ok && out.contains("1 deleted"), "{out}");
+    assert_eq!(peer_status(app, "stub.test", true).await["orphaned"], 1);
+    stub.script(stale);
+    let (ok, out) = cli_on(app.db_url(), &["federation", "sync", "--peer", "stub.test", "--force"], &reconcile).await;
+    assert!(ok && out.contains("1 orphaned"), "{out}");
+    let peer = peer_status(app, "stub.test", true).await;
+    assert_eq!((peer["orphaned"].as_i64(), peer["cursor"].as_str()), (Some(1), Some("14")), "{peer}");
+    assert_eq!(local(app).await["projects"]["totalCount"], base["projects"]["totalCount"]);
+    assert_check(app, "after the project's tombstone").await;
 }
 
 /// A peer that stalls does not hold up another one: peers are synced concurrently.
