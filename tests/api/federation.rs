@@ -97,6 +97,22 @@ async fn two_registries_replicate(a: &TestApp, b: &TestApp) {
     let e = user_error(&d, "updateProject");
     assert_eq!(e["code"], "FORBIDDEN");
     assert!(e["message"].as_str().unwrap().contains("a.test"), "{e}");
+    // Roles, calls and decisions on it are its home's too (its home would refuse them).
+    let add = "mutation($i: AddParticipationInput!) { addParticipation(input: $i) { userErrors { code message } } }";
+    let d = b
+        .data(
+            add,
+            json!({ "i": { "projectSlug": replica, "organisation": { "slug": "kdn" }, "role": "PROJECT_LEAD" } }),
+        )
+        .await;
+    let e = user_error(&d, "addParticipation");
+    assert!(e["code"] == "FORBIDDEN" && e["message"].as_str().unwrap().contains("a.test"), "{e}");
+    let open = "mutation($i: OpenCallInput!) { openCall(input: $i) { userErrors { code message } } }";
+    let d = b
+        .data(open, json!({ "i": { "projectSlug": replica, "issuer": { "slug": "kdn" }, "title": "Von B", "body": "Nein", "rolesSought": ["PILOT"] } }))
+        .await;
+    let e = user_error(&d, "openCall");
+    assert!(e["code"] == "FORBIDDEN" && e["message"].as_str().unwrap().contains("a.test"), "{e}");
     // On the web pages the replica is read-only too: shown, marked, and no edit for a coordinator.
     let mut web = crate::web::Browser::new(b);
     let page = web.get(&format!("/projekte/{replica}")).await;
