@@ -176,6 +176,10 @@ vocabulary!(
 );
 
 impl ParticipationStatus {
+    /// Statuses a Kommune sets itself (signing up, withdrawing); confirming is the project's.
+    pub const SELF_SERVICE: &'static [ParticipationStatus] =
+        &[ParticipationStatus::Requested, ParticipationStatus::Withdrawn];
+
     pub fn allowed_next(self) -> &'static [ParticipationStatus] {
         use ParticipationStatus::*;
         match self {
@@ -213,6 +217,11 @@ impl ReuseStatus {
     }
     pub fn is_closed(self) -> bool {
         matches!(self, ReuseStatus::Declined | ReuseStatus::Withdrawn)
+    }
+    /// Agreeing to or declining a declaration is the providing side's decision (the project's
+    /// coordinators at its home); every other step is the declaring organisation's.
+    pub fn is_providers_decision(self) -> bool {
+        matches!(self, ReuseStatus::Agreed | ReuseStatus::Declined)
     }
 }
 
@@ -306,6 +315,22 @@ vocabulary!(
         Update = "UPDATE", "Geändert";
         Delete = "DELETE", "Gelöscht";
         Import = "IMPORT", "Importiert";
+    }
+);
+
+vocabulary!(
+    /// Why the last sync with a peer failed. The description is the fixed message everyone sees;
+    /// the detail is shown to admins only.
+    PeerErrorCode, "PeerErrorCode" {
+        BadSignature = "BAD_SIGNATURE", "An entry was not signed with the peer's pinned key (or not with EdDSA).";
+        MalformedPage = "MALFORMED_PAGE", "The peer's feed page was malformed: unreadable, another instance's, out of order or with a cursor its entries do not support.";
+        RefusedEntry = "REFUSED_ENTRY", "The page held an entry the peer may not make (a record homed elsewhere, another entity type, or a step reserved to the project's home); nothing was imported.";
+        Timeout = "TIMEOUT", "The peer did not answer in time.";
+        Unreachable = "UNREACHABLE", "The peer could not be reached, or the connection broke off.";
+        HttpStatus = "HTTP_STATUS", "The peer answered with an HTTP error status.";
+        Oversize = "OVERSIZE", "The peer's answer exceeded the size limit.";
+        Redirect = "REDIRECT", "The peer answered with a redirect, which is not followed.";
+        StoreFailed = "STORE_FAILED", "The page could not be stored here; the operator's log names the incident.";
     }
 );
 

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 
+use crate::domain::PeerErrorCode;
+
 /// The largest response read from a peer.
 pub const MAX_BODY: usize = 8 * 1024 * 1024;
 const ATTEMPTS: u32 = 3;
@@ -21,19 +23,20 @@ pub enum Fetched {
     NotModified,
 }
 
-/// A failed fetch, in words for the peer's status line.
+/// A failed fetch: its reason code and, in words, its detail for the peer's status line.
 #[derive(Debug)]
 pub struct FetchError {
+    pub code: PeerErrorCode,
     pub message: String,
     retry: Option<Duration>,
 }
 
 impl FetchError {
-    fn fatal(message: impl Into<String>) -> Self {
-        FetchError { message: message.into(), retry: None }
+    fn fatal(code: PeerErrorCode, message: impl Into<String>) -> Self {
+        FetchError { code, message: message.into(), retry: None }
     }
-    fn retry(message: impl Into<String>, after: Duration) -> Self {
-        FetchError { message: message.into(), retry: Some(after) }
+    fn retry(code: PeerErrorCode, message: impl Into<String>, after: Duration) -> Self {
+        FetchError { code, message: message.into(), retry: Some(after) }
     }
 }
 
@@ -75,15 +78,19 @@ impl PeerClient {
         if let Some(tag) = if_none_match {
             req = req.header("if-none-match", tag);
         }
-        let mut resp = req.send().await.map_err(|e| FetchError::retry(describe(&e), Duration::ZERO))?;
+        let mut resp = req.send().await.map_err(|e| {
+            let (code, message) = describe(&e);
+            FetchError::retry(code, message, Duration::ZERO)
+        })?;
         let status = resp.status();
         if status == StatusCode::NOT_MODIFIED {
             return Ok(Fetched::NotModified);
         }
         if status.is_redirection() {
-            return Err(FetchError::fatal(format!(
-                "HTTP {status}: redirects are not followed; register the final URL"
-            )));
+            return Err(FetchError::fatal(
+                PeerErrorCode::Redirect,
+                format!("HTTP {status}: redirects are not followed; register the final URL"),
+            ));
         }
         if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
             let after = resp
@@ -94,45 +101,58 @@ impl PeerClient {
                 .map(Duration::from_secs)
                 .unwrap_or(Duration::ZERO);
             if after > MAX_RETRY_AFTER {
-                return Err(FetchError::fatal(format!("HTTP {status}, retry after {} s", after.as_secs())));
+                return Err(FetchError::fatal(
+                    PeerErrorCode::HttpStatus,
+                    format!("HTTP {status}, retry after {} s", after.as_secs()),
+                ));
             }
-            return Err(FetchError::retry(format!("HTTP {status}"), after));
+            return Err(FetchError::retry(PeerErrorCode::HttpStatus, format!("HTTP {status}"), after));
         }
         if !status.is_success() {
-            return Err(FetchError::fatal(format!("HTTP {status}")));
+            return Err(FetchError::fatal(PeerErrorCode::HttpStatus, format!("HTTP {status}")));
         }
         if resp.content_length().is_some_and(|n| n > MAX_BODY as u64) {
-            return Err(FetchError::fatal(format!("the response is larger than {MAX_BODY} bytes")));
+            return Err(FetchError::fatal(
+                PeerErrorCode::Oversize,
+                format!("the response is larger than {MAX_BODY} bytes"),
+            ));
         }
         let mut body = Vec::new();
         loop {
             match resp.chunk().await {
                 Ok(Some(chunk)) => {
                     if body.len() + chunk.len() > MAX_BODY {
-                        return Err(FetchError::fatal(format!("the response is larger than {MAX_BODY} bytes")));
+                        return Err(FetchError::fatal(
+                            PeerErrorCode::Oversize,
+                            format!("the response is larger than {MAX_BODY} bytes"),
+                        ));
                     }
                     body.extend_from_slice(&chunk);
                 }
                 Ok(None) => return Ok(Fetched::Body(body)),
-                Err(e) => return Err(FetchError::retry(describe(&e), Duration::ZERO)),
+                Err(e) => {
+                    let (code, message) = describe(&e);
+                    return Err(FetchError::retry(code, message, Duration::ZERO));
+                }
             }
         }
     }
 }
 
 /// A short reason without the URL's query or internals.
-fn describe(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        "timed out".into()
+fn describe(e: &reqwest::Error) -> (PeerErrorCode, String) {
+    let (code, text) = if e.is_timeout() {
+        (PeerErrorCode::Timeout, "timed out")
     } else if e.is_connect() {
-        "connection failed".into()
+        (PeerErrorCode::Unreachable, "connection failed")
     } else if e.is_body() || e.is_decode() {
-        "the response body broke off".into()
+        (PeerErrorCode::Unreachable, "the response body broke off")
     } else if e.is_request() {
-        "the connection was reset".into()
+        (PeerErrorCode::Unreachable, "the connection was reset")
     } else {
-        "request failed".into()
-    }
+        (PeerErrorCode::Unreachable, "request failed")
+    };
+    (code, text.to_owned())
 }
 
 fn jitter() -> Duration {

@@ -162,14 +162,38 @@ enum Key {
     Reuse(i32),
 }
 
-/// Builds the page after `after`: the records changed in that stretch of the change log, each
+/// Builds the page after `after`: the records changed in the next stretch of the change log, each
 /// once (at its last change in the page), as they are now. Replicated records are not published:
-/// every record appears only in its home's feed.
+/// every record appears only in its home's feed. `nextCursor` is the last entry's cursor, or
+/// `after` itself on an empty page (which is the last one), so an importer can check it against
+/// the signed entries.
 pub fn page(conn: &mut Db, me: &Identity, after: i64, limit: i64) -> AppResult<Page> {
+    let mut from = after;
+    loop {
+        let (entries, scanned_to, more) = scan(conn, me, from, limit)?;
+        if let Some(last) = entries.last() {
+            let next = last.cursor.parse::<i64>().unwrap_or(from);
+            // Changes after the last entry that published nothing are read again next time.
+            let has_more = more || scanned_to > next;
+            let next_cursor = next.to_string();
+            return Ok(Page { instance: me.instance_id.clone(), entries, next_cursor, has_more });
+        }
+        if !more {
+            let next_cursor = after.to_string();
+            return Ok(Page { instance: me.instance_id.clone(), entries, next_cursor, has_more: false });
+        }
+        // A whole stretch without anything to publish: read on.
+        from = scanned_to;
+    }
+}
+
+/// One stretch of at most `limit` changes after `after`: its entries, the last change read, and
+/// whether more changes follow.
+fn scan(conn: &mut Db, me: &Identity, after: i64, limit: i64) -> AppResult<(Vec<SignedEntry>, i64, bool)> {
     let changes = store::feed_changes(conn, after, limit + 1)?;
     let has_more = changes.len() as i64 > limit;
     let changes = &changes[..changes.len().min(limit as usize)];
-    let next_cursor = changes.last().map_or(after, |c| c.id);
+    let scanned_to = changes.last().map_or(after, |c| c.id);
     // The last change per record, and tombstones for deleted ones.
     let mut last: BTreeMap<Key, (i64, bool, String)> = BTreeMap::new();
     for c in changes {
@@ -349,7 +373,7 @@ pub fn page(conn: &mut Db, me: &Identity, after: i64, limit: i64) -> AppResult<P
         };
         entries.push(SignedEntry { cursor: cursor.to_string(), jws: sign(me, &entry)? });
     }
-    Ok(Page { instance: me.instance_id.clone(), entries, next_cursor: next_cursor.to_string(), has_more })
+    Ok((entries, scanned_to, has_more))
 }
 
 fn to_json<T: Serialize>(v: &T) -> AppResult<serde_json::Value> {
@@ -366,7 +390,9 @@ pub fn sign(me: &Identity, entry: &Entry) -> AppResult<String> {
 /// Checks one entry's signature with the peer's pinned key (EdDSA only, the entry type, the
 /// issuer) and returns its claims.
 pub fn verify(jws: &str, peer_instance: &str, key: &DecodingKey) -> Result<Entry, String> {
-    let header = jsonwebtoken::decode_header(jws).map_err(|e| format!("entry header: {e}"))?;
+    // An algorithm the library does not know (`none`) fails here already.
+    let header = jsonwebtoken::decode_header(jws)
+        .map_err(|_| format!("entry is not an EdDSA-signed {ENTRY_TYP}: its header names no known algorithm"))?;
     if header.alg != Algorithm::EdDSA || header.typ.as_deref() != Some(ENTRY_TYP) {
         return Err(format!("entry is not an EdDSA-signed {ENTRY_TYP}"));
     }

@@ -1,22 +1,28 @@
-//! Importing a peer's feed page: every entry's signature, issuer and origin are checked first (one
-//! bad entry rejects the page), then the whole page is applied in one transaction together with the
-//! peer's new cursor, so nothing is ever half-imported. Import is idempotent: an entry whose version
-//! is not newer than the one held changes nothing.
+//! Importing a peer's feed page. First every entry's signature, issuer, order and the page's
+//! cursor are checked (`verify_page`), then every entry is admitted or refused by the rules of
+//! federation (`admit`, the one place they live) before anything is written: one bad entry rejects
+//! the whole page, which is recorded (a DENIED change-log entry and the peer's last error). Then
+//! the whole page is applied in one transaction together with the peer's new cursor, so nothing is
+//! ever half-imported. Import is idempotent: an entry whose version is not newer than the one held
+//! (or than the version its home deleted it at) changes nothing.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use jsonwebtoken::DecodingKey;
 use sha2::{Digest, Sha256};
 
 use super::feed::{CallRecord, Entry, MAX_LIMIT, OrgRef, Page, ParticipationRecord, ProjectRecord, ReuseRecord};
 use super::origin_of;
+use crate::auth::{Role, policy};
 use crate::domain::{
-    CallStatus, ChangeAction, DeliveryModel, OrganisationKind, ParticipationRole, ParticipationStatus, Phase,
-    ReuseStatus, StepStatus, Timestamp, Vocabulary,
+    CallStatus, ChangeAction, DeliveryModel, OrganisationKind, ParticipationRole, ParticipationStatus, PeerErrorCode,
+    Phase, ReuseStatus, StepStatus, Timestamp, Vocabulary,
 };
 use crate::error::{AppError, AppResult};
+use crate::service::participation as rules;
 use crate::service::{self, Actor, Change, Diff};
-use crate::store::federation::{self as store, FederatedRow, PeerRow};
+use crate::store::federation::{self as store, FEDERATION_ACTOR, FederatedRow, PeerRow, TombstoneRow};
+use crate::store::rows::OrganisationRow;
 use crate::store::{Db, read, write};
 
 /// What one page did.
@@ -41,38 +47,96 @@ impl Report {
     }
 }
 
-/// Parses a page and checks every entry; `Err` names the first problem and rejects the page.
-pub fn verify_page(body: &[u8], peer: &PeerRow) -> Result<(Vec<Entry>, i64, bool), String> {
-    let page: Page = serde_json::from_slice(body).map_err(|e| format!("malformed feed page: {e}"))?;
+/// Why a page is not imported.
+#[derive(Debug)]
+pub enum Refusal {
+    /// The page or one of its entries is refused: a stable code and the detail (for admins).
+    Entry { code: PeerErrorCode, detail: String },
+    /// Checking or storing failed here (the database); logged with an incident number.
+    Store(AppError),
+}
+
+impl From<AppError> for Refusal {
+    fn from(e: AppError) -> Self {
+        Refusal::Store(e)
+    }
+}
+
+impl From<diesel::result::Error> for Refusal {
+    fn from(e: diesel::result::Error) -> Self {
+        Refusal::Store(e.into())
+    }
+}
+
+fn malformed(detail: impl Into<String>) -> Refusal {
+    Refusal::Entry { code: PeerErrorCode::MalformedPage, detail: detail.into() }
+}
+
+fn refuse(e: &Entry, why: impl std::fmt::Display) -> Refusal {
+    Refusal::Entry {
+        code: PeerErrorCode::RefusedEntry,
+        detail: format!("entry {} ({} {}) refused: {why}", e.cursor, e.kind, e.id),
+    }
+}
+
+/// A verified page: its entries, the cursor to continue after, and whether more follow.
+pub struct VerifiedPage {
+    pub entries: Vec<Entry>,
+    pub next_cursor: i64,
+    pub has_more: bool,
+}
+
+/// Parses the page asked for with `after` and checks every entry's signature, issuer and order,
+/// and the page's cursor against its entries: `nextCursor` is the last entry's cursor, or on an
+/// empty (and last) page the `after` asked with, so a page cannot move the cursor past what it
+/// holds. `Err` names the first problem and rejects the page.
+pub fn verify_page(body: &[u8], peer: &PeerRow, after: i64) -> Result<VerifiedPage, Refusal> {
+    let page: Page = serde_json::from_slice(body).map_err(|e| malformed(format!("malformed feed page: {e}")))?;
     if page.instance != peer.instance_id {
-        return Err(format!("the feed belongs to {:?}, not to {:?}", page.instance, peer.instance_id));
+        return Err(malformed(format!("the feed belongs to {:?}, not to {:?}", page.instance, peer.instance_id)));
     }
     if page.entries.len() as i64 > MAX_LIMIT {
-        return Err(format!("the page holds {} entries; at most {MAX_LIMIT} are accepted", page.entries.len()));
+        return Err(malformed(format!(
+            "the page holds {} entries; at most {MAX_LIMIT} are accepted",
+            page.entries.len()
+        )));
     }
-    let next: i64 = page.next_cursor.parse().map_err(|_| "malformed nextCursor".to_owned())?;
-    let x = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &peer.public_key)
-        .map_err(|_| "the pinned key of this peer is not base64url".to_owned())?;
+    let next: i64 = page.next_cursor.parse().map_err(|_| malformed("malformed nextCursor"))?;
+    let x =
+        base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &peer.public_key).map_err(|_| {
+            Refusal::Entry {
+                code: PeerErrorCode::BadSignature,
+                detail: "the pinned key of this peer is not base64url".into(),
+            }
+        })?;
     let key = DecodingKey::from_ed_der(&x);
     let mut entries = Vec::with_capacity(page.entries.len());
-    let mut previous = i64::MIN;
+    let mut previous = after;
     for signed in &page.entries {
-        let e = super::feed::verify(&signed.jws, &peer.instance_id, &key)?;
-        if e.cursor.to_string() != signed.cursor || e.cursor <= previous || e.cursor > next {
-            return Err(format!("entry {} is out of order", signed.cursor));
+        let e = super::feed::verify(&signed.jws, &peer.instance_id, &key)
+            .map_err(|detail| Refusal::Entry { code: PeerErrorCode::BadSignature, detail })?;
+        if e.cursor.to_string() != signed.cursor || e.cursor <= previous {
+            return Err(malformed(format!("entry {} is out of order (the page follows {after})", signed.cursor)));
         }
         previous = e.cursor;
-        if origin_of(&e.id) != Some(peer.instance_id.as_str()) {
-            return Err(format!("entry {} claims a record homed at another registry: {}", e.cursor, e.id));
-        }
-        let kind_ok = matches!(e.kind.as_str(), "Project" | "Participation" | "Call" | "ReuseDeclaration");
-        let op_ok = (e.op == "upsert" && e.record.is_some()) || (e.op == "delete" && e.record.is_none());
-        if !kind_ok || !op_ok {
-            return Err(format!("entry {} has an unknown type or operation", e.cursor));
-        }
         entries.push(e);
     }
-    Ok((entries, next, page.has_more))
+    match entries.last() {
+        Some(last) if next != last.cursor => {
+            return Err(malformed(format!(
+                "nextCursor {next} is not the cursor of the page's last entry ({})",
+                last.cursor
+            )));
+        }
+        None if next != after || page.has_more => {
+            return Err(malformed(format!(
+                "an empty page after {after} must end the feed there, but says nextCursor {next}{}",
+                if page.has_more { " and hasMore" } else { "" }
+            )));
+        }
+        _ => {}
+    }
+    Ok(VerifiedPage { entries, next_cursor: next, has_more: page.has_more })
 }
 
 fn bad(e: impl std::fmt::Display) -> AppError {
@@ -91,8 +155,210 @@ fn opt(v: &Option<String>, field: &str, max: usize) -> AppResult<Option<String>>
     service::opt_text(v.as_deref(), field, max).map_err(bad)
 }
 
-/// Applies verified entries and moves the peer's cursor, in one transaction. `seen` collects the
-/// global ids the peer still publishes (for the reconcile).
+/// The type segment of a global id for each entity type (`nrw.kdn/project/einbuergerung`).
+fn id_segment(kind: &str) -> Option<&'static str> {
+    match kind {
+        "Project" => Some("project"),
+        "Participation" => Some("participation"),
+        "Call" => Some("call"),
+        "ReuseDeclaration" => Some("reuse"),
+        _ => None,
+    }
+}
+
+/// Admits one verified entry of `peer`'s page, or refuses it; writes nothing. `earlier` holds the
+/// global ids and types of the entries before it in the page. The rules:
+/// 1. an entry creates or changes only records homed at the peer that signed it: its global id
+///    names the peer as origin, and a record held under that id is the peer's replica (never a
+///    record homed here or at a third registry);
+/// 2. its entity type is the one of the record held under that id (and the one its id names);
+/// 3. a participation or reuse declaration for a project the peer is not home of (one homed
+///    here, or at a third registry) is an organisation's own act: the organisation is the peer's
+///    (or one of the official reference organisations every registry loads; not one registered
+///    here or replicated from elsewhere), and the act is one it could do here itself: a
+///    self-service role, a status it sets itself (not CONFIRMED, AGREED or DECLINED, which are the
+///    project's home's), by the kinds of organisation allowed to;
+/// 4. a call is opened by its project's home only.
+pub fn admit(
+    conn: &mut Db,
+    peer: &PeerRow,
+    me: &str,
+    e: &Entry,
+    earlier: &HashMap<String, String>,
+) -> Result<(), Refusal> {
+    let home = peer.instance_id.as_str();
+    let Some(segment) = id_segment(&e.kind) else {
+        return Err(malformed(format!("entry {} has an unknown type {:?}", e.cursor, e.kind)));
+    };
+    let op_ok = (e.op == "upsert" && e.record.is_some()) || (e.op == "delete" && e.record.is_none());
+    if !op_ok {
+        return Err(malformed(format!("entry {} has an unknown operation {:?}", e.cursor, e.op)));
+    }
+    // Rule 1: homed at the peer that signed it.
+    if e.iss != home {
+        return Err(refuse(e, format!("it is signed for {:?}, not by {home}", e.iss)));
+    }
+    let mut parts = e.id.splitn(3, '/');
+    let (origin, kind, key) = (parts.next().unwrap_or_default(), parts.next(), parts.next().unwrap_or_default());
+    if origin != home {
+        let at = if origin == me { "here".to_owned() } else { format!("at {origin:?}") };
+        return Err(refuse(e, format!("the record is homed {at}, and {home} may change only its own records")));
+    }
+    // Rule 2: one entity type per global id.
+    if kind != Some(segment) || key.is_empty() {
+        return Err(refuse(e, format!("its global id does not name a {segment} (…/{segment}/<key>)")));
+    }
+    if let Some(k) = earlier.get(&e.id)
+        && k != &e.kind
+    {
+        return Err(refuse(e, format!("the same page sends this global id as a {k}")));
+    }
+    if let Some(x) = store::federated(conn, &e.id)? {
+        if x.origin != home {
+            return Err(refuse(e, format!("the id is held here as a record of {}", x.origin)));
+        }
+        if x.entity_type != e.kind {
+            return Err(refuse(e, format!("the id is held here as a {}, not a {}", x.entity_type, e.kind)));
+        }
+        match store::local_origin(conn, &x.entity_type, x.local_id)? {
+            None => {}
+            Some(Some(o)) if o == home => {}
+            Some(None) => return Err(refuse(e, "the record held under this id is homed here")),
+            Some(Some(o)) => return Err(refuse(e, format!("the record held under this id is homed at {o}"))),
+        }
+    }
+    if let Some(t) = store::tombstone(conn, &e.id)?
+        && (t.origin != home || t.entity_type != e.kind)
+    {
+        return Err(refuse(e, format!("the id was deleted as a {} of {}", t.entity_type, t.origin)));
+    }
+    if e.op == "delete" {
+        return Ok(());
+    }
+    let malformed_entry = |x: AppError| malformed(format!("entry {}: {x}", e.cursor));
+    match e.kind.as_str() {
+        "Project" => {
+            let r: ProjectRecord = parse(e).map_err(malformed_entry)?;
+            if r.slug != key {
+                return Err(refuse(e, format!("its slug {:?} is not the one its global id names", r.slug)));
+            }
+        }
+        "Participation" => {
+            let r: ParticipationRecord = parse(e).map_err(malformed_entry)?;
+            let role = ParticipationRole::parse(&r.role).map_err(|x| malformed_entry(bad(x)))?;
+            let status = ParticipationStatus::parse(&r.status).map_err(|x| malformed_entry(bad(x)))?;
+            admit_act(conn, peer, me, e, &r.project, &r.organisation, Act::Participation(role, status))?;
+        }
+        "ReuseDeclaration" => {
+            let r: ReuseRecord = parse(e).map_err(malformed_entry)?;
+            let status = ReuseStatus::parse(&r.status).map_err(|x| malformed_entry(bad(x)))?;
+            admit_act(conn, peer, me, e, &r.project, &r.organisation, Act::Reuse(status))?;
+        }
+        _ => {
+            let r: CallRecord = parse(e).map_err(malformed_entry)?;
+            if origin_of(&r.project) != Some(home) {
+                return Err(refuse(
+                    e,
+                    format!("calls are opened by their project's home, and {} is not {home}'s", r.project),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What an organisation does in a peer's participation or reuse declaration.
+enum Act {
+    Participation(ParticipationRole, ParticipationStatus),
+    Reuse(ReuseStatus),
+}
+
+/// Rule 3: a participation or reuse declaration for a project the peer is not home of.
+fn admit_act(
+    conn: &mut Db,
+    peer: &PeerRow,
+    me: &str,
+    e: &Entry,
+    project_gid: &str,
+    o: &OrgRef,
+    act: Act,
+) -> Result<(), Refusal> {
+    let home = peer.instance_id.as_str();
+    if origin_of(project_gid) == Some(home) {
+        // The peer's own project: the peer's rules decided.
+        return Ok(());
+    }
+    let project = match project_of(conn, me, project_gid)? {
+        Some(id) => read::project_by_id(conn, id)?,
+        None => None,
+    };
+    // A project not held here is deferred: nothing is written for it.
+    let Some(project) = project else { return Ok(()) };
+    let project_home = project.origin.clone().map_or_else(|| "here".to_owned(), |o| format!("at {o}"));
+    let org = match find_organisation(conn, o).map_err(|x| malformed(format!("entry {}: {x}", e.cursor)))? {
+        Some(org) => {
+            match &org.origin {
+                Some(at) if at == home => {}
+                Some(at) => {
+                    return Err(refuse(e, format!("{} is homed at {at}; {home} speaks only for its own", org.name)));
+                }
+                None if store::organisation_registered_here(conn, &org.slug)? => {
+                    return Err(refuse(
+                        e,
+                        format!("{} is registered here and acts here, not through {home}", org.name),
+                    ));
+                }
+                None => {}
+            }
+            org
+        }
+        // New here: it will be kept as an organisation of the peer.
+        None => OrganisationRow {
+            id: 0,
+            slug: o.slug.clone(),
+            name: o.name.clone(),
+            short_name: None,
+            kind: vocab::<OrganisationKind>(&o.kind).map_err(|x| malformed(format!("entry {}: {x}", e.cursor)))?.into(),
+            land_code: o.land.clone(),
+            ags: o.ags.clone(),
+            ars: None,
+            district_key: None,
+            parent_id: None,
+            note: None,
+            version: 1,
+            created_at: String::new(),
+            updated_at: String::new(),
+            origin: Some(home.to_owned()),
+        },
+    };
+    // The organisation acting for itself, as a Kommune does here: the same rules as a local write.
+    let kommune = Actor {
+        role: Role::Municipality,
+        organisation_id: Some(org.id),
+        issuer: Some(home.to_owned()),
+        ..Actor::system(&format!("{FEDERATION_ACTOR}:{home}"))
+    };
+    let allowed = match act {
+        Act::Participation(role, status) => rules::check_self_service_role(role)
+            .and_then(|()| rules::check_self_service_kind(&org))
+            .and_then(|()| policy::require(conn, &kommune, rules::participation_op(status, &project, &org)))
+            .map(|()| status),
+        Act::Reuse(status) => rules::check_reuser(&org, &project)
+            .and_then(|()| policy::require(conn, &kommune, rules::reuse_op(status, &project, &org)))
+            .map(|()| ParticipationStatus::Requested),
+    };
+    match allowed {
+        Ok(_) => Ok(()),
+        Err(AppError::User { message, .. }) => {
+            Err(refuse(e, format!("project {:?} is homed {project_home}: {message}", project.slug)))
+        }
+        Err(other) => Err(Refusal::Store(other)),
+    }
+}
+
+/// Applies verified entries and moves the peer's cursor, in one transaction, after admitting every
+/// entry (nothing is written when one is refused; the refusal is recorded as a DENIED change-log
+/// entry). `seen` collects the global ids the peer still publishes (for the reconcile).
 pub fn apply(
     conn: &mut Db,
     peer: &PeerRow,
@@ -100,9 +366,18 @@ pub fn apply(
     entries: &[Entry],
     next_cursor: i64,
     mut seen: Option<&mut HashSet<String>>,
-) -> AppResult<Report> {
-    let actor = Actor { issuer: Some(peer.instance_id.clone()), ..Actor::system("federation") };
-    crate::store::write_tx(conn, |conn| {
+) -> Result<Report, Refusal> {
+    let actor = Actor { issuer: Some(peer.instance_id.clone()), ..Actor::system(FEDERATION_ACTOR) };
+    let outcome = crate::store::write_tx(conn, |conn| {
+        let mut earlier: HashMap<String, String> = HashMap::new();
+        for e in entries {
+            match admit(conn, peer, me, e, &earlier) {
+                Ok(()) => {}
+                Err(Refusal::Store(x)) => return Err(x),
+                Err(refusal) => return Ok(Err(refusal)),
+            }
+            earlier.insert(e.id.clone(), e.kind.clone());
+        }
         let at = Timestamp::now();
         let mut report = Report::default();
         for e in entries {
@@ -113,9 +388,39 @@ pub fn apply(
                     seen.insert(e.id.clone());
                 }
             }
-            let existing = store::federated(conn, &e.id)?;
+            // A record deleted at its home comes back only with a newer version.
+            if let Some(t) = store::tombstone(conn, &e.id)? {
+                if t.version >= e.version {
+                    if let Some(seen) = seen.as_deref_mut() {
+                        // Not published any more, whatever a stale copy of the feed says.
+                        seen.remove(&e.id);
+                    }
+                    report.unchanged += 1;
+                    continue;
+                }
+                if e.op == "upsert" {
+                    store::delete_tombstone(conn, &e.id)?;
+                }
+            }
+            let existing = store::federated(conn, &e.id)?.filter(|x| x.entity_type == e.kind);
             if existing.as_ref().is_some_and(|x| x.version >= e.version) {
                 report.unchanged += 1;
+                continue;
+            }
+            if e.op == "delete" {
+                let t = TombstoneRow {
+                    global_id: e.id.clone(),
+                    origin: peer.instance_id.clone(),
+                    entity_type: e.kind.clone(),
+                    version: e.version,
+                };
+                store::save_tombstone(conn, &t, &at.to_db())?;
+                if let Some(x) = existing {
+                    delete(conn, &actor, &at, &x)?;
+                    report.deleted += 1;
+                } else {
+                    report.unchanged += 1;
+                }
                 continue;
             }
             let hash = e.record.as_ref().map(|r| {
@@ -126,15 +431,6 @@ pub fn apply(
             {
                 store::save_federated(conn, &FederatedRow { version: e.version, ..x.clone() }, &at.to_db())?;
                 report.unchanged += 1;
-                continue;
-            }
-            if e.op == "delete" {
-                if let Some(x) = existing {
-                    delete(conn, &actor, &at, &x)?;
-                    report.deleted += 1;
-                } else {
-                    report.unchanged += 1;
-                }
                 continue;
             }
             let local = match e.kind.as_str() {
@@ -163,8 +459,20 @@ pub fn apply(
         }
         let cursor = next_cursor.max(peer.feed_cursor);
         store::peer_success(conn, peer.id, cursor, report.applied as i64, &at.to_db())?;
-        Ok(report)
-    })
+        Ok(Ok(report))
+    });
+    match outcome {
+        Ok(Ok(report)) => Ok(report),
+        Ok(Err(refusal)) => {
+            if let Refusal::Entry { code: PeerErrorCode::RefusedEntry, detail } = &refusal {
+                let operation = format!("import from {}", peer.instance_id);
+                service::record_denied(conn, &actor, &operation, detail)?;
+            }
+            Err(refusal)
+        }
+        Err(AppError::User { message, .. }) => Err(malformed(message)),
+        Err(other) => Err(Refusal::Store(other)),
+    }
 }
 
 enum Outcome {
@@ -281,19 +589,25 @@ fn project_of(conn: &mut Db, me: &str, gid: &str) -> AppResult<Option<i32>> {
     Ok(store::federated(conn, gid)?.filter(|f| f.entity_type == "Project").map(|f| f.local_id))
 }
 
-/// The local organisation a record refers to: by AGS, else by slug; unknown ones are kept as
-/// replicated organisations of the peer.
-fn organisation_of(conn: &mut Db, at: &Timestamp, peer: &PeerRow, o: &OrgRef) -> AppResult<i32> {
+/// The local organisation a record refers to, if there is one: by AGS, else by slug.
+fn find_organisation(conn: &mut Db, o: &OrgRef) -> AppResult<Option<OrganisationRow>> {
     if let Some(ags) = &o.ags {
         crate::domain::Ags::parse(ags).map_err(bad)?;
         if let Some(found) = read::organisation_by_ags(conn, ags)? {
-            return Ok(found.id);
+            return Ok(Some(found));
         }
     }
     let slug = crate::domain::Slug::parse(&o.slug).map_err(bad)?;
-    if let Some(found) = read::organisation_by_slug(conn, slug.as_str())? {
+    Ok(read::organisation_by_slug(conn, slug.as_str())?)
+}
+
+/// The local organisation a record refers to; unknown ones are kept as replicated organisations
+/// of the peer (with their change-log entry).
+fn organisation_of(conn: &mut Db, actor: &Actor, at: &Timestamp, peer: &PeerRow, o: &OrgRef) -> AppResult<i32> {
+    if let Some(found) = find_organisation(conn, o)? {
         return Ok(found.id);
     }
+    let slug = crate::domain::Slug::parse(&o.slug).map_err(bad)?;
     let name = service::text(&o.name, "organisation.name", 300).map_err(bad)?;
     let land = match &o.land {
         Some(code) if store::known_land(conn, code)? => Some(code.as_str()),
@@ -307,7 +621,12 @@ fn organisation_of(conn: &mut Db, at: &Timestamp, peer: &PeerRow, o: &OrgRef) ->
         ags: o.ags.as_deref(),
         origin: &peer.instance_id,
     };
-    Ok(store::insert_replicated_organisation(conn, &org, &at.to_db())?)
+    let id = store::insert_replicated_organisation(conn, &org, &at.to_db())?;
+    let summary = format!("Übernommen von {}: Organisation {name}", peer.instance_id);
+    let diff = Diff::created(&[("name", name.clone().into()), ("kind", org.kind.into())]);
+    let c = change(ChangeAction::Import, "Organisation", slug.as_str().to_owned(), None, summary, diff);
+    service::record(conn, actor, at, c)?;
+    Ok(id)
 }
 
 fn put_participation(
@@ -323,7 +642,7 @@ fn put_participation(
     let role = vocab::<ParticipationRole>(&r.role)?;
     let status = vocab::<ParticipationStatus>(&r.status)?;
     let Some(project) = project_of(conn, me, &r.project)? else { return Ok(Outcome::Deferred) };
-    let org = organisation_of(conn, at, peer, &r.organisation)?;
+    let org = organisation_of(conn, actor, at, peer, &r.organisation)?;
     if existing.is_none() && read::participation_by_key(conn, project, org, role)?.is_some() {
         return Ok(Outcome::Conflict);
     }
@@ -363,7 +682,7 @@ fn put_reuse(
     let r: ReuseRecord = parse(e)?;
     let status = vocab::<ReuseStatus>(&r.status)?;
     let Some(project) = project_of(conn, me, &r.project)? else { return Ok(Outcome::Deferred) };
-    let org = organisation_of(conn, at, peer, &r.organisation)?;
+    let org = organisation_of(conn, actor, at, peer, &r.organisation)?;
     if existing.is_none() && read::reuse_by_key(conn, project, org)?.is_some() {
         return Ok(Outcome::Conflict);
     }
@@ -413,7 +732,7 @@ fn put_call(
         .map(|x| vocab::<ParticipationRole>(x).map(str::to_owned))
         .collect::<AppResult<Vec<_>>>()?;
     let Some(project) = project_of(conn, me, &r.project)? else { return Ok(Outcome::Deferred) };
-    let issuer = organisation_of(conn, at, peer, &r.issuer)?;
+    let issuer = organisation_of(conn, actor, at, peer, &r.issuer)?;
     let title = service::text(&r.title, "title", 300).map_err(bad)?;
     let body = service::text(&r.body, "body", 20_000).map_err(bad)?;
     if existing.is_none() && read::calls_by_projects(conn, &[project])?.iter().any(|c| c.title == title) {

@@ -16,6 +16,31 @@ pub struct InstanceInfo {
     pub public_key: serde_json::Value,
 }
 
+/// A peer's base URL: http or https, a host, no user or password, no query and no fragment (the
+/// feed's own query is appended to it). Returned without a trailing slash.
+pub fn check_base_url(url: &str) -> Result<String, String> {
+    let example = "the peer's http(s) base URL without query or fragment, e.g. https://ozg.example.de";
+    let trimmed = url.trim();
+    let parsed = reqwest::Url::parse(trimmed).map_err(|e| format!("--url {trimmed:?}: {e}; give {example}"))?;
+    let problem = if !matches!(parsed.scheme(), "http" | "https") {
+        Some(format!("the scheme {:?} is not http or https", parsed.scheme()))
+    } else if parsed.host_str().is_none_or(str::is_empty) {
+        Some("it names no host".to_owned())
+    } else if !parsed.username().is_empty() || parsed.password().is_some() {
+        Some("it holds a user name or password".to_owned())
+    } else if parsed.query().is_some() || trimmed.contains('?') {
+        Some("it has a query string (?…)".to_owned())
+    } else if parsed.fragment().is_some() || trimmed.contains('#') {
+        Some("it has a fragment (#…)".to_owned())
+    } else {
+        None
+    };
+    match problem {
+        Some(p) => Err(format!("--url {trimmed:?}: {p}; give {example}")),
+        None => Ok(trimmed.trim_end_matches('/').to_owned()),
+    }
+}
+
 /// Reads a peer's self-description.
 pub async fn fetch_info(client: &PeerClient, base_url: &str) -> Result<InstanceInfo, String> {
     let url = format!("{}/.well-known/ozg-registry", base_url.trim_end_matches('/'));
@@ -57,10 +82,8 @@ pub async fn register(
     trust_fetched: bool,
 ) -> Result<String, String> {
     check_instance_id(instance_id)?;
-    if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
-        return Err("url: the peer's http(s) base URL, e.g. https://ozg.example.de".into());
-    }
-    let base = base_url.trim_end_matches('/');
+    let base = check_base_url(base_url)?;
+    let base = base.as_str();
     let info = fetch_info(client, base).await?;
     if info.id != instance_id {
         return Err(format!("{base} is instance {:?}, not {instance_id:?}", info.id));

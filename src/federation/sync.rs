@@ -1,5 +1,6 @@
 //! Pulling peers' feeds: `ozg-registry federation sync` runs one round; `serve` runs rounds in the
-//! background. Per peer: a circuit breaker (after 3 failed rounds the peer rests, doubling up to
+//! background. Peers are synced concurrently, at most `MAX_CONCURRENT_PEERS` at once, so one that
+//! stalls does not hold up the others. Per peer: a circuit breaker (after 3 failed rounds the peer rests, doubling up to
 //! 10 minutes), every page verified and imported whole, cursor and status kept in the database,
 //! and from time to time a full reconcile that marks records the home no longer publishes as
 //! orphaned.
@@ -9,9 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::client::{FetchError, Fetched, PeerClient};
-use super::import::{self, Report};
+use super::import::{self, Refusal, Report};
 use super::{FederationConfig, identity};
-use crate::domain::Timestamp;
+use crate::domain::{PeerErrorCode, Timestamp, Vocabulary};
 use crate::error::{AppError, AppResult};
 use crate::metrics::Metrics;
 use crate::store::federation::{self as store, PeerRow};
@@ -20,6 +21,8 @@ use crate::store::{Db, DbPool};
 const FAILURES_TO_OPEN: i32 = 3;
 const MAX_PAGES_PER_ROUND: u32 = 50;
 const PAGE_SIZE: i64 = 200;
+/// How many peers are synced at the same time.
+pub const MAX_CONCURRENT_PEERS: usize = 4;
 
 /// What one round did with one peer.
 #[derive(Debug, Clone, Default)]
@@ -28,7 +31,9 @@ pub struct PeerOutcome {
     pub pages: u32,
     pub report: Report,
     pub orphaned: usize,
+    /// The failure's detail (for operators and admins) and its stable code.
     pub error: Option<String>,
+    pub error_code: Option<PeerErrorCode>,
     /// Why the peer was not asked (its circuit is open).
     pub skipped: Option<String>,
 }
@@ -45,7 +50,8 @@ impl std::fmt::Display for PeerOutcome {
             self.peer, self.pages, r.applied, r.unchanged, r.deleted, r.deferred, r.conflicts, self.orphaned
         )?;
         if let Some(e) = &self.error {
-            write!(f, "; error: {e}")?;
+            let code = self.error_code.map_or("", |c| c.code());
+            write!(f, "; error {code}: {e}")?;
         }
         Ok(())
     }
@@ -64,7 +70,8 @@ async fn db<T: Send + 'static>(
     .map_err(|e| AppError::Internal(format!("sync task: {e}")))?
 }
 
-/// One round over all peers (or the one named). `force` ignores open circuits.
+/// One round over all peers (or the one named), at most `MAX_CONCURRENT_PEERS` at a time; the
+/// outcomes in the order of the peers' instance ids. `force` ignores open circuits.
 pub async fn round(
     pool: &DbPool,
     client: &PeerClient,
@@ -75,9 +82,24 @@ pub async fn round(
 ) -> AppResult<Vec<PeerOutcome>> {
     let cfg2 = cfg.clone();
     let (me, peers) = db(pool, move |c| Ok((identity(c, &cfg2)?.instance_id, store::peers(c)?))).await?;
-    let mut out = Vec::new();
+    let permits = Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_PEERS));
+    let mut tasks = tokio::task::JoinSet::new();
     for peer in peers.into_iter().filter(|p| only.is_none_or(|o| o == p.instance_id)) {
-        let outcome = sync_peer(pool, client, cfg, &me, peer, force).await;
+        let (pool, client, cfg, me, permits) = (pool.clone(), client.clone(), cfg.clone(), me.clone(), permits.clone());
+        tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            sync_peer(&pool, &client, &cfg, &me, peer, force).await
+        });
+    }
+    let mut out = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        let outcome = match done {
+            Ok(o) => o,
+            Err(e) => {
+                crate::error::log_internal(&format!("federation sync task: {e}"));
+                continue;
+            }
+        };
         if let Some(m) = metrics
             && outcome.skipped.is_none()
         {
@@ -85,7 +107,15 @@ pub async fn round(
         }
         out.push(outcome);
     }
+    out.sort_by(|a, b| a.peer.cmp(&b.peer));
     Ok(out)
+}
+
+impl PeerOutcome {
+    fn fail(&mut self, code: PeerErrorCode, detail: String) {
+        self.error_code = Some(code);
+        self.error = Some(detail);
+    }
 }
 
 async fn sync_peer(
@@ -120,66 +150,67 @@ async fn sync_peer(
                 finished = true;
                 break;
             }
-            Err(FetchError { message, .. }) => {
-                out.error = Some(message);
+            Err(FetchError { code, message, .. }) => {
+                out.fail(code, message);
                 break;
             }
         };
-        let verified = match import::verify_page(&body, &peer) {
-            Ok(v) => v,
-            Err(reason) => {
-                out.error = Some(format!("page after {cursor} rejected: {reason}"));
-                record_failure(pool, &peer, out.error.clone().unwrap_or_default(), true).await;
-                return out;
-            }
-        };
-        let (entries, next, more) = verified;
         let (p, me2) = (peer.clone(), me.to_owned());
         let taken = seen.take();
+        let after = cursor;
         let result = db(pool, move |c| {
             let mut seen = taken;
-            let r = import::apply(c, &p, &me2, &entries, next, seen.as_mut())?;
-            Ok((r, seen))
+            let page = match import::verify_page(&body, &p, after) {
+                Ok(page) => page,
+                Err(refusal) => return Ok(Err(refusal)),
+            };
+            let (next, more) = (page.next_cursor, page.has_more);
+            Ok(import::apply(c, &p, &me2, &page.entries, next, seen.as_mut()).map(|r| (r, seen, next, more)))
         })
         .await;
-        match result {
-            Ok((r, s)) => {
+        let refusal = match result {
+            Ok(Ok((r, s, next, more))) => {
                 seen = s;
                 out.report.add(&r);
                 out.pages += 1;
+                if next <= cursor && more {
+                    out.fail(PeerErrorCode::MalformedPage, format!("the feed does not advance after {cursor}"));
+                    break;
+                }
+                cursor = next;
+                if !more {
+                    finished = true;
+                    break;
+                }
+                continue;
             }
-            Err(e) => {
-                let message = match e {
-                    AppError::User { message, .. } => format!("page after {cursor} rejected: {message}"),
-                    AppError::Internal(detail) => {
-                        let incident = crate::error::log_internal(&detail);
-                        format!("page after {cursor} could not be stored (incident {incident})")
-                    }
-                };
-                out.error = Some(message.clone());
-                record_failure(pool, &peer, message, true).await;
-                return out;
+            Ok(Err(refusal)) => refusal,
+            Err(e) => Refusal::Store(e),
+        };
+        let (code, message) = match refusal {
+            Refusal::Entry { code, detail } => (code, format!("page after {cursor} rejected: {detail}")),
+            Refusal::Store(e) => {
+                let incident = crate::error::log_internal(&e.to_string());
+                (PeerErrorCode::StoreFailed, format!("page after {cursor} could not be stored (incident {incident})"))
             }
-        }
-        if next <= cursor && more {
-            out.error = Some("the feed does not advance".into());
-            break;
-        }
-        cursor = next;
-        if !more {
-            finished = true;
-            break;
-        }
+        };
+        out.fail(code, message.clone());
+        record_failure(pool, &peer, code, message, true).await;
+        return out;
     }
     if let Some(e) = out.error.clone() {
-        record_failure(pool, &peer, e, false).await;
+        let code = out.error_code.unwrap_or(PeerErrorCode::Unreachable);
+        record_failure(pool, &peer, code, e, false).await;
         return out;
     }
     if finished && let Some(seen) = seen {
         let (id, origin) = (peer.id, peer.instance_id.clone());
         match db(pool, move |c| reconcile(c, id, &origin, &seen)).await {
             Ok(n) => out.orphaned = n,
-            Err(e) => out.error = Some(format!("reconcile: {e}")),
+            Err(e) => {
+                let incident = crate::error::log_internal(&format!("reconcile: {e}"));
+                out.fail(PeerErrorCode::StoreFailed, format!("reconcile failed (incident {incident})"));
+            }
         }
     }
     out
@@ -208,7 +239,7 @@ fn reconcile(conn: &mut Db, peer_id: i32, origin: &str, seen: &HashSet<String>) 
     })
 }
 
-async fn record_failure(pool: &DbPool, peer: &PeerRow, error: String, rejected: bool) {
+async fn record_failure(pool: &DbPool, peer: &PeerRow, code: PeerErrorCode, error: String, rejected: bool) {
     let failures = peer.consecutive_failures + 1;
     let open_until = (failures >= FAILURES_TO_OPEN).then(|| {
         let secs = (30u64 << (failures - FAILURES_TO_OPEN).min(5)).min(600);
@@ -218,11 +249,11 @@ async fn record_failure(pool: &DbPool, peer: &PeerRow, error: String, rejected: 
     let id = peer.id;
     let logged = error.clone();
     let r = db(pool, move |c| {
-        store::peer_failure(c, id, &error, &Timestamp::now().to_db(), open_until.as_deref(), rejected)
+        store::peer_failure(c, id, code.code(), &error, &Timestamp::now().to_db(), open_until.as_deref(), rejected)
             .map_err(Into::into)
     })
     .await;
-    log::warn!(peer = peer.instance_id.as_str(); "federation sync with {} failed: {logged}", peer.instance_id);
+    log::warn!(peer = peer.instance_id.as_str(); "federation sync with {} failed ({}): {logged}", peer.instance_id, code.code());
     if let Err(e) = r {
         crate::error::log_internal(&format!("recording a sync failure: {e}"));
     }

@@ -1349,9 +1349,21 @@ impl Peer {
     fn last_success_at(&self) -> Option<&str> {
         self.row.last_success_at.as_deref()
     }
-    /// The last error (kept after a later success, with its time).
-    fn last_error(&self) -> Option<&str> {
-        self.row.last_error.as_deref()
+    /// The last error (kept after a later success, with its time): a fixed message per
+    /// `lastErrorCode`; admins see the detail instead.
+    fn last_error(&self, context: &Ctx) -> Option<String> {
+        if context.actor.role == crate::auth::Role::Admin {
+            return self.row.last_error.clone();
+        }
+        match (self.last_error_code(), &self.row.last_error) {
+            (Some(c), _) => Some(c.label().to_owned()),
+            (None, Some(_)) => Some("The last sync with this peer failed.".to_owned()),
+            (None, None) => None,
+        }
+    }
+    /// Why the last sync failed, as a stable code (kept with `lastError`).
+    fn last_error_code(&self) -> Option<PeerErrorCode> {
+        self.row.last_error_code.as_deref().and_then(|c| PeerErrorCode::parse(c).ok())
     }
     fn last_error_at(&self) -> Option<&str> {
         self.row.last_error_at.as_deref()

@@ -124,6 +124,8 @@ pub fn add_participation(conn: &mut Db, actor: &Actor, input: AddParticipationIn
     write_tx(conn, |conn| {
         let project = find_project(conn, &input.project_slug, "projectSlug")?;
         policy::require(conn, actor, Op::ManageProject(&project))?;
+        // Assigning roles is the project's home's: its peers would refuse the record.
+        require_home(conn, &project.origin, "project", "projectSlug")?;
         require_active(&project, "projectSlug")?;
         let org = find_organisation(conn, &input.organisation, "organisation")?;
         let since = input.since.map(|d| d.to_string());
@@ -132,40 +134,67 @@ pub fn add_participation(conn: &mut Db, actor: &Actor, input: AddParticipationIn
 }
 
 /// Kinds of organisation that sign themselves up as Kommune.
-const SELF_SERVICE_KINDS: &[OrganisationKind] =
+pub const SELF_SERVICE_KINDS: &[OrganisationKind] =
     &[OrganisationKind::Municipality, OrganisationKind::District, OrganisationKind::Office];
+
+/// A Kommune signs itself up only in the self-service roles; the others are assigned.
+pub fn check_self_service_role(role: ParticipationRole) -> AppResult<()> {
+    if ParticipationRole::SELF_SERVICE.contains(&role) {
+        return Ok(());
+    }
+    Err(AppError::bad_input(
+        "role",
+        format!(
+            "role: a Kommune signs itself up as one of {}; {} is assigned by a coordinator",
+            ParticipationRole::codes(ParticipationRole::SELF_SERVICE),
+            role.code()
+        ),
+    ))
+}
+
+/// Only Kommunen (and their offices) sign themselves up.
+pub fn check_self_service_kind(org: &OrganisationRow) -> AppResult<()> {
+    let kind = OrganisationKind::parse(&org.kind).map_err(|e| AppError::Internal(e.to_string()))?;
+    if SELF_SERVICE_KINDS.contains(&kind) {
+        return Ok(());
+    }
+    Err(AppError::bad_input(
+        "organisation",
+        format!(
+            "organisation: only {} sign themselves up; {} is a {}",
+            OrganisationKind::codes(SELF_SERVICE_KINDS),
+            org.name,
+            kind.code()
+        ),
+    ))
+}
+
+/// What setting a participation to `to` is: a Kommune requests and withdraws its own
+/// participation; confirming it is managing the project.
+pub fn participation_op<'a>(
+    to: ParticipationStatus,
+    project: &'a ProjectRow,
+    organisation: &'a OrganisationRow,
+) -> Op<'a> {
+    if ParticipationStatus::SELF_SERVICE.contains(&to) {
+        Op::ActForOrganisation { project, organisation }
+    } else {
+        Op::ManageProject(project)
+    }
+}
 
 pub fn sign_up(conn: &mut Db, actor: &Actor, input: SignUpInput) -> AppResult<ParticipationRow> {
     let note = opt_text(input.note.as_deref(), "note", NOTE_MAX)?;
-    if !ParticipationRole::SELF_SERVICE.contains(&input.role) {
-        return Err(AppError::bad_input(
-            "role",
-            format!(
-                "role: a Kommune signs itself up as one of {}; {} is assigned by a coordinator",
-                ParticipationRole::codes(ParticipationRole::SELF_SERVICE),
-                input.role.code()
-            ),
-        ));
-    }
+    check_self_service_role(input.role)?;
     write_tx(conn, |conn| {
         let project = find_project(conn, &input.project_slug, "projectSlug")?;
         let org = find_organisation(conn, &input.organisation, "organisation")?;
-        policy::require(conn, actor, Op::ActForOrganisation { project: &project, organisation: &org })?;
+        let status = ParticipationStatus::Requested;
+        policy::require(conn, actor, participation_op(status, &project, &org))?;
         require_active(&project, "projectSlug")?;
-        let kind = OrganisationKind::parse(&org.kind).map_err(|e| AppError::Internal(e.to_string()))?;
-        if !SELF_SERVICE_KINDS.contains(&kind) {
-            return Err(AppError::bad_input(
-                "organisation",
-                format!(
-                    "organisation: only {} sign themselves up; {} is a {}",
-                    OrganisationKind::codes(SELF_SERVICE_KINDS),
-                    org.name,
-                    kind.code()
-                ),
-            ));
-        }
+        check_self_service_kind(&org)?;
         let since = Some(PartialDate::today().to_string());
-        let m = Membership { role: input.role, status: ParticipationStatus::Requested, since, note };
+        let m = Membership { role: input.role, status, since, note };
         create_or_reopen(conn, actor, &project, &org, m)
     })
 }
@@ -183,11 +212,11 @@ fn set_participation(
             .ok_or_else(|| AppError::not_found("id", format!("id: no participation with id {id}")))?;
         let project = read::project_by_id(conn, row.project_id)?.expect("foreign key");
         require_home(conn, &row.origin, "participation", "id")?;
-        if to == ParticipationStatus::Withdrawn {
-            let org = read::organisation_by_id(conn, row.organisation_id)?.expect("foreign key");
-            policy::require(conn, actor, Op::ActForOrganisation { project: &project, organisation: &org })?;
-        } else {
-            policy::require(conn, actor, Op::ManageProject(&project))?;
+        let org = read::organisation_by_id(conn, row.organisation_id)?.expect("foreign key");
+        policy::require(conn, actor, participation_op(to, &project, &org))?;
+        if to != ParticipationStatus::Withdrawn {
+            // Confirming is the project's home's decision.
+            require_home(conn, &project.origin, "project", "id")?;
             require_active(&project, "id")?;
         }
         check_version(row.version, input.expected_version)?;
@@ -277,6 +306,8 @@ pub fn open_call(conn: &mut Db, actor: &Actor, input: OpenCallInput) -> AppResul
     write_tx(conn, |conn| {
         let project = find_project(conn, &input.project_slug, "projectSlug")?;
         policy::require(conn, actor, Op::ManageProject(&project))?;
+        // Calls are the project's home's: its peers would refuse the record.
+        require_home(conn, &project.origin, "project", "projectSlug")?;
         require_active(&project, "projectSlug")?;
         let issuer = find_organisation(conn, &input.issuer, "issuer")?;
         let exists = format!("title: project {:?} already has a call {title:?}", project.slug);
@@ -416,7 +447,7 @@ fn reuse_change(
 }
 
 /// Kinds of organisation that declare reuse: Länder (or their ministries) and Kommunen.
-const REUSER_KINDS: &[OrganisationKind] = &[
+pub const REUSER_KINDS: &[OrganisationKind] = &[
     OrganisationKind::Land,
     OrganisationKind::StateMinistry,
     OrganisationKind::Municipality,
@@ -429,29 +460,9 @@ pub fn declare_reuse(conn: &mut Db, actor: &Actor, input: DeclareReuseInput) -> 
     write_tx(conn, |conn| {
         let project = find_project(conn, &input.project_slug, "projectSlug")?;
         let org = find_organisation(conn, &input.organisation, "organisation")?;
-        policy::require(conn, actor, Op::ActForOrganisation { project: &project, organisation: &org })?;
+        policy::require(conn, actor, reuse_op(ReuseStatus::Interest, &project, &org))?;
         require_active(&project, "projectSlug")?;
-        let kind = OrganisationKind::parse(&org.kind).map_err(|e| AppError::Internal(e.to_string()))?;
-        if !REUSER_KINDS.contains(&kind) {
-            return Err(AppError::bad_input(
-                "organisation",
-                format!(
-                    "organisation: reuse is declared by {}; {} is a {}",
-                    OrganisationKind::codes(REUSER_KINDS),
-                    org.name,
-                    kind.code()
-                ),
-            ));
-        }
-        if matches!(kind, OrganisationKind::Land | OrganisationKind::StateMinistry)
-            && org.land_code.is_some()
-            && org.land_code == project.lead_land_code
-        {
-            return Err(AppError::bad_input(
-                "organisation",
-                format!("organisation: {} leads {:?} itself and cannot declare reuse of it", org.name, project.slug),
-            ));
-        }
+        check_reuser(&org, &project)?;
         let planned = input.planned_live.map(|d| d.to_string());
         let today = PartialDate::today().to_string();
         let ts = now().to_db();
@@ -526,6 +537,38 @@ pub fn declare_reuse(conn: &mut Db, actor: &Actor, input: DeclareReuseInput) -> 
     })
 }
 
+/// Reuse is declared by Länder and Kommunen, and not by the Land that leads the project.
+pub fn check_reuser(org: &OrganisationRow, project: &ProjectRow) -> AppResult<()> {
+    let kind = OrganisationKind::parse(&org.kind).map_err(|e| AppError::Internal(e.to_string()))?;
+    if !REUSER_KINDS.contains(&kind) {
+        return Err(AppError::bad_input(
+            "organisation",
+            format!(
+                "organisation: reuse is declared by {}; {} is a {}",
+                OrganisationKind::codes(REUSER_KINDS),
+                org.name,
+                kind.code()
+            ),
+        ));
+    }
+    if matches!(kind, OrganisationKind::Land | OrganisationKind::StateMinistry)
+        && org.land_code.is_some()
+        && org.land_code == project.lead_land_code
+    {
+        return Err(AppError::bad_input(
+            "organisation",
+            format!("organisation: {} leads {:?} itself and cannot declare reuse of it", org.name, project.slug),
+        ));
+    }
+    Ok(())
+}
+
+/// What moving a reuse declaration to `to` is: agreeing or declining is the providing side's
+/// decision; every other step is the declaring organisation's own.
+pub fn reuse_op<'a>(to: ReuseStatus, project: &'a ProjectRow, organisation: &'a OrganisationRow) -> Op<'a> {
+    if to.is_providers_decision() { Op::DecideReuse(project) } else { Op::ActForOrganisation { project, organisation } }
+}
+
 /// A requested step in a reuse declaration's lifecycle.
 struct ReuseStep {
     id: i32,
@@ -544,12 +587,11 @@ fn move_reuse(conn: &mut Db, actor: &Actor, step: ReuseStep) -> AppResult<ReuseR
         let project = read::project_by_id(conn, row.project_id)?.expect("foreign key");
         require_home(conn, &row.origin, "reuse declaration", "id")?;
         let org = read::organisation_by_id(conn, row.organisation_id)?.expect("foreign key");
-        let op = if matches!(to, ReuseStatus::Agreed | ReuseStatus::Declined) {
-            Op::DecideReuse(&project)
-        } else {
-            Op::ActForOrganisation { project: &project, organisation: &org }
-        };
-        policy::require(conn, actor, op)?;
+        policy::require(conn, actor, reuse_op(to, &project, &org))?;
+        if to.is_providers_decision() {
+            // The decision is the project's home's: its peers would refuse the record.
+            require_home(conn, &project.origin, "project", "id")?;
+        }
         check_version(row.version, expected)?;
         let from = ReuseStatus::parse(&row.status).map_err(|e| AppError::Internal(e.to_string()))?;
         if !from.allowed_next().contains(&to) || to == ReuseStatus::Interest {

@@ -65,6 +65,8 @@ pub struct PeerRow {
     pub rejected_pages: i64,
     pub last_reconcile_at: Option<String>,
     pub created_at: String,
+    /// The last error's reason code (a `PeerErrorCode`); `last_error` holds its detail.
+    pub last_error_code: Option<String>,
 }
 
 pub fn peers(conn: &mut Db) -> QueryResult<Vec<PeerRow>> {
@@ -109,10 +111,12 @@ pub fn peer_reconciled(conn: &mut Db, id: i32, at: &str) -> QueryResult<usize> {
     diesel::update(peers::table.filter(peers::id.eq(id))).set(peers::last_reconcile_at.eq(at)).execute(conn)
 }
 
-/// A sync failed: the error is kept, and the circuit opens until `open_until` when given.
+/// A sync failed: the error (code and detail) is kept, and the circuit opens until `open_until`
+/// when given.
 pub fn peer_failure(
     conn: &mut Db,
     id: i32,
+    code: &str,
     error: &str,
     at: &str,
     open_until: Option<&str>,
@@ -122,6 +126,7 @@ pub fn peer_failure(
         .set((
             peers::last_attempt_at.eq(at),
             peers::last_error.eq(error),
+            peers::last_error_code.eq(code),
             peers::last_error_at.eq(at),
             peers::consecutive_failures.eq(peers::consecutive_failures + 1),
             peers::open_until.eq(open_until),
@@ -140,15 +145,21 @@ pub struct ChangeRef {
     pub project_id: Option<i32>,
 }
 
+/// The subject of the change-log entries imports write.
+pub const FEDERATION_ACTOR: &str = "federation";
+
 /// The entity types the feed publishes (milestones as part of their project).
 pub const FEED_TYPES: [&str; 5] = ["Project", "Milestone", "Participation", "Call", "ReuseDeclaration"];
 
-/// Applied changes after `after`, in order, at most `limit`.
+/// Applied changes after `after`, in order, at most `limit`. Imports (and the deletions a peer's
+/// tombstone made) are left out: replicated records are published only by their home.
 pub fn feed_changes(conn: &mut Db, after: i64, limit: i64) -> QueryResult<Vec<ChangeRef>> {
     change_log::table
         .filter(change_log::id.gt(after))
         .filter(change_log::outcome.eq("APPLIED"))
         .filter(change_log::entity_type.eq_any(FEED_TYPES))
+        .filter(change_log::action.ne("IMPORT"))
+        .filter(change_log::actor.ne(FEDERATION_ACTOR).or(change_log::actor_role.ne("system")))
         .order(change_log::id)
         .limit(limit)
         .select((
@@ -223,6 +234,83 @@ pub fn save_federated(conn: &mut Db, r: &FederatedRow, at: &str) -> QueryResult<
             .execute(conn)?;
     }
     Ok(())
+}
+
+/// The version at which a peer deleted one of its records.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = federated_tombstones)]
+pub struct TombstoneRow {
+    pub global_id: String,
+    pub origin: String,
+    pub entity_type: String,
+    pub version: i64,
+}
+
+pub fn tombstone(conn: &mut Db, global_id: &str) -> QueryResult<Option<TombstoneRow>> {
+    federated_tombstones::table
+        .filter(federated_tombstones::global_id.eq(global_id))
+        .select(TombstoneRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Keeps the newest deleted version of a record.
+pub fn save_tombstone(conn: &mut Db, t: &TombstoneRow, at: &str) -> QueryResult<()> {
+    match tombstone(conn, &t.global_id)? {
+        Some(old) if old.version >= t.version => Ok(()),
+        Some(_) => diesel::update(federated_tombstones::table.filter(federated_tombstones::global_id.eq(&t.global_id)))
+            .set((federated_tombstones::version.eq(t.version), federated_tombstones::deleted_at.eq(at)))
+            .execute(conn)
+            .map(drop),
+        None => diesel::insert_into(federated_tombstones::table)
+            .values((
+                federated_tombstones::global_id.eq(&t.global_id),
+                federated_tombstones::origin.eq(&t.origin),
+                federated_tombstones::entity_type.eq(&t.entity_type),
+                federated_tombstones::version.eq(t.version),
+                federated_tombstones::deleted_at.eq(at),
+            ))
+            .execute(conn)
+            .map(drop),
+    }
+}
+
+/// A record deleted at its home comes back only with a newer version: then the tombstone goes.
+pub fn delete_tombstone(conn: &mut Db, global_id: &str) -> QueryResult<usize> {
+    diesel::delete(federated_tombstones::table.filter(federated_tombstones::global_id.eq(global_id))).execute(conn)
+}
+
+/// The home of a local row of a federated entity type: `None` when there is no such row,
+/// `Some(None)` when it is homed here.
+pub fn local_origin(conn: &mut Db, entity_type: &str, id: i32) -> QueryResult<Option<Option<String>>> {
+    match entity_type {
+        "Project" => projects::table.filter(projects::id.eq(id)).select(projects::origin).first(conn).optional(),
+        "Participation" => participations::table
+            .filter(participations::id.eq(id))
+            .select(participations::origin)
+            .first(conn)
+            .optional(),
+        "Call" => calls::table.filter(calls::id.eq(id)).select(calls::origin).first(conn).optional(),
+        "ReuseDeclaration" => reuse_declarations::table
+            .filter(reuse_declarations::id.eq(id))
+            .select(reuse_declarations::origin)
+            .first(conn)
+            .optional(),
+        _ => Ok(None),
+    }
+}
+
+/// Whether an organisation was registered at this registry (its own CREATE in the change log), as
+/// opposed to the official reference lists (Länder, Kreise, kreisfreie Städte) every registry loads.
+pub fn organisation_registered_here(conn: &mut Db, slug: &str) -> QueryResult<bool> {
+    change_log::table
+        .filter(change_log::entity_type.eq("Organisation"))
+        .filter(change_log::entity_id.eq(slug))
+        .filter(change_log::action.eq("CREATE"))
+        .filter(change_log::outcome.eq("APPLIED"))
+        .count()
+        .get_result::<i64>(conn)
+        .map(|n| n > 0)
 }
 
 pub fn delete_federated(conn: &mut Db, global_id: &str) -> QueryResult<usize> {

@@ -150,31 +150,38 @@ pub fn check(conn: &mut Db) -> QueryResult<Vec<String>> {
         .load(c)?;
         problems.extend(fk.into_iter().map(|r| format!("foreign key: {}", r.line)));
     }
-    // Every record the registry holds was written with its change-log entry.
+    // Every record the registry holds was written with its change-log entry: created here
+    // (CREATE), or replicated from its home (IMPORT).
     for (what, sql) in [
         (
             "projects",
             "SELECT COUNT(*) AS n FROM projects p WHERE NOT EXISTS (SELECT 1 FROM change_log c \
-             WHERE c.entity_type = 'Project' AND c.entity_id = p.slug AND c.action = 'CREATE')",
+             WHERE c.entity_type = 'Project' AND c.entity_id = p.slug \
+             AND c.action = CASE WHEN p.origin IS NULL THEN 'CREATE' ELSE 'IMPORT' END)",
         ),
         (
             "participations",
             "SELECT COUNT(*) AS n FROM participations p WHERE NOT EXISTS (SELECT 1 FROM change_log c \
-             WHERE c.entity_type = 'Participation' AND c.entity_id = CAST(p.id AS TEXT) AND c.action = 'CREATE')",
+             WHERE c.entity_type = 'Participation' AND c.entity_id = CAST(p.id AS TEXT) \
+             AND c.action = CASE WHEN p.origin IS NULL THEN 'CREATE' ELSE 'IMPORT' END)",
         ),
         (
             "calls",
             "SELECT COUNT(*) AS n FROM calls p WHERE NOT EXISTS (SELECT 1 FROM change_log c \
-             WHERE c.entity_type = 'Call' AND c.entity_id = CAST(p.id AS TEXT) AND c.action = 'CREATE')",
+             WHERE c.entity_type = 'Call' AND c.entity_id = CAST(p.id AS TEXT) \
+             AND c.action = CASE WHEN p.origin IS NULL THEN 'CREATE' ELSE 'IMPORT' END)",
         ),
         (
             "reuse declarations",
             "SELECT COUNT(*) AS n FROM reuse_declarations p WHERE NOT EXISTS (SELECT 1 FROM change_log c \
-             WHERE c.entity_type = 'ReuseDeclaration' AND c.entity_id = CAST(p.id AS TEXT) AND c.action = 'CREATE')",
+             WHERE c.entity_type = 'ReuseDeclaration' AND c.entity_id = CAST(p.id AS TEXT) \
+             AND c.action = CASE WHEN p.origin IS NULL THEN 'CREATE' ELSE 'IMPORT' END)",
         ),
         (
             "projects without an OZG-Leistung",
-            "SELECT COUNT(*) AS n FROM projects p WHERE NOT EXISTS (SELECT 1 FROM project_services s WHERE s.project_id = p.id)",
+            // Replicated projects hold the OZG-Leistungen of their home that are known here.
+            "SELECT COUNT(*) AS n FROM projects p WHERE p.origin IS NULL \
+             AND NOT EXISTS (SELECT 1 FROM project_services s WHERE s.project_id = p.id)",
         ),
     ] {
         let n = diesel::sql_query(sql).get_result::<Count>(conn)?.n;

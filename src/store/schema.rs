@@ -404,6 +404,7 @@ diesel::table! {
         rejected_pages -> BigInt,
         last_reconcile_at -> Nullable<Text>,
         created_at -> Text,
+        last_error_code -> Nullable<Text>,
     }
 }
 
@@ -417,6 +418,16 @@ diesel::table! {
         content_hash -> Text,
         orphaned_at -> Nullable<Text>,
         imported_at -> Text,
+    }
+}
+
+diesel::table! {
+    federated_tombstones (global_id) {
+        global_id -> Text,
+        origin -> Text,
+        entity_type -> Text,
+        version -> BigInt,
+        deleted_at -> Text,
     }
 }
 
@@ -504,6 +515,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     event_projects,
     change_log,
     federated_records,
+    federated_tombstones,
     audit_head,
     signing_keys,
     issued_tokens,

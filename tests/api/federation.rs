@@ -97,6 +97,22 @@ async fn two_registries_replicate(a: &TestApp, b: &TestApp) {
     let e = user_error(&d, "updateProject");
     assert_eq!(e["code"], "FORBIDDEN");
     assert!(e["message"].as_str().unwrap().contains("a.test"), "{e}");
+    // Roles, calls and decisions on it are its home's too (its home would refuse them).
+    let add = "mutation($i: AddParticipationInput!) { addParticipation(input: $i) { userErrors { code message } } }";
+    let d = b
+        .data(
+            add,
+            json!({ "i": { "projectSlug": replica, "organisation": { "slug": "kdn" }, "role": "PROJECT_LEAD" } }),
+        )
+        .await;
+    let e = user_error(&d, "addParticipation");
+    assert!(e["code"] == "FORBIDDEN" && e["message"].as_str().unwrap().contains("a.test"), "{e}");
+    let open = "mutation($i: OpenCallInput!) { openCall(input: $i) { userErrors { code message } } }";
+    let d = b
+        .data(open, json!({ "i": { "projectSlug": replica, "issuer": { "slug": "kdn" }, "title": "Von B", "body": "Nein", "rolesSought": ["PILOT"] } }))
+        .await;
+    let e = user_error(&d, "openCall");
+    assert!(e["code"] == "FORBIDDEN" && e["message"].as_str().unwrap().contains("a.test"), "{e}");
     // On the web pages the replica is read-only too: shown, marked, and no edit for a coordinator.
     let mut web = crate::web::Browser::new(b);
     let page = web.get(&format!("/projekte/{replica}")).await;
@@ -227,6 +243,8 @@ async fn postgres_and_sqlite_registries_replicate() {
 enum Mode {
     Healthy,
     WrongSignature,
+    /// An entry whose JWS header says `alg: none`, without a signature.
+    AlgNone,
     OtherOrigin,
     MalformedJson,
     HugeBody,
@@ -236,28 +254,76 @@ enum Mode {
     Reset,
     /// A healthy feed that no longer holds the project.
     Empty,
+    /// An empty page whose nextCursor jumps to 10^15.
+    FarCursor,
+    /// The entries set with `Stub::script`, each signed with the stub's own key.
+    Scripted,
 }
 
 struct Stub {
     url: String,
+    id: &'static str,
     mode: Arc<Mutex<Mode>>,
+    script: Arc<Mutex<Vec<ozg_registry::federation::feed::Entry>>>,
 }
 
-/// A peer that plays `stub.test` over raw HTTP/1.1, correctly or in one of the broken ways.
-async fn stub_peer() -> Stub {
+impl Stub {
+    fn set(&self, mode: Mode) {
+        *self.mode.lock().unwrap() = mode;
+    }
+    /// From now on the feed serves these entries (those after the cursor asked for).
+    fn script(&self, entries: Vec<ozg_registry::federation::feed::Entry>) {
+        *self.script.lock().unwrap() = entries;
+        self.set(Mode::Scripted);
+    }
+}
+
+/// One entry of the stub's feed: an upsert with `record`, or a tombstone without; its version is
+/// its cursor.
+fn entry(cursor: i64, kind: &str, id: &str, record: Option<Value>) -> ozg_registry::federation::feed::Entry {
+    ozg_registry::federation::feed::Entry {
+        iss: "stub.test".into(),
+        cursor,
+        op: if record.is_some() { "upsert" } else { "delete" }.into(),
+        kind: kind.into(),
+        id: id.into(),
+        version: cursor,
+        record,
+    }
+}
+
+fn project_record(slug: &str, title: &str, phase: &str) -> Value {
+    json!({ "slug": slug, "title": title, "summary": null, "leadLand": "DE-BB", "deliveryModel": "EFA_DEVELOPED_HERE",
+        "phase": phase, "phaseBeforeHold": null, "statusNote": null, "ozgIds": ["10257"], "steps": [], "milestones": [] })
+}
+
+/// The stub's project as its feed publishes it.
+fn stub_project(cursor: i64) -> ozg_registry::federation::feed::Entry {
+    entry(
+        cursor,
+        "Project",
+        "stub.test/project/stub-projekt",
+        Some(project_record("stub-projekt", "Projekt der Stub-Registry", "CONCEPTION")),
+    )
+}
+
+/// A peer that plays `id` over raw HTTP/1.1, correctly or in one of the broken ways.
+async fn stub_peer(id: &'static str) -> Stub {
     use ozg_registry::auth::keys::LocalKey;
     use ozg_registry::federation::Identity;
-    use ozg_registry::federation::feed::{self, Entry, Page, ProjectRecord, SignedEntry};
-    let me = Arc::new(Identity { instance_id: "stub.test".into(), key: LocalKey::generate().unwrap().0 });
-    let stranger = Arc::new(Identity { instance_id: "stub.test".into(), key: LocalKey::generate().unwrap().0 });
+    use ozg_registry::federation::feed::{self, Page, SignedEntry};
+    let me = Arc::new(Identity { instance_id: id.into(), key: LocalKey::generate().unwrap().0 });
+    let stranger = Arc::new(Identity { instance_id: id.into(), key: LocalKey::generate().unwrap().0 });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let mode = Arc::new(Mutex::new(Mode::Healthy));
-    let m = mode.clone();
+    let script = Arc::new(Mutex::new(Vec::new()));
+    let (m, sc) = (mode.clone(), script.clone());
     tokio::spawn(async move {
         loop {
             let Ok((mut sock, _)) = listener.accept().await else { return };
-            let (me, stranger, mode) = (me.clone(), stranger.clone(), *m.lock().unwrap());
+            let (me, stranger, mode, script) =
+                (me.clone(), stranger.clone(), *m.lock().unwrap(), sc.lock().unwrap().clone());
             tokio::spawn(async move {
                 let mut head = Vec::new();
                 let mut buf = [0u8; 1024];
@@ -268,6 +334,12 @@ async fn stub_peer() -> Stub {
                     }
                 }
                 let path = String::from_utf8_lossy(&head).split_whitespace().nth(1).unwrap_or("/").to_owned();
+                let after: i64 = path
+                    .split("after=")
+                    .nth(1)
+                    .and_then(|s| s.split('&').next())
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0);
                 let ok = |body: String| {
                     format!(
                         "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
@@ -275,50 +347,53 @@ async fn stub_peer() -> Stub {
                     )
                 };
                 if path.starts_with("/.well-known/ozg-registry") {
-                    let body = json!({ "id": "stub.test", "publicKey": me.key.jwk() }).to_string();
+                    let body = json!({ "id": id, "publicKey": me.key.jwk() }).to_string();
                     let _ = sock.write_all(ok(body).as_bytes()).await;
                     return;
                 }
-                let page = |signer: &Identity, id: &str| {
-                    let record = ProjectRecord {
-                        slug: "stub-projekt".into(),
-                        title: "Projekt der Stub-Registry".into(),
-                        summary: None,
-                        lead_land: Some("DE-BB".into()),
-                        delivery_model: "EFA_DEVELOPED_HERE".into(),
-                        phase: "CONCEPTION".into(),
-                        phase_before_hold: None,
-                        status_note: None,
-                        ozg_ids: vec!["10257".into()],
-                        steps: vec![],
-                        milestones: vec![],
-                    };
-                    let entry = Entry {
-                        iss: "stub.test".into(),
-                        cursor: 7,
-                        op: "upsert".into(),
-                        kind: "Project".into(),
-                        id: id.into(),
-                        version: 7,
-                        record: Some(serde_json::to_value(record).unwrap()),
-                    };
-                    let jws = feed::sign(signer, &entry).unwrap();
+                // A page of the given entries after `after`, its cursor the last entry's.
+                let page = |signer: &Identity, entries: Vec<feed::Entry>| {
+                    let entries: Vec<feed::Entry> = entries
+                        .into_iter()
+                        .filter(|e| e.cursor > after)
+                        .map(|e| feed::Entry { iss: id.into(), ..e })
+                        .collect();
+                    let next = entries.last().map_or(after, |e| e.cursor);
                     serde_json::to_string(&Page {
-                        instance: "stub.test".into(),
-                        entries: vec![SignedEntry { cursor: "7".into(), jws }],
-                        next_cursor: "7".into(),
+                        instance: id.into(),
+                        entries: entries
+                            .iter()
+                            .map(|e| SignedEntry { cursor: e.cursor.to_string(), jws: feed::sign(signer, e).unwrap() })
+                            .collect(),
+                        next_cursor: next.to_string(),
                         has_more: false,
                     })
                     .unwrap()
                 };
+                let own = |e: feed::Entry| feed::Entry { id: e.id.replacen("stub.test", id, 1), ..e };
                 let response = match mode {
-                    Mode::Empty => {
-                        ok(json!({ "instance": "stub.test", "entries": [], "nextCursor": "7", "hasMore": false })
+                    Mode::Empty => ok(page(&me, vec![])),
+                    Mode::Healthy => ok(page(&me, vec![own(stub_project(7))])),
+                    Mode::Scripted => ok(page(&me, script)),
+                    Mode::WrongSignature => ok(page(&stranger, vec![own(stub_project(7))])),
+                    Mode::OtherOrigin => {
+                        let e = feed::Entry { id: "a.test/project/stub-projekt".into(), ..stub_project(7) };
+                        ok(page(&me, vec![e]))
+                    }
+                    Mode::AlgNone => {
+                        use base64::Engine;
+                        let b64 = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+                        let claims =
+                            serde_json::to_value(feed::Entry { iss: id.into(), ..own(stub_project(7)) }).unwrap();
+                        let jws =
+                            format!("{}.{}.", b64(&json!({ "alg": "none", "typ": feed::ENTRY_TYP })), b64(&claims));
+                        let body = json!({ "instance": id, "entries": [{ "cursor": "7", "jws": jws }], "nextCursor": "7", "hasMore": false });
+                        ok(body.to_string())
+                    }
+                    Mode::FarCursor => {
+                        ok(json!({ "instance": id, "entries": [], "nextCursor": "1000000000000000", "hasMore": false })
                             .to_string())
                     }
-                    Mode::Healthy => ok(page(&me, "stub.test/project/stub-projekt")),
-                    Mode::WrongSignature => ok(page(&stranger, "stub.test/project/stub-projekt")),
-                    Mode::OtherOrigin => ok(page(&me, "a.test/project/stub-projekt")),
                     Mode::MalformedJson => ok("{\"instance\": \"stub.test\", \"entries\": [".into()),
                     Mode::Redirect => {
                         "HTTP/1.1 302 Found\r\nlocation: http://127.0.0.1:9/\r\ncontent-length: 0\r\n\r\n".into()
@@ -352,76 +427,350 @@ async fn stub_peer() -> Stub {
             });
         }
     });
-    Stub { url, mode }
+    Stub { url, id, mode, script }
+}
+
+/// Everything homed here that a peer could try to touch: the projects with their versions and
+/// parts, and the participations, reuse declarations and calls on them.
+async fn local(app: &TestApp) -> Value {
+    let q = "{ projects(first: 12, filter: {homedHere: true}) { totalCount edges { node { id slug title phase version
+        statusNote services { ozgId } steps { title status } milestones { title version }
+        participations { id role status version origin organisation { slug } }
+        reuseDeclarations { id status version origin } calls { id title status version origin } } } } }";
+    app.data(q, json!({})).await
+}
+
+const STATUS: &str = "{ federationStatus { peers { instanceId cursor lastError lastErrorCode consecutiveFailures
+    circuitOpenUntil rejectedPages records orphaned lastSuccessAt lastReconcileAt } } }";
+
+/// The status line of one peer, as the admin (`as_admin`) or an anonymous reader sees it.
+async fn peer_status(app: &TestApp, peer: &str, as_admin: bool) -> Value {
+    let v = if as_admin {
+        app.data(STATUS, json!({})).await
+    } else {
+        app.gql_as(None, STATUS, json!({})).await["data"].clone()
+    };
+    v["federationStatus"]["peers"].as_array().unwrap().iter().find(|p| p["instanceId"] == peer).cloned().unwrap()
+}
+
+async fn denied(app: &TestApp) -> i64 {
+    let v = app.data("{ changes(first: 1, entityType: \"Denied\") { totalCount } }", json!({})).await;
+    v["changes"]["totalCount"].as_i64().unwrap()
+}
+
+async fn assert_check(app: &TestApp, what: &str) {
+    let (ok, out) = cli(app, &["check"]).await;
+    assert!(ok, "{what}: check fails: {out}");
+}
+
+/// A page the stub serves is refused whole: the sync fails with `code` (and `text`), nothing homed
+/// here changes, the cursor stays, the peer's status and (for a refused entry) the change log's
+/// DENIED entry record it, and the database passes its check.
+async fn assert_refused(app: &TestApp, stub: &Stub, code: &str, text: &str, base: &Value) {
+    let before = peer_status(app, stub.id, true).await;
+    let denied_before = denied(app).await;
+    let (ok, out) = sync(app, stub.id, true).await;
+    assert_eq!(&local(app).await, base, "{code} ({text}): something homed here changed; {out}");
+    assert!(!ok && out.contains(code) && out.contains(text), "expected {code} ({text}): {out}");
+    let after = peer_status(app, stub.id, true).await;
+    assert_eq!(after["cursor"], before["cursor"], "{code} ({text}): the cursor moved");
+    assert_eq!(after["lastErrorCode"], code, "{after}");
+    assert!(after["lastError"].as_str().unwrap().contains(text), "{after}");
+    let public = peer_status(app, stub.id, false).await;
+    assert_eq!(public["lastErrorCode"], code, "{public}");
+    assert!(!public["lastError"].as_str().unwrap().contains(text) || text.is_empty(), "detail shown: {public}");
+    let expected_denied = denied_before + i64::from(code == "REFUSED_ENTRY");
+    assert_eq!(denied(app).await, expected_denied, "{code} ({text}): DENIED entries");
+    assert_check(app, code).await;
 }
 
 async fn hostile_peer(app: &TestApp) {
     set_identity(app, "b.test").await;
-    let stub = stub_peer().await;
+    let stub = stub_peer("stub.test").await;
+    // Only an http(s) URL without query or fragment is registered.
+    for bad in [format!("{}/?after=5", stub.url), format!("{}/#feed", stub.url), "ftp://127.0.0.1/".into()] {
+        let (ok, out) = cli(
+            app,
+            &["federation", "peer", "add", "--url", &bad, "--instance-id", "stub.test", "--trust-fetched-key"],
+        )
+        .await;
+        assert!(!ok && out.contains("--url"), "{bad}: {out}");
+    }
     add_peer(app, &stub.url, "stub.test").await;
     let stub_projects =
         "{ projects(first: 5, filter: {origin: \"stub.test\"}) { totalCount edges { node { title } } } }";
-    let before = app.change_count().await;
-    for (mode, expected) in [
-        (Mode::WrongSignature, "signature"),
-        (Mode::OtherOrigin, "another registry"),
-        (Mode::MalformedJson, "malformed feed page"),
-        (Mode::HugeBody, "larger than"),
-        (Mode::StalledBody, "timed out"),
-        (Mode::Redirect, "redirects are not followed"),
-        (Mode::Unavailable, "HTTP 503"),
-        (Mode::Reset, ""),
+    let base = local(app).await;
+    for (mode, code, expected) in [
+        (Mode::WrongSignature, "BAD_SIGNATURE", "signature"),
+        (Mode::AlgNone, "BAD_SIGNATURE", "not an EdDSA-signed"),
+        (Mode::OtherOrigin, "REFUSED_ENTRY", "homed at \"a.test\""),
+        (Mode::MalformedJson, "MALFORMED_PAGE", "malformed feed page"),
+        (Mode::FarCursor, "MALFORMED_PAGE", "nextCursor 1000000000000000"),
+        (Mode::HugeBody, "OVERSIZE", "larger than"),
+        (Mode::StalledBody, "TIMEOUT", "timed out"),
+        (Mode::Redirect, "REDIRECT", "redirects are not followed"),
+        (Mode::Unavailable, "HTTP_STATUS", "HTTP 503"),
+        (Mode::Reset, "UNREACHABLE", ""),
     ] {
-        *stub.mode.lock().unwrap() = mode;
-        let (ok, out) = sync(app, "stub.test", true).await;
-        assert!(!ok && out.contains(expected), "{mode:?}: {out}");
-        // Nothing imported, the registry answers as before, the status line reports the error.
+        stub.set(mode);
+        assert_refused(app, &stub, code, expected, &base).await;
+        // Nothing imported, the registry answers as before.
         let v = app.data(stub_projects, json!({})).await;
         assert_eq!(v["projects"]["totalCount"], 0, "{mode:?}");
-        let s =
-            app.data("{ federationStatus { peers { instanceId lastError consecutiveFailures } } }", json!({})).await;
-        let peer = &s["federationStatus"]["peers"][0];
-        assert!(peer["lastError"].as_str().is_some_and(|e| e.contains(expected)), "{mode:?}: {s}");
+        assert_eq!(peer_status(app, "stub.test", true).await["cursor"], "0", "{mode:?}");
     }
-    assert_eq!(app.change_count().await, before, "a failed sync writes nothing");
+    // Everyone reads the fixed message; only admins the library's words.
+    stub.set(Mode::AlgNone);
+    let _ = sync(app, "stub.test", true).await;
+    let public = peer_status(app, "stub.test", false).await;
+    assert_eq!(public["lastErrorCode"], "BAD_SIGNATURE");
+    assert!(public["lastError"].as_str().unwrap().starts_with("An entry was not signed"), "{public}");
+    let admin = peer_status(app, "stub.test", true).await;
+    assert!(admin["lastError"].as_str().unwrap().contains("not an EdDSA-signed"), "{admin}");
     // After three failed rounds the peer rests: a normal round skips it.
     let (ok, out) = sync(app, "stub.test", false).await;
     assert!(ok && out.contains("circuit open"), "{out}");
-    let s = app
-        .data("{ federationStatus { peers { consecutiveFailures circuitOpenUntil rejectedPages } } }", json!({}))
-        .await;
-    let peer = &s["federationStatus"]["peers"][0];
-    assert!(peer["consecutiveFailures"].as_i64().unwrap() >= 8 && peer["circuitOpenUntil"].is_string(), "{s}");
-    assert_eq!(peer["rejectedPages"], 3, "{s}");
+    let peer = peer_status(app, "stub.test", true).await;
+    assert!(peer["consecutiveFailures"].as_i64().unwrap() >= 10 && peer["circuitOpenUntil"].is_string(), "{peer}");
+    assert_eq!(peer["rejectedPages"], 6, "{peer}");
     // Healthy again: the next round (forced past the rest) imports and clears the failures.
-    *stub.mode.lock().unwrap() = Mode::Healthy;
+    stub.set(Mode::Healthy);
     let (ok, out) = sync(app, "stub.test", true).await;
     assert!(ok && out.contains("1 applied"), "{out}");
     let v = app.data(stub_projects, json!({})).await;
     assert_eq!(v["projects"]["edges"][0]["node"]["title"], "Projekt der Stub-Registry", "{v}");
-    let s = app
-        .data("{ federationStatus { peers { consecutiveFailures circuitOpenUntil lastSuccessAt } } }", json!({}))
-        .await;
-    let peer = &s["federationStatus"]["peers"][0];
-    assert_eq!(peer["consecutiveFailures"], 0, "{s}");
-    assert!(peer["circuitOpenUntil"].is_null() && peer["lastSuccessAt"].is_string(), "{s}");
-    // The same page again changes nothing.
+    let peer = peer_status(app, "stub.test", true).await;
+    assert_eq!(peer["consecutiveFailures"], 0, "{peer}");
+    assert!(peer["circuitOpenUntil"].is_null() && peer["lastSuccessAt"].is_string(), "{peer}");
+    assert_eq!(local(app).await, base);
+    // Nothing new: nothing to do; the same page again (a full reconcile reads the feed from its
+    // start) changes nothing.
     let (ok, out) = sync(app, "stub.test", false).await;
+    assert!(ok && out.contains("0 applied") && out.contains("0 unchanged"), "{out}");
+    let reconcile = [("OZG_REGISTRY_RECONCILE_INTERVAL_SECS", "0")];
+    let (ok, out) = cli_on(app.db_url(), &["federation", "sync", "--peer", "stub.test"], &reconcile).await;
     assert!(ok && out.contains("0 applied") && out.contains("1 unchanged"), "{out}");
     // The full reconcile finds that the peer no longer publishes the project: it is marked
     // orphaned, not deleted.
-    *stub.mode.lock().unwrap() = Mode::Empty;
-    let reconcile = [("OZG_REGISTRY_RECONCILE_INTERVAL_SECS", "0")];
+    stub.set(Mode::Empty);
     let (ok, out) = cli_on(app.db_url(), &["federation", "sync", "--peer", "stub.test"], &reconcile).await;
     assert!(ok && out.contains("1 orphaned"), "{out}");
-    let s = app.data("{ federationStatus { peers { records orphaned lastReconcileAt } } }", json!({})).await;
-    let peer = &s["federationStatus"]["peers"][0];
-    assert_eq!((peer["records"].as_i64(), peer["orphaned"].as_i64()), (Some(1), Some(1)), "{s}");
+    let peer = peer_status(app, "stub.test", true).await;
+    assert_eq!((peer["records"].as_i64(), peer["orphaned"].as_i64()), (Some(1), Some(1)), "{peer}");
     assert_eq!(app.data(stub_projects, json!({})).await["projects"]["totalCount"], 1);
     // Published again, it is no longer orphaned.
-    *stub.mode.lock().unwrap() = Mode::Healthy;
+    stub.set(Mode::Healthy);
     let (ok, out) = cli_on(app.db_url(), &["federation", "sync", "--peer", "stub.test"], &reconcile).await;
     assert!(ok && out.contains("0 orphaned"), "{out}");
+    assert_eq!(peer_status(app, "stub.test", true).await["cursor"], "7");
+
+    // The stub opens three calls on its project, with a Kommune of its own.
+    let kommune =
+        json!({ "slug": "stub-kommune", "name": "Stub-Kommune", "kind": "MUNICIPALITY", "ags": null, "land": "DE-BB" });
+    let call = |n: i64| {
+        json!({ "project": "stub.test/project/stub-projekt", "issuer": kommune, "title": format!("Aufruf {n}"),
+            "body": "Wer macht mit?", "invitesReuse": false, "openedOn": "2026-11-01", "closesOn": null,
+            "status": "OPEN", "roles": ["PILOT"] })
+    };
+    let mut feed = vec![stub_project(7)];
+    feed.extend((1..=3).map(|n| entry(7 + n, "Call", &format!("stub.test/call/{n}"), Some(call(n)))));
+    stub.script(feed.clone());
+    let (ok, out) = sync(app, "stub.test", true).await;
+    assert!(ok && out.contains("3 applied"), "{out}");
+    assert_eq!(local(app).await, base);
+    assert_check(app, "calls imported").await;
+
+    // 1. One of the stub's call ids sent again as a Project, aimed at the local row with the same
+    //    id: einbuergerung, homed here.
+    let einbuergerung =
+        app.data("{ project(slug: \"einbuergerung\") { id } }", json!({})).await["project"]["id"].clone();
+    let calls = app.data("{ project(slug: \"stub-test--stub-projekt\") { calls { id title } } }", json!({})).await;
+    let twin = calls["project"]["calls"].as_array().unwrap().iter().find(|c| c["id"] == einbuergerung).cloned();
+    let twin =
+        twin.unwrap_or_else(|| panic!("no imported call has the id of einbuergerung ({einbuergerung}): {calls}"));
+    let n = twin["title"].as_str().unwrap().trim_start_matches("Aufruf ").to_owned();
+    let mut takeover = project_record("stub-projekt", "Übernommen", "DISCONTINUED");
+    takeover["ozgIds"] = json!([]);
+    stub.script(vec![entry(11, "Project", &format!("stub.test/call/{n}"), Some(takeover.clone()))]);
+    assert_refused(app, &stub, "REFUSED_ENTRY", "does not name a project", &base).await;
+    //    …and the project's id sent as a Call.
+    stub.script(vec![entry(11, "Call", "stub.test/project/stub-projekt", Some(call(4)))]);
+    assert_refused(app, &stub, "REFUSED_ENTRY", "does not name a call", &base).await;
+    // 2. An upsert of a project homed here.
+    let mut own = takeover.clone();
+    own["slug"] = json!("einbuergerung");
+    stub.script(vec![entry(11, "Project", "b.test/project/einbuergerung", Some(own))]);
+    assert_refused(app, &stub, "REFUSED_ENTRY", "homed here", &base).await;
+    // 3. A participation in a project homed here, of an organisation registered here.
+    let participation = |org: &Value, role: &str, status: &str| {
+        json!({ "project": "b.test/project/einbuergerung", "organisation": org, "role": role, "status": status,
+            "since": null, "until": null, "note": null })
+    };
+    let reuse = |org: &Value, status: &str| {
+        json!({ "project": "b.test/project/einbuergerung", "organisation": org, "status": status,
+            "declaredOn": null, "plannedLive": null, "actualLive": null, "note": null })
+    };
+    let unna = json!({ "slug": "stadt-unna", "name": "Stadt Unna", "kind": "MUNICIPALITY", "ags": "05978036", "land": "DE-NW" });
+    let p = entry(11, "Participation", "stub.test/participation/1", Some(participation(&unna, "PILOT", "REQUESTED")));
+    stub.script(vec![p]);
+    assert_refused(app, &stub, "REFUSED_ENTRY", "registered here", &base).await;
+    // 4. The stub's own Kommune as project lead, or confirmed: a coordinator's decision here.
+    let p = entry(
+        11,
+        "Participation",
+        "stub.test/participation/1",
+        Some(participation(&kommune, "PROJECT_LEAD", "REQUESTED")),
+    );
+    stub.script(vec![p]);
+    assert_refused(app, &stub, "REFUSED_ENTRY", "PROJECT_LEAD is assigned by a coordinator", &base).await;
+    let p =
+        entry(11, "Participation", "stub.test/participation/1", Some(participation(&kommune, "PILOT", "CONFIRMED")));
+    stub.script(vec![p]);
+    assert_refused(app, &stub, "REFUSED_ENTRY", "reserved for coordinators", &base).await;
+    // 5. A reuse declaration the stub says was agreed: the decision of the project's home.
+    stub.script(vec![entry(11, "ReuseDeclaration", "stub.test/reuse/1", Some(reuse(&kommune, "AGREED")))]);
+    assert_refused(app, &stub, "REFUSED_ENTRY", "reserved for coordinators", &base).await;
+    // 6. A tombstone for another registry's record; a legitimate entry before it is not applied.
+    let legit =
+        entry(11, "Participation", "stub.test/participation/1", Some(participation(&kommune, "PILOT", "REQUESTED")));
+    stub.script(vec![legit, entry(12, "Call", "a.test/call/1", None)]);
+    assert_refused(app, &stub, "REFUSED_ENTRY", "homed at \"a.test\"", &base).await;
+    // 7. An empty page that would move the cursor to 10^15.
+    stub.set(Mode::FarCursor);
+    assert_refused(app, &stub, "MALFORMED_PAGE", "nextCursor 1000000000000000", &base).await;
+    assert_eq!(peer_status(app, "stub.test", true).await["cursor"], "10");
+
+    // What the stub's Kommune may do itself, it may: sign up as pilot, declare interest.
+    feed.push(entry(
+        11,
+        "Participation",
+        "stub.test/participation/1",
+        Some(participation(&kommune, "PILOT", "REQUESTED")),
+    ));
+    feed.push(entry(12, "ReuseDeclaration", "stub.test/reuse/1", Some(reuse(&kommune, "INTEREST"))));
+    stub.script(feed.clone());
+    let (ok, out) = sync(app, "stub.test", true).await;
+    assert!(ok && out.contains("2 applied"), "{out}");
+    let p = app
+        .data(
+            "{ project(slug: \"einbuergerung\") { title version participations { role status origin } reuseDeclarations { status origin } } }",
+            json!({}),
+        )
+        .await;
+    let theirs: Vec<&Value> =
+        p["project"]["participations"].as_array().unwrap().iter().filter(|x| x["origin"] == "stub.test").collect();
+    assert_eq!(theirs.len(), 1, "{p}");
+    assert_eq!((theirs[0]["role"].as_str(), theirs[0]["status"].as_str()), (Some("PILOT"), Some("REQUESTED")));
+    assert!(p["project"]["reuseDeclarations"].as_array().unwrap().iter().any(|x| x["origin"] == "stub.test"), "{p}");
+    assert_check(app, "declarations imported").await;
+
+    // 8. A tombstone is remembered: an older upsert replayed later (here by a full reconcile of a
+    //    stale copy of the feed) does not bring the call back.
+    let titles = |v: &Value| -> Vec<String> {
+        v["project"]["calls"].as_array().unwrap().iter().map(|c| c["title"].as_str().unwrap().to_owned()).collect()
+    };
+    let calls_q = "{ project(slug: \"stub-test--stub-projekt\") { calls { id title } } }";
+    let stale = feed.clone();
+    feed.push(entry(13, "Call", "stub.test/call/1", None));
+    stub.script(feed.clone());
+    let (ok, out) = sync(app, "stub.test", true).await;
+    assert!(ok && out.contains("1 deleted"), "{out}");
+    assert!(!titles(&app.data(calls_q, json!({})).await).contains(&"Aufruf 1".to_owned()));
+    stub.script(stale);
+    let (ok, out) = cli_on(app.db_url(), &["federation", "sync", "--peer", "stub.test", "--force"], &reconcile).await;
+    assert!(ok, "{out}");
+    let now = titles(&app.data(calls_q, json!({})).await);
+    assert!(!now.contains(&"Aufruf 1".to_owned()) && now.len() == 2, "the deleted call came back: {now:?}");
+    assert_eq!(peer_status(app, "stub.test", true).await["cursor"], "13");
+    assert_check(app, "after the replay").await;
+    //    The same for a project: deleted at home it is kept orphaned, and stays so when a stale
+    //    copy of the feed still holds it.
+    let stale = feed.clone();
+    feed.push(entry(14, "Project", "stub.test/project/stub-projekt", None));
+    stub.script(feed.clone());
+    let (ok, out) = sync(app, "stub.test", true).await;
+    assert!(ok && out.contains("1 deleted"), "{out}");
+    assert_eq!(peer_status(app, "stub.test", true).await["orphaned"], 1);
+    stub.script(stale);
+    let (ok, out) = cli_on(app.db_url(), &["federation", "sync", "--peer", "stub.test", "--force"], &reconcile).await;
+    assert!(ok && out.contains("1 orphaned"), "{out}");
+    let peer = peer_status(app, "stub.test", true).await;
+    assert_eq!((peer["orphaned"].as_i64(), peer["cursor"].as_str()), (Some(1), Some("14")), "{peer}");
+    assert_eq!(local(app).await["projects"]["totalCount"], base["projects"]["totalCount"]);
+    assert_check(app, "after the project's tombstone").await;
+}
+
+/// A peer that stalls does not hold up another one: peers are synced concurrently.
+async fn stalling_peer_does_not_delay_others(app: &TestApp) {
+    set_identity(app, "b.test").await;
+    // "stall.test" sorts first: synced one after the other, it would delay "stub.test".
+    let slow = stub_peer("stall.test").await;
+    let healthy = stub_peer("stub.test").await;
+    add_peer(app, &slow.url, "stall.test").await;
+    add_peer(app, &healthy.url, "stub.test").await;
+    slow.set(Mode::StalledBody);
+    let started = std::time::Instant::now();
+    let url = app.db_url();
+    let round = tokio::spawn(async move { cli_on(url, &["federation", "sync", "--force"], &[]).await });
+    let q = "{ projects(first: 1, filter: {origin: \"stub.test\"}) { totalCount } }";
+    while app.data(q, json!({})).await["projects"]["totalCount"] != 1 {
+        assert!(!round.is_finished(), "the round ended before stub.test was imported");
+        assert!(started.elapsed() < Duration::from_secs(4), "stub.test waited for stall.test");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let imported_after = started.elapsed();
+    let (ok, out) = round.await.unwrap();
+    assert!(!ok && out.contains("stall.test") && out.contains("TIMEOUT"), "{out}");
+    assert!(out.contains("stub.test: 1 page(s), 1 applied"), "{out}");
+    assert!(started.elapsed() > imported_after + Duration::from_secs(1), "stall.test did not stall");
+    assert_eq!(peer_status(app, "stub.test", true).await["cursor"], "7");
+    assert_eq!(peer_status(app, "stall.test", true).await["lastErrorCode"], "TIMEOUT");
+}
+
+/// A registry that replicates a peer passes `check`, and its backup restores (which checks it).
+async fn replica_checks_and_restores(app: &TestApp) {
+    set_identity(app, "b.test").await;
+    let stub = stub_peer("stub.test").await;
+    add_peer(app, &stub.url, "stub.test").await;
+    let kommune =
+        json!({ "slug": "stub-kommune", "name": "Stub-Kommune", "kind": "MUNICIPALITY", "ags": null, "land": "DE-BB" });
+    stub.script(vec![
+        stub_project(7),
+        entry(
+            8,
+            "Call",
+            "stub.test/call/1",
+            Some(json!({ "project": "stub.test/project/stub-projekt", "issuer": kommune, "title": "Aufruf",
+                "body": "Wer macht mit?", "invitesReuse": true, "openedOn": "2026-11-01", "closesOn": null,
+                "status": "OPEN", "roles": [] })),
+        ),
+        entry(
+            9,
+            "Participation",
+            "stub.test/participation/1",
+            Some(json!({ "project": "b.test/project/einbuergerung", "organisation": kommune, "role": "PILOT",
+                "status": "REQUESTED", "since": null, "until": null, "note": null })),
+        ),
+        entry(
+            10,
+            "ReuseDeclaration",
+            "stub.test/reuse/1",
+            Some(json!({ "project": "b.test/project/einbuergerung", "organisation": kommune, "status": "INTEREST",
+                "declaredOn": null, "plannedLive": null, "actualLive": null, "note": null })),
+        ),
+    ]);
+    let (ok, out) = sync(app, "stub.test", true).await;
+    assert!(ok && out.contains("4 applied"), "{out}");
+    assert_check(app, "replica").await;
+    let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let file = std::env::temp_dir().join(format!("ozg-backup-replica-{n}"));
+    let (ok, out) = cli(app, &["backup", file.to_str().unwrap()]).await;
+    assert!(ok, "{out}");
+    let backend = app.backend();
+    let target = tokio::task::spawn_blocking(move || TestDb::empty(backend)).await.unwrap();
+    let (ok, out) = cli_on(target.url.clone(), &["restore", file.to_str().unwrap()], &[]).await;
+    assert!(ok && out.contains("check passed"), "{out}");
+    let _ = std::fs::remove_file(&file);
 }
 
 /// Two registries as an operator starts them (the binary, background sync every second) replicate
@@ -481,4 +830,4 @@ async fn background_sync_between_two_servers() {
     drop((a, b));
 }
 
-both_backends!(hostile_peer);
+both_backends!(hostile_peer, stalling_peer_does_not_delay_others, replica_checks_and_restores);
