@@ -8,6 +8,7 @@ pub mod federation;
 pub mod generate;
 pub mod graphql;
 pub mod http;
+pub mod jobs;
 pub mod metrics;
 pub mod newsletter;
 pub mod seed;

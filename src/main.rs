@@ -395,10 +395,14 @@ fn run(cli: Cli) -> Result<(), String> {
             }
             let options =
                 startup::ServeOptions { auth: ozg_registry::auth::AuthConfig::from_env(), workers, http, federation };
-            actix_web::rt::System::new().block_on(async move {
+            let jobs_pool = pool.clone();
+            let served = actix_web::rt::System::new().block_on(async move {
                 let server = startup::serve(listener, pool, options).map_err(|e| e.to_string())?;
                 server.await.map_err(|e| e.to_string())
-            })
+            });
+            // A graceful stop hands the background jobs to another process at once.
+            ozg_registry::jobs::release(&jobs_pool, ozg_registry::jobs::FEDERATION);
+            served
         }
     }
 }
@@ -590,8 +594,15 @@ fn federation(url: &str, cmd: FederationCommand) -> Result<(), String> {
         FederationCommand::Sync { peer, force } => {
             let pool = startup::prepare(url, None, PoolOptions::new(2))?;
             let client = PeerClient::new(cfg.peer_timeout)?;
+            // One sync at a time per database: wait for the lease as long as a dead holder's lasts.
             let outcomes = runtime
-                .block_on(sync::round(&pool, &client, &cfg, peer.as_deref(), force, None))
+                .block_on(ozg_registry::jobs::run_once(
+                    &pool,
+                    ozg_registry::jobs::FEDERATION,
+                    cfg.lease_ttl,
+                    cfg.lease_ttl + std::time::Duration::from_secs(1),
+                    sync::round(&pool, &client, &cfg, peer.as_deref(), force, None),
+                ))?
                 .map_err(|e| e.to_string())?;
             if let Some(p) = &peer
                 && outcomes.is_empty()

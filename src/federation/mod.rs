@@ -34,6 +34,9 @@ pub struct FederationConfig {
     pub reconcile_interval: Duration,
     /// `OZG_REGISTRY_PEER_TIMEOUT_SECS`: the longest silence from a peer while reading its answer.
     pub peer_timeout: Duration,
+    /// `OZG_REGISTRY_JOB_LEASE_SECS`: how long a process's hold on the background sync lasts
+    /// unless renewed; after a holder dies another process takes over within this time.
+    pub lease_ttl: Duration,
 }
 
 impl Default for FederationConfig {
@@ -46,6 +49,7 @@ impl Default for FederationConfig {
             sync_interval: Duration::from_secs(30),
             reconcile_interval: Duration::from_secs(3600),
             peer_timeout: Duration::from_secs(10),
+            lease_ttl: Duration::from_secs(30),
         }
     }
 }
@@ -77,6 +81,7 @@ impl FederationConfig {
             sync_interval: secs("OZG_REGISTRY_SYNC_INTERVAL_SECS", Duration::from_secs(30))?,
             reconcile_interval: secs("OZG_REGISTRY_RECONCILE_INTERVAL_SECS", Duration::from_secs(3600))?,
             peer_timeout: secs("OZG_REGISTRY_PEER_TIMEOUT_SECS", Duration::from_secs(10))?.max(Duration::from_secs(1)),
+            lease_ttl: secs("OZG_REGISTRY_JOB_LEASE_SECS", Duration::from_secs(30))?.max(Duration::from_secs(2)),
         })
     }
 }

@@ -7,7 +7,6 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::Duration;
 
 use super::client::{FetchError, Fetched, PeerClient};
 use super::import::{self, Refusal, Report};
@@ -271,11 +270,12 @@ pub fn spawn(pool: DbPool, cfg: FederationConfig, metrics: Arc<Metrics>) -> Opti
             return None;
         }
     };
-    Some(tokio::spawn(async move {
-        let mut tick = tokio::time::interval(cfg.sync_interval.max(Duration::from_secs(1)));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
+    // One process at a time runs the rounds, whichever holds the lease (see `crate::jobs`).
+    let interval = cfg.sync_interval;
+    let ttl = cfg.lease_ttl;
+    Some(crate::jobs::spawn_leased(pool.clone(), crate::jobs::FEDERATION, interval, ttl, move || {
+        let (pool, client, cfg, metrics) = (pool.clone(), client.clone(), cfg.clone(), metrics.clone());
+        async move {
             match round(&pool, &client, &cfg, None, false, Some(&metrics)).await {
                 Ok(outcomes) => {
                     for o in outcomes.iter().filter(|o| o.report.applied > 0 || o.error.is_some()) {

@@ -6,6 +6,7 @@ pub mod bulk;
 pub mod changes;
 pub mod federation;
 pub mod idempotency;
+pub mod leases;
 pub mod maintenance;
 pub mod newsletter;
 pub mod read;

@@ -491,6 +491,15 @@ diesel::joinable!(call_roles -> calls (call_id));
 diesel::joinable!(reuse_declarations -> projects (project_id));
 diesel::joinable!(reuse_declarations -> organisations (organisation_id));
 
+diesel::table! {
+    job_leases (job) {
+        job -> Text,
+        holder -> Text,
+        acquired_at -> Text,
+        expires_at -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     lands,
     topic_fields,
@@ -529,4 +538,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     sign_in_links,
     web_sessions,
     oidc_logins,
+    job_leases,
 );

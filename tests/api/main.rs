@@ -13,6 +13,7 @@ mod faults;
 mod federation;
 mod hardening;
 mod http;
+mod jobs;
 mod newsletter;
 mod newsletter_gen;
 mod oidc;
