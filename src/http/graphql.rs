@@ -279,14 +279,49 @@ enum Outcome {
     TooLarge(u64),
 }
 
+/// The PostgreSQL backend running a query's statements while it executes (`None` before and after).
+type Running = Arc<std::sync::Mutex<Option<i32>>>;
+
 /// Sets the request's cancellation flag when the request is done with, however it ends: answered,
 /// timed out, or dropped because the client went away. A query still running on the blocking pool
-/// then stops at its next list or record.
-struct CancelOnDrop(Arc<AtomicBool>);
+/// then stops at its next list or record, and on PostgreSQL the statement it is running is
+/// cancelled. The cancel is sent while holding `running`, which the worker clears before it gives
+/// its connection back, so it never reaches a connection another request has taken since.
+struct CancelOnDrop {
+    cancel: Arc<AtomicBool>,
+    running: Running,
+    pool: crate::store::DbPool,
+}
 
 impl Drop for CancelOnDrop {
     fn drop(&mut self) {
-        self.0.store(true, Ordering::Relaxed);
+        self.cancel.store(true, Ordering::Relaxed);
+        let still_running = self.running.lock().is_ok_and(|r| r.is_some());
+        if still_running {
+            let (running, pool) = (self.running.clone(), self.pool.clone());
+            std::thread::spawn(move || {
+                let held = running.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                if let Some(pid) = *held {
+                    crate::store::cancel_backend(&pool, pid);
+                }
+            });
+        }
+    }
+}
+
+/// Marks the worker's connection as running a query until dropped (before the connection is).
+struct RunningGuard(Running);
+
+impl RunningGuard {
+    fn set(running: &Running, pid: Option<i32>) -> Self {
+        *running.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = pid;
+        RunningGuard(running.clone())
+    }
+}
+
+impl Drop for RunningGuard {
+    fn drop(&mut self) {
+        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
     }
 }
 
@@ -379,14 +414,19 @@ async fn execute(
     let worker_state = state.clone();
     let worker_rid = rid.clone();
     let cancel = Arc::new(AtomicBool::new(false));
-    let _cancel_on_drop = CancelOnDrop(cancel.clone());
+    let running: Running = Arc::default();
+    let _cancel_on_drop = CancelOnDrop { cancel: cancel.clone(), running: running.clone(), pool: state.pool.clone() };
     let worker_cancel = cancel.clone();
+    let worker_running = running.clone();
     let run = move |conn: Option<PooledDb>| -> Result<Outcome, String> {
         let state = worker_state;
-        let mut conn = match conn {
-            Some(c) => c,
-            None => state.pool.get().map_err(|e| format!("connection pool: {e}"))?,
+        let (mut conn, inline) = match conn {
+            Some(c) => (c, true),
+            None => (state.pool.get().map_err(|e| format!("connection pool: {e}"))?, false),
         };
+        // A query on the blocking pool may be given up while it runs: know its backend to cancel
+        // (asked once per connection). A cheap inline one finishes before anyone gives up.
+        let pid = if is_mutation || inline { None } else { crate::store::backend_pid(&mut conn) };
         let actor = match credentials {
             Credentials::Anonymous => Actor::anonymous(),
             Credentials::Token(t) => match t.resolve(&mut conn) {
@@ -457,6 +497,7 @@ async fn execute(
         if !is_mutation {
             ctx = ctx.with_budget(limits.max_objects, worker_cancel);
         }
+        let running_guard = RunningGuard::set(&worker_running, pid);
         // A query stopped by its budget or its cancellation unwinds out of juniper with an
         // `Abort`; its partial answer is dropped right here, with the memory it took.
         let response = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -465,6 +506,7 @@ async fn execute(
             Ok(r) => r,
             Err(p) => match abort_of(p.as_ref()) {
                 Some(a) => {
+                    drop(running_guard);
                     drop(ctx);
                     release_memory();
                     return Ok(Outcome::Aborted(a));
@@ -475,6 +517,7 @@ async fn execute(
         let n = queries.load(Ordering::Relaxed);
         let max_bytes = usize::try_from(limits.max_response_bytes).unwrap_or(usize::MAX);
         let mut out = Capped { buf: Vec::new(), max: max_bytes };
+        drop(running_guard);
         if serde_json::to_writer(&mut out, &response).is_err() {
             drop((response, out, ctx));
             release_memory();

@@ -241,3 +241,40 @@ pub fn write_tx<T>(conn: &mut Db, f: impl FnOnce(&mut Db) -> AppResult<T>) -> Ap
 pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
     matches!(e, diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _))
 }
+
+/// The PostgreSQL backend process serving a connection (its pid), asked once per connection and
+/// kept with it; `None` on SQLite, whose statements run in this process and are bounded by the
+/// query limits.
+#[derive(Debug, Clone, Copy)]
+struct BackendPid(i32);
+
+pub fn backend_pid(conn: &mut PooledDb) -> Option<i32> {
+    if let Some(BackendPid(pid)) = PooledConnection::extensions(conn).get::<BackendPid>() {
+        return Some(*pid);
+    }
+    let Db::Pg(c) = &mut **conn else { return None };
+    #[derive(diesel::QueryableByName)]
+    struct Pid {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        pid: i32,
+    }
+    use diesel::RunQueryDsl;
+    let pid = diesel::sql_query("SELECT pg_backend_pid() AS pid").get_result::<Pid>(c).ok()?.pid;
+    PooledConnection::extensions_mut(conn).insert(BackendPid(pid));
+    Some(pid)
+}
+
+/// Cancels the statement the backend `pid` is running (a request's answer was given up), over
+/// another connection of the pool; an idle backend ignores it.
+pub fn cancel_backend(pool: &DbPool, pid: i32) {
+    use diesel::RunQueryDsl;
+    let Ok(mut conn) = pool.get_timeout(Duration::from_secs(1)) else {
+        log::warn!("cancelling PostgreSQL backend {pid}: no connection free");
+        return;
+    };
+    if let Db::Pg(c) = &mut *conn
+        && let Err(e) = diesel::sql_query(format!("SELECT pg_cancel_backend({pid})")).execute(c)
+    {
+        log::warn!("cancelling PostgreSQL backend {pid}: {e}");
+    }
+}

@@ -207,3 +207,31 @@ async fn start_line_names_graphiql_only_when_it_is_on() {
     let graphiql = off.url.replace("/graphql", "/graphiql");
     assert_eq!(reqwest::get(&graphiql).await.unwrap().status(), 404);
 }
+
+/// On PostgreSQL a given-up query's statement is cancelled, not left to run: the mechanism the
+/// handler uses (the connection's backend pid, cancelled over another connection of the pool)
+/// ends a 20-second statement at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_statements_are_cancelled() {
+    use diesel::RunQueryDsl;
+    let db = tokio::task::spawn_blocking(|| TestDb::new(Backend::Postgres)).await.unwrap();
+    let url = db.url.clone();
+    let (err, took) = tokio::task::spawn_blocking(move || {
+        let pool = ozg_registry::store::connect(&url, 2).unwrap();
+        let mut conn = pool.get().unwrap();
+        let pid = ozg_registry::store::backend_pid(&mut conn).expect("a PostgreSQL backend");
+        assert_eq!(ozg_registry::store::backend_pid(&mut conn), Some(pid), "kept with the connection");
+        let sleeper = std::thread::spawn(move || {
+            let started = Instant::now();
+            let r = diesel::sql_query("SELECT pg_sleep(20)").execute(&mut *conn);
+            (r.is_err(), started.elapsed())
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        ozg_registry::store::cancel_backend(&pool, pid);
+        sleeper.join().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(err, "the statement was not cancelled");
+    assert!(took < Duration::from_secs(5), "cancelled only after {took:?}");
+}
