@@ -84,6 +84,11 @@ pub async fn register(
     check_instance_id(instance_id)?;
     let base = check_base_url(base_url)?;
     let base = base.as_str();
+    // `federationStatus.peers` is priced at this many (see graphql::limits).
+    let max = crate::graphql::limits::MAX_PEERS as usize;
+    if store::peers(conn).map_err(|e| e.to_string())?.len() >= max {
+        return Err(format!("{max} peers are registered; a registry replicates from at most {max}"));
+    }
     let info = fetch_info(client, base).await?;
     if info.id != instance_id {
         return Err(format!("{base} is instance {:?}, not {instance_id:?}", info.id));

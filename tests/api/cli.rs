@@ -125,3 +125,56 @@ async fn backup_and_check_sqlite() {
 async fn backup_and_check_postgres() {
     backup_and_check(Backend::Postgres).await;
 }
+
+/// The bounds the query cost relies on are kept when data comes in: the seed refuses an
+/// OZG-Leistung with more LeiKa-Leistungen than `OzgService.leikaServices` returns (400), and
+/// `federation peer add` refuses a peer beyond the 100 that `federationStatus.peers` is priced at.
+fn bounds_are_kept_when_data_comes_in(backend: Backend) {
+    use diesel::RunQueryDsl;
+    // A copy of the seed with 401 LeiKa-Leistungen for OZG-ID 10255.
+    let dir = std::env::temp_dir().join(format!("ozg-registry-seed-{}-{backend:?}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let copy = Command::new("cp").arg("-r").arg(seed_dir()).arg(&dir).status().unwrap();
+    assert!(copy.success());
+    let csv = dir.join("reference/leika-leistungen.csv");
+    let mut text = std::fs::read_to_string(&csv).unwrap();
+    for i in 0..401 {
+        text.push_str(&format!("nicht im LeiKa,Zusatzleistung {i},10255,\n"));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let db = TestDb::empty(backend);
+    let (ok, out) = run_cli_env(&db.url, &["seed"], &[("OZG_REGISTRY_SEED_DIR", dir.to_str().unwrap())]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(!ok, "{out}");
+    assert!(out.contains("OZG-ID 10255 has more than 400 LeiKa-Leistungen"), "{out}");
+
+    // 100 peers registered: the 101st is refused before it is even asked for its identity.
+    let db = TestDb::new(backend);
+    let pool = ozg_registry::store::connect(&db.url, 1).unwrap();
+    let mut conn = pool.get().unwrap();
+    for i in 0..100 {
+        diesel::sql_query(format!(
+            "INSERT INTO peers (instance_id, base_url, public_key, feed_cursor, consecutive_failures, imported, \
+             rejected_pages, created_at) VALUES ('p{i}.test', 'http://127.0.0.1:9/{i}', 'k', 0, 0, 0, 0, \
+             '2026-12-01T00:00:00.000000Z')"
+        ))
+        .execute(&mut *conn)
+        .unwrap();
+    }
+    drop(conn);
+    let (ok, out) = run_cli(
+        &db.url,
+        &["federation", "peer", "add", "--url", "http://127.0.0.1:9", "--instance-id", "x.test", "--trust-fetched-key"],
+    );
+    assert!(!ok && out.contains("a registry replicates from at most 100"), "{out}");
+}
+
+#[test]
+fn bounds_are_kept_when_data_comes_in_sqlite() {
+    bounds_are_kept_when_data_comes_in(Backend::Sqlite);
+}
+
+#[test]
+fn bounds_are_kept_when_data_comes_in_postgres() {
+    bounds_are_kept_when_data_comes_in(Backend::Postgres);
+}
