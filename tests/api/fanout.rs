@@ -106,6 +106,17 @@ both_backends_with!(
     }
 );
 
+/// A process's peak resident memory (bytes).
+fn peak(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    kb * 1024
+}
+
 /// CPU time (user + system, in clock ticks) and resident memory (bytes) of a process.
 fn usage(pid: u32) -> (u64, u64) {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
@@ -175,8 +186,9 @@ async fn given_up_work_stops_and_memory_returns(backend: Backend) {
     assert!(ticks < 25, "the server kept working after giving up: {ticks} ticks of CPU in one second");
     assert!(rss < 300 << 20, "resident memory {} MB after the fan-out (baseline {} MB)", rss >> 20, baseline >> 20);
     eprintln!(
-        "fan-out on {backend:?}: baseline {} MB, after 20 given-up queries {} MB, {ticks} ticks in the second after",
+        "fan-out on {backend:?}: baseline {} MB, peak {} MB, after 20 given-up queries {} MB, {ticks} ticks in the second after",
         baseline >> 20,
+        peak(pid) >> 20,
         rss >> 20
     );
     // And it still answers.
