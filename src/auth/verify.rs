@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::str::FromStr;
-use std::sync::{Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet};
@@ -106,7 +106,11 @@ pub struct Authenticator {
     http: reqwest::Client,
     local: RwLock<HashMap<String, DecodingKey>>,
     issuers: RwLock<(Option<Instant>, Vec<IssuerRow>)>,
-    jwks: tokio::sync::Mutex<HashMap<String, IssuerKeys>>,
+    /// The external issuers' keys; never locked across a download.
+    jwks: Mutex<HashMap<String, IssuerKeys>>,
+    /// One download at a time per issuer: requests needing the same issuer's new keys wait for
+    /// it, and no other request waits on a slow identity provider.
+    fetching: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     refresh_gate: Mutex<HashMap<String, Instant>>,
 }
 
@@ -174,7 +178,8 @@ impl Authenticator {
             http,
             local: RwLock::new(HashMap::new()),
             issuers: RwLock::new((None, Vec::new())),
-            jwks: tokio::sync::Mutex::new(HashMap::new()),
+            jwks: Mutex::new(HashMap::new()),
+            fetching: Mutex::new(HashMap::new()),
             refresh_gate: Mutex::new(HashMap::new()),
         };
         a.reload_local_keys()?;
@@ -340,6 +345,16 @@ impl Authenticator {
         Ok(keys)
     }
 
+    /// A key of an issuer from the cache, or when its keys were last downloaded (`None`: never).
+    #[allow(clippy::type_complexity)]
+    fn cached_key(&self, issuer: &str, kid: &str) -> Result<(DecodingKey, Algorithm), Option<Instant>> {
+        let cache = self.jwks.lock().unwrap_or_else(PoisonError::into_inner);
+        match cache.get(issuer) {
+            Some(e) => e.keys.get(kid).map(|(k, a)| (k.clone(), *a)).ok_or(e.fetched),
+            None => Err(None),
+        }
+    }
+
     async fn verify_external(&self, token: &str, iss: &str, kid: &str) -> Result<Credentials, AuthError> {
         self.verify_external_for(token, iss, kid, None).await.map(|(v, _)| Credentials::Token(v))
     }
@@ -379,17 +394,31 @@ impl Authenticator {
         let Some(issuer) = self.issuer(iss).await? else {
             return refuse("the token's issuer is not accepted (iss)");
         };
-        let (key, alg) = {
-            let mut cache = self.jwks.lock().await;
-            let entry =
-                cache.entry(issuer.issuer.clone()).or_insert(IssuerKeys { keys: HashMap::new(), fetched: None });
-            if !entry.keys.contains_key(kid) && (entry.fetched.is_none() || self.may_refresh(&issuer.issuer)) {
-                entry.keys = self.fetch_jwks(&issuer).await?;
-                entry.fetched = Some(Instant::now());
-            }
-            match entry.keys.get(kid) {
-                Some((k, a)) => (k.clone(), *a),
-                None => return refuse("the token's key (kid) is not among the issuer's keys"),
+        let (key, alg) = match self.cached_key(&issuer.issuer, kid) {
+            Ok(found) => found,
+            Err(fetched_before) => {
+                // Only requests for this issuer's unknown key wait here, one download at a time.
+                let gate = {
+                    let mut f = self.fetching.lock().unwrap_or_else(PoisonError::into_inner);
+                    f.entry(issuer.issuer.clone()).or_default().clone()
+                };
+                let _one_download = gate.lock().await;
+                match self.cached_key(&issuer.issuer, kid) {
+                    Ok(found) => found,
+                    Err(fetched) => {
+                        // Another request may have downloaded the keys while this one waited.
+                        let fresh = fetched != fetched_before;
+                        if !fresh && (fetched.is_none() || self.may_refresh(&issuer.issuer)) {
+                            let keys = self.fetch_jwks(&issuer).await?;
+                            let mut cache = self.jwks.lock().unwrap_or_else(PoisonError::into_inner);
+                            cache.insert(issuer.issuer.clone(), IssuerKeys { keys, fetched: Some(Instant::now()) });
+                        }
+                        match self.cached_key(&issuer.issuer, kid) {
+                            Ok(found) => found,
+                            Err(_) => return refuse("the token's key (kid) is not among the issuer's keys"),
+                        }
+                    }
+                }
             }
         };
         let v = leeway_validation(alg, self.cfg.leeway, &issuer.issuer, audience.unwrap_or(&issuer.audience));

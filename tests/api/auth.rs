@@ -415,3 +415,71 @@ async fn anonymous_writes_are_refused_before_their_input_is_read(app: &TestApp) 
 }
 
 both_backends!(anonymous_writes_are_refused_before_their_input_is_read);
+
+/// An identity provider whose key set never arrives (a socket that accepts and stays silent).
+async fn silent_jwks() -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/jwks.json", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    (url, task)
+}
+
+/// One slow identity provider does not stall sign-ins with another: the download of its keys
+/// holds no lock that a token of another issuer waits on.
+async fn slow_identity_provider_stalls_only_its_own_tokens(app: &TestApp) {
+    let (slow_url, silent) = silent_jwks().await;
+    let a = TestKey::new("key-a");
+    let fast = JwksServer::start(json!({ "keys": [a.jwk()] })).await;
+    let url = app.db_url();
+    let fast_url = fast.url.clone();
+    let (ok, out) = tokio::task::spawn_blocking(move || {
+        let slow = run_cli(&url, &["issuer", "add", "--issuer", "https://slow.example", "--jwks-url", &slow_url]);
+        let fast = run_cli(&url, &["issuer", "add", "--issuer", "https://idp.nrw.example", "--jwks-url", &fast_url]);
+        (slow.0 && fast.0, format!("{}{}", slow.1, fast.1))
+    })
+    .await
+    .unwrap();
+    assert!(ok, "{out}");
+    let token = |iss: &str| {
+        a.sign(
+            &json!({ "iss": iss, "aud": "ozg-registry", "sub": "jemand", "iat": now(), "nbf": now(),
+                     "exp": now() + 600, "jti": format!("slow-{iss}-{}", now()), "ozg_role": "admin" }),
+            "JWT",
+        )
+    };
+    let (slow_token, fast_token) = (token("https://slow.example"), token("https://idp.nrw.example"));
+    let body = json!({ "query": WHOAMI }).to_string();
+    let slow_request = {
+        let (client, addr, body) = (app.client.clone(), format!("{}/graphql", app.addr), body.clone());
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            let r = client
+                .post(addr)
+                .header("content-type", "application/json")
+                .bearer_auth(slow_token)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), started.elapsed())
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let started = std::time::Instant::now();
+    let (status, _, v) = status_of(app, &format!("Bearer {fast_token}")).await;
+    let fast_took = started.elapsed();
+    assert_eq!(status, 200, "{v}");
+    assert!(!slow_request.is_finished(), "the slow provider's request should still be waiting");
+    assert!(fast_took < std::time::Duration::from_secs(2), "the other issuer's token waited {fast_took:?}");
+    let (slow_status, slow_took) = slow_request.await.unwrap();
+    assert_eq!(slow_status, 401, "a key set that never arrives is no key");
+    assert!(slow_took >= std::time::Duration::from_secs(3), "{slow_took:?}");
+    silent.abort();
+}
+
+both_backends!(slow_identity_provider_stalls_only_its_own_tokens);
