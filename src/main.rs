@@ -394,7 +394,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 ozg_registry::federation::identity(&mut conn, &federation).map_err(|e| e.to_string())?;
             }
             let options =
-                startup::ServeOptions { auth: ozg_registry::auth::AuthConfig::from_env(), workers, http, federation };
+                startup::ServeOptions { auth: ozg_registry::auth::AuthConfig::from_env()?, workers, http, federation };
             let jobs_pool = pool.clone();
             let served = actix_web::rt::System::new().block_on(async move {
                 let server = startup::serve(listener, pool, options).map_err(|e| e.to_string())?;
@@ -484,7 +484,7 @@ fn find_org(conn: &mut ozg_registry::store::Db, r: &str) -> Result<OrganisationR
 }
 
 fn token(url: &str, cmd: TokenCommand) -> Result<(), String> {
-    let cfg = AuthConfig::from_env();
+    let cfg = AuthConfig::from_env()?;
     let mut conn = connect(url)?;
     match cmd {
         TokenCommand::Issue { role, org, scope, ttl, subject } => {

@@ -40,7 +40,7 @@ pub fn prepare(database_url: &str, seed_dir: Option<&Path>, pool: PoolOptions) -
     let mut conn = setup.get().map_err(|e| format!("cannot open a connection: {e}"))?;
     store::migrate(&mut conn)?;
     // The instance's token signing key exists from the first start on.
-    crate::auth::keys::signing_key(&mut conn, &AuthConfig::from_env()).map_err(|e| e.to_string())?;
+    crate::auth::keys::signing_key(&mut conn, &AuthConfig::from_env()?).map_err(|e| e.to_string())?;
     if let Some(dir) = seed_dir
         && crate::seed::is_empty(&mut conn).map_err(|e| e.to_string())?
     {

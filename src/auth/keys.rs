@@ -38,16 +38,51 @@ pub struct AuthConfig {
 }
 
 impl AuthConfig {
-    pub fn from_env() -> Self {
-        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-        AuthConfig {
+    /// The settings from the environment; a malformed value is an error naming the variable, an
+    /// empty one counts as unset.
+    pub fn from_env() -> Result<Self, String> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let var = |k: &str| get(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let refresh = match var("OZG_REGISTRY_JWKS_REFRESH_SECS") {
+            None => 10,
+            Some(v) => v.parse::<u64>().ok().filter(|n| *n <= 86_400).ok_or_else(|| {
+                format!("OZG_REGISTRY_JWKS_REFRESH_SECS: {v:?} is not a number of seconds from 0 to 86400")
+            })?,
+        };
+        Ok(AuthConfig {
             issuer: var("OZG_REGISTRY_ISSUER").unwrap_or_else(|| "ozg-registry".into()),
             audience: var("OZG_REGISTRY_AUDIENCE").unwrap_or_else(|| "ozg-registry".into()),
             signing_key_file: var("OZG_REGISTRY_SIGNING_KEY_FILE").map(PathBuf::from),
-            jwks_refresh_interval: Duration::from_secs(
-                var("OZG_REGISTRY_JWKS_REFRESH_SECS").and_then(|s| s.parse().ok()).unwrap_or(10),
-            ),
+            jwks_refresh_interval: Duration::from_secs(refresh),
             leeway: 30,
+        })
+    }
+}
+
+#[cfg(test)]
+mod settings_tests {
+    use super::AuthConfig;
+
+    fn from(pairs: &[(&str, &str)]) -> Result<AuthConfig, String> {
+        AuthConfig::from_lookup(|k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| (*v).to_owned()))
+    }
+
+    #[test]
+    fn defaults_empty_values_and_malformed_ones() {
+        let c = from(&[]).unwrap();
+        assert_eq!(
+            (c.issuer.as_str(), c.audience.as_str(), c.jwks_refresh_interval.as_secs()),
+            ("ozg-registry", "ozg-registry", 10)
+        );
+        let c = from(&[("OZG_REGISTRY_JWKS_REFRESH_SECS", " "), ("OZG_REGISTRY_ISSUER", "")]).unwrap();
+        assert_eq!((c.issuer.as_str(), c.jwks_refresh_interval.as_secs()), ("ozg-registry", 10));
+        assert_eq!(from(&[("OZG_REGISTRY_JWKS_REFRESH_SECS", "60")]).unwrap().jwks_refresh_interval.as_secs(), 60);
+        for bad in ["ten", "-1", "1.5", "100000"] {
+            let e = from(&[("OZG_REGISTRY_JWKS_REFRESH_SECS", bad)]).unwrap_err();
+            assert!(e.starts_with("OZG_REGISTRY_JWKS_REFRESH_SECS:"), "{e}");
         }
     }
 }

@@ -243,10 +243,19 @@ fn scan(conn: &mut Db, me: &Identity, after: i64, limit: i64) -> AppResult<(Vec<
     org_ids.extend(calls.values().map(|r| r.issuer_id));
     org_ids.extend(reuse.values().map(|r| r.organisation_id));
     let orgs: HashMap<i32, _> = read::organisations_by_ids(conn, &org_ids)?.into_iter().map(|o| (o.id, o)).collect();
-    let services = read::project_services_by_projects(conn, &project_ids)?;
-    let steps = read::steps_by_projects(conn, &project_ids)?;
-    let milestones = read::milestones_by_projects(conn, &project_ids)?;
-    let call_roles = read::call_roles_by_calls(conn, &call_ids)?;
+    // Each record's children, grouped by their parent once (not searched per entry).
+    fn by<K: std::hash::Hash + Eq, R>(rows: Vec<R>, key: impl Fn(&R) -> K) -> HashMap<K, Vec<R>> {
+        let mut m: HashMap<K, Vec<R>> = HashMap::new();
+        for r in rows {
+            m.entry(key(&r)).or_default().push(r);
+        }
+        m
+    }
+    let services = by(read::project_services_by_projects(conn, &project_ids)?, |s| s.project_id);
+    let steps = by(read::steps_by_projects(conn, &project_ids)?, |s| s.project_id);
+    let milestones = by(read::milestones_by_projects(conn, &project_ids)?, |m| m.project_id);
+    let call_roles = by(read::call_roles_by_calls(conn, &call_ids)?, |r| r.call_id);
+    let none = Vec::new();
 
     let mut entries = Vec::new();
     let mut ordered: Vec<(Key, (i64, bool, String))> = last.into_iter().collect();
@@ -255,7 +264,7 @@ fn scan(conn: &mut Db, me: &Identity, after: i64, limit: i64) -> AppResult<(Vec<
         let (kind, id, record) = match key {
             Key::Project(id) => {
                 let Some(p) = projects.get(&id).filter(|p| p.origin.is_none()) else { continue };
-                let mut svc: Vec<_> = services.iter().filter(|s| s.project_id == id).collect();
+                let mut svc: Vec<_> = services.get(&id).unwrap_or(&none).iter().collect();
                 svc.sort_by_key(|s| s.position);
                 let record = ProjectRecord {
                     slug: p.slug.clone(),
@@ -268,8 +277,9 @@ fn scan(conn: &mut Db, me: &Identity, after: i64, limit: i64) -> AppResult<(Vec<
                     status_note: p.status_note.clone(),
                     ozg_ids: svc.iter().map(|s| s.ozg_id.clone()).collect(),
                     steps: steps
-                        .iter()
-                        .filter(|s| s.project_id == id)
+                        .get(&id)
+                        .into_iter()
+                        .flatten()
                         .map(|s| StepRecord {
                             position: s.position,
                             title: s.title.clone(),
@@ -278,8 +288,9 @@ fn scan(conn: &mut Db, me: &Identity, after: i64, limit: i64) -> AppResult<(Vec<
                         })
                         .collect(),
                     milestones: milestones
-                        .iter()
-                        .filter(|m| m.project_id == id)
+                        .get(&id)
+                        .into_iter()
+                        .flatten()
                         .map(|m| MilestoneRecord {
                             title: m.title.clone(),
                             phase: m.phase.clone(),
@@ -330,7 +341,7 @@ fn scan(conn: &mut Db, me: &Identity, after: i64, limit: i64) -> AppResult<(Vec<
                             opened_on: r.opened_on.clone(),
                             closes_on: r.closes_on.clone(),
                             status: r.status.clone(),
-                            roles: call_roles.iter().filter(|x| x.call_id == id).map(|x| x.role.clone()).collect(),
+                            roles: call_roles.get(&id).into_iter().flatten().map(|x| x.role.clone()).collect(),
                         };
                         ("Call", gid, Some(to_json(&record)?))
                     }

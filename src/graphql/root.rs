@@ -823,3 +823,23 @@ impl Mutation {
 pub struct SubscriptionState {
     pub status: String,
 }
+
+#[cfg(test)]
+mod cursor_tests {
+    use super::{decode_cursor, encode_cursor};
+
+    #[test]
+    fn cursors_round_trip_and_refuse_what_they_did_not_make() {
+        for n in [0, 1, 99, 1_000_000] {
+            assert_eq!(decode_cursor("offset", &encode_cursor("offset", n)).unwrap(), n);
+        }
+        // Another list's cursor, text that is not ours, odd or overlong hex, negative or huge numbers.
+        let foreign = encode_cursor("change", 5);
+        let negative: String = "offset:-1".bytes().map(|b| format!("{b:02x}")).collect();
+        let huge = encode_cursor("offset", i64::MAX);
+        for c in [foreign.as_str(), "zz", "abc", "", negative.as_str(), huge.as_str(), &"61".repeat(40)] {
+            let e = decode_cursor("offset", c).unwrap_err();
+            assert!(e.to_string().contains("after: not a cursor"), "{c}: {e}");
+        }
+    }
+}

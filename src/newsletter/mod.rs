@@ -487,7 +487,13 @@ fn md_escape(s: String) -> String {
     out
 }
 
-fn environment() -> Environment<'static> {
+/// The templates, parsed once per process.
+fn environment() -> &'static Environment<'static> {
+    static ENV: std::sync::OnceLock<Environment<'static>> = std::sync::OnceLock::new();
+    ENV.get_or_init(build_environment)
+}
+
+fn build_environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.add_filter("md", md_escape);
     for (name, source) in [

@@ -241,7 +241,7 @@ impl TestApp {
         .unwrap();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = format!("http://{}", listener.local_addr().unwrap());
-        let mut auth = ozg_registry::auth::AuthConfig::from_env();
+        let mut auth = ozg_registry::auth::AuthConfig::from_env().expect("auth settings");
         auth.jwks_refresh_interval = std::time::Duration::ZERO;
         let federation = ozg_registry::federation::FederationConfig {
             sync_interval: std::time::Duration::ZERO,

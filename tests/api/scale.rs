@@ -106,3 +106,116 @@ fn every_foreign_key_is_indexed_sqlite() {
 fn every_foreign_key_is_indexed_postgres() {
     every_foreign_key_is_indexed(Backend::Postgres);
 }
+
+#[derive(diesel::QueryableByName)]
+struct ColumnInfo {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    tbl: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    col: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    ty: String,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    nullable: bool,
+}
+
+/// A column's type as `store/schema.rs` names it, from either backend's catalogue.
+fn diesel_type(backend: Backend, ty: &str) -> String {
+    let t = ty.to_ascii_lowercase();
+    match (backend, t.as_str()) {
+        (_, "text" | "character varying") => "Text",
+        (Backend::Postgres, "integer") | (Backend::Sqlite, "integer" | "int") => "Integer",
+        (Backend::Postgres, "bigint") | (Backend::Sqlite, "bigint") => "BigInt",
+        (Backend::Postgres, "boolean") | (Backend::Sqlite, "boolean" | "bool") => "Bool",
+        (_, "bytea" | "blob") => "Binary",
+        (_, "double precision" | "real" | "double") => "Double",
+        _ => return format!("?{ty}"),
+    }
+    .to_owned()
+}
+
+/// The tables and columns `store/schema.rs` declares: `table (…) { column -> Type, … }`.
+fn declared() -> std::collections::BTreeMap<String, String> {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/store/schema.rs")).unwrap();
+    let mut out = std::collections::BTreeMap::new();
+    let mut table: Option<String> = None;
+    for line in text.lines().map(str::trim) {
+        if let Some(rest) = line.strip_suffix('{').map(str::trim)
+            && let Some((name, _)) = rest.split_once(' ')
+            && rest.contains('(')
+        {
+            table = Some(name.to_owned());
+        } else if line == "}" {
+            table = None;
+        } else if let (Some(t), Some((col, ty))) = (&table, line.trim_end_matches(',').split_once(" -> ")) {
+            let col = col.trim().trim_start_matches("r#");
+            out.insert(format!("{t}.{col}"), ty.trim().to_owned());
+        }
+    }
+    out
+}
+
+/// SQLite's and PostgreSQL's migrations build the same tables with the same columns, types and
+/// nullability, and `store/schema.rs` (which diesel checks the queries against) declares exactly
+/// those.
+#[test]
+fn both_backends_and_the_schema_agree() {
+    use diesel::{Connection, RunQueryDsl};
+    let catalogue = |backend: Backend| -> std::collections::BTreeMap<String, String> {
+        let db = TestDb::new(backend);
+        let rows: Vec<ColumnInfo> = match backend {
+            Backend::Postgres => {
+                let mut c = diesel::PgConnection::establish(&db.url).unwrap();
+                diesel::sql_query(
+                    "SELECT table_name::text AS tbl, column_name::text AS col, data_type::text AS ty,
+                            is_nullable = 'YES' AS nullable
+                     FROM information_schema.columns WHERE table_schema = 'public'
+                       AND table_name <> '__diesel_schema_migrations'",
+                )
+                .load(&mut c)
+                .unwrap()
+            }
+            Backend::Sqlite => {
+                let mut c = diesel::SqliteConnection::establish(&db.url).unwrap();
+                diesel::sql_query(
+                    "SELECT m.name AS tbl, p.name AS col, p.type AS ty, (p.\"notnull\" = 0 AND p.pk = 0) AS nullable
+                     FROM sqlite_master m, pragma_table_info(m.name) p
+                     WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '__diesel_schema_migrations'",
+                )
+                .load(&mut c)
+                .unwrap()
+            }
+        };
+        rows.into_iter()
+            .map(|r| {
+                let ty = diesel_type(backend, &r.ty);
+                (format!("{}.{}", r.tbl, r.col), if r.nullable { format!("Nullable<{ty}>") } else { ty })
+            })
+            .collect()
+    };
+    let (sqlite, postgres) = (catalogue(Backend::Sqlite), catalogue(Backend::Postgres));
+    let declared = declared();
+    // SQLite's INTEGER holds 64 bits (an INTEGER PRIMARY KEY is the rowid): it stands for BigInt too.
+    let same = |sqlite: &str, pg: &str| sqlite == pg || (sqlite, pg) == ("Integer", "BigInt");
+    let differ = |a: &std::collections::BTreeMap<String, String>,
+                  b: &std::collections::BTreeMap<String, String>,
+                  same: &dyn Fn(&str, &str) -> bool| {
+        let mut d: Vec<String> = Vec::new();
+        for (k, v) in a {
+            match b.get(k) {
+                Some(w) if same(v, w) => {}
+                Some(w) => d.push(format!("{k}: {v} vs {w}")),
+                None => d.push(format!("{k}: {v} vs (missing)")),
+            }
+        }
+        for k in b.keys().filter(|k| !a.contains_key(*k)) {
+            d.push(format!("{k}: (missing) vs {}", b[k]));
+        }
+        d
+    };
+    assert!(!declared.is_empty());
+    let d = differ(&sqlite, &postgres, &same);
+    assert!(d.is_empty(), "SQLite vs PostgreSQL:\n{}", d.join("\n"));
+    let d = differ(&declared, &postgres, &|a, b| a == b);
+    assert!(d.is_empty(), "store/schema.rs vs the migrations:\n{}", d.join("\n"));
+}
