@@ -1,0 +1,118 @@
+//! `/meine-beteiligungen`: the signed-in organisation's participations and reuse, and a coordinator's open decisions.
+
+use std::collections::HashMap;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Value, json};
+
+use super::super::{Viewer, notice, page, run};
+use crate::auth::Role;
+use crate::error::{AppError, AppResult};
+use crate::http::AppState;
+use crate::newsletter::{day_label, label_of};
+use crate::store::{Db, read};
+
+use super::*;
+
+/// `GET /meine-beteiligungen`: the signed-in organisation's participations and reuse; for
+/// coordinators also the sign-ups and reuse declarations waiting for a decision in their scope.
+pub async fn mine(req: HttpRequest, state: web::Data<AppState>, q: web::Query<Notice>) -> HttpResponse {
+    let hint = notice(q.hinweis.as_deref());
+    run(&req, &state, move |conn, viewer| {
+        let Some(session) = &viewer.session else {
+            return Err(AppError::user(crate::error::ErrorCode::Unauthenticated, None, "please sign in first"));
+        };
+        let (participations, reuse) = match session.actor.organisation_id {
+            Some(o) => involvement(conn, o)?,
+            None => (vec![], vec![]),
+        };
+        let coordinator = session.actor.role == Role::Coordinator;
+        let pending = if coordinator { pending(conn, viewer)? } else { vec![] };
+        let newsletters = if coordinator { newsletters(conn, viewer)? } else { vec![] };
+        Ok(page(
+            "mine.html",
+            json!({
+                "title": "Meine Beteiligungen",
+                "nav": "mine",
+                "participations": participations,
+                "reuse": reuse,
+                "coordinator": session.actor.role == Role::Coordinator,
+                "pending": pending,
+                "newsletters": newsletters,
+                "notice": hint,
+            }),
+        ))
+    })
+    .await
+}
+
+/// The newsletters of the Themenfelder in a coordinator's scope, with their last edition and a
+/// fresh key for the publish form (a form sent twice publishes once).
+fn newsletters(conn: &mut Db, viewer: &Viewer) -> AppResult<Vec<Value>> {
+    let actor = viewer.actor();
+    let topics: HashMap<String, String> = read::topic_fields(conn)?.into_iter().map(|t| (t.slug, t.name)).collect();
+    let mut out = Vec::new();
+    for d in crate::store::newsletter::definitions(conn)? {
+        if !actor.scope.topic_fields.contains(&d.topic_field_slug) {
+            continue;
+        }
+        let last = crate::store::newsletter::last_edition(conn, d.id)?;
+        out.push(json!({
+            "slug": d.slug,
+            "title": d.title,
+            "topic": { "slug": d.topic_field_slug, "name": topics.get(&d.topic_field_slug) },
+            "last": last.map(|e| json!({ "number": e.number, "published": day_label(&e.published_at) })),
+            "key": crate::auth::session::form_key()?,
+        }));
+    }
+    Ok(out)
+}
+
+/// Projects in a coordinator's scope with sign-ups or reuse declarations waiting for a decision.
+fn pending(conn: &mut Db, viewer: &Viewer) -> AppResult<Vec<Value>> {
+    let actor = viewer.actor();
+    let mut projects: Vec<ProjectRow> = Vec::new();
+    let mut filters: Vec<read::ProjectFilter> = Vec::new();
+    for t in &actor.scope.topic_fields {
+        filters.push(read::ProjectFilter { topic_field: Some(t.clone()), ..Default::default() });
+    }
+    for l in &actor.scope.lands {
+        filters.push(read::ProjectFilter { lead_land: Some(l.clone()), ..Default::default() });
+    }
+    for f in &filters {
+        projects.extend(read::projects_rows(conn, f, 0, 1000)?);
+    }
+    for s in &actor.scope.projects {
+        projects.extend(read::project_by_slug(conn, s)?);
+    }
+    projects.sort_by(|a, b| a.title.cmp(&b.title).then(a.id.cmp(&b.id)));
+    projects.dedup_by_key(|p| p.id);
+    let ids: Vec<i32> = projects.iter().map(|p| p.id).collect();
+    let requested: Vec<ParticipationRow> =
+        read::participations_by_projects(conn, &ids)?.into_iter().filter(|p| p.status == "REQUESTED").collect();
+    let interest: Vec<ReuseRow> =
+        read::reuse_by_projects(conn, &ids)?.into_iter().filter(|r| r.status == "INTEREST").collect();
+    let mut org_ids: Vec<i32> = requested.iter().map(|p| p.organisation_id).collect();
+    org_ids.extend(interest.iter().map(|r| r.organisation_id));
+    let orgs = organisations(conn, org_ids)?;
+    Ok(projects
+        .iter()
+        .filter_map(|p| {
+            let signups: Vec<Value> = requested
+                .iter()
+                .filter(|r| r.project_id == p.id)
+                .map(|r| {
+                    json!({ "id": r.id, "version": r.version, "organisation": org_json(&orgs, r.organisation_id),
+                            "role": label_of::<ParticipationRole>(&r.role), "note": r.note })
+                })
+                .collect();
+            let reuse: Vec<Value> = interest
+                .iter()
+                .filter(|r| r.project_id == p.id)
+                .map(|r| json!({ "organisation": org_json(&orgs, r.organisation_id), "note": r.note }))
+                .collect();
+            (!signups.is_empty() || !reuse.is_empty())
+                .then(|| json!({ "slug": p.slug, "title": p.title, "signups": signups, "reuse": reuse }))
+        })
+        .collect())
+}
