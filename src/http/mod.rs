@@ -3,6 +3,7 @@
 //! and feeds. Every response carries an `x-request-id`; every request is rate-limited per client
 //! address and per bearer token, logged once with its request id, and counted in the metrics.
 
+mod graphiql;
 mod graphql;
 pub mod rate;
 
@@ -163,7 +164,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(graphql::get))
             .route(web::route().to(method_not_allowed)),
     )
-    .route("/graphiql", web::get().to(graphiql))
+    .route("/graphiql", web::get().to(graphiql::page))
+    .route("/graphiql/{file}", web::get().to(graphiql::asset))
     .route("/.well-known/jwks.json", web::get().to(jwks))
     .route("/newsletter/confirm", web::get().to(confirm_subscription))
     .route("/newsletter/unsubscribe", web::get().to(unsubscribe))
@@ -484,15 +486,6 @@ async fn jwks(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
         Ok(Err(e)) => unavailable(&req, &e),
         Err(e) => unavailable(&req, &e.to_string()),
     }
-}
-
-async fn graphiql(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    if !state.config.graphiql {
-        return fail(&req, StatusCode::NOT_FOUND, "NOT_FOUND", "GraphiQL is switched off on this server");
-    }
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(juniper::http::graphiql::graphiql_source("/graphql", None))
 }
 
 /// Alive: the process answers (for restarts by a supervisor).

@@ -224,7 +224,7 @@ async fn switched_off(app: &TestApp) {
     assert_eq!(e["extensions"]["limit"], "introspection", "{e}");
     let v = app.data("{ __typename apiVersion }", json!({})).await;
     assert_eq!(v["__typename"], "Query");
-    for path in ["/graphiql", "/metrics"] {
+    for path in ["/graphiql", "/graphiql/graphiql.min.js", "/graphiql/start.js", "/metrics"] {
         let r = app.client.get(format!("{}{path}", app.addr)).send().await.unwrap();
         assert_eq!(r.status(), 404, "{path}");
     }
