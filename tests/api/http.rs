@@ -76,6 +76,38 @@ async fn graphiql_is_served_without_a_cdn(app: &TestApp) {
     assert_eq!(r.status(), 404);
 }
 
+/// `HEAD` is answered for every `GET` route: the same status and headers, no body.
+async fn head_is_answered_like_get(app: &TestApp) {
+    for path in [
+        "/",
+        "/graphql?query=%7BapiVersion%7D",
+        "/healthz",
+        "/graphiql",
+        "/graphiql/start.js",
+        "/projekte/aufenthaltstitel-nrw",
+        "/feeds/ein_auswanderung.atom",
+        "/projekte/gibt-es-nicht",
+    ] {
+        let url = format!("{}{path}", app.addr);
+        let get = app.client.get(&url).send().await.unwrap();
+        let (status, content_type) = (get.status(), get.headers()["content-type"].clone());
+        let get_body = get.bytes().await.unwrap();
+        let head = app.client.head(&url).send().await.unwrap();
+        assert_eq!(head.status(), status, "HEAD {path}");
+        assert_eq!(head.headers()["content-type"], content_type, "HEAD {path}");
+        assert_eq!(
+            head.headers()["content-length"].to_str().unwrap(),
+            get_body.len().to_string(),
+            "HEAD {path} announces the GET's length"
+        );
+        assert!(head.headers().contains_key("x-request-id"), "HEAD {path}");
+        assert!(head.bytes().await.unwrap().is_empty(), "HEAD {path} has no body");
+    }
+    // HEAD goes where GET goes: /graphql without a query is refused as GET is.
+    let r = app.client.head(format!("{}/graphql", app.addr)).send().await.unwrap();
+    assert_eq!(r.status(), 400, "HEAD /graphql without a query");
+}
+
 async fn request_envelope_errors(app: &TestApp) {
     // GET runs queries, never mutations.
     let r = app.client.get(format!("{}/graphql?query=%7BapiVersion%7D", app.addr)).send().await.unwrap();
@@ -179,6 +211,7 @@ async fn malformed_identifiers_are_refused_by_validation(app: &TestApp) {
 both_backends!(
     health_and_graphiql,
     graphiql_is_served_without_a_cdn,
+    head_is_answered_like_get,
     request_envelope_errors,
     malformed_identifiers_are_refused_by_validation
 );
