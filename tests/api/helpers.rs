@@ -145,6 +145,28 @@ fn pg_template() -> &'static String {
     })
 }
 
+/// A path under the temporary directory for a test's own file or folder (a backup, a copy of the
+/// seed); removed when dropped, with SQLite's `-wal`, `-shm` and `-journal` companions, also when
+/// the test fails halfway.
+pub struct TempPath(pub PathBuf);
+
+impl TempPath {
+    pub fn new(prefix: &str) -> Self {
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+        TempPath(std::env::temp_dir().join(format!("{prefix}-{}-{n}-{nanos}", std::process::id())))
+    }
+}
+
+impl Drop for TempPath {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
+        }
+    }
+}
+
 /// A fresh, migrated and seeded database; removed when dropped.
 pub struct TestDb {
     pub backend: Backend,
