@@ -35,6 +35,20 @@ struct Inner {
     peers: BTreeMap<String, PeerSync>,
 }
 
+/// The `method` label: the standard methods as they are, anything a client makes up as `other`.
+fn method_label(method: &str) -> &'static str {
+    match method {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "DELETE" => "DELETE",
+        "PATCH" => "PATCH",
+        "OPTIONS" => "OPTIONS",
+        _ => "other",
+    }
+}
+
 #[derive(Default)]
 pub struct Metrics {
     inner: Mutex<Inner>,
@@ -52,8 +66,10 @@ impl Metrics {
         f(&mut self.inner.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
-    /// One answered request. `route` is the matched route pattern, so labels stay few.
+    /// One answered request. `route` is the matched route pattern and `method` one of the known
+    /// methods or `other`, so labels stay few whatever clients send.
     pub fn request(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        let method = method_label(method);
         self.with(|m| {
             *m.requests.entry((method.to_owned(), route.to_owned(), status)).or_default() += 1;
             let h = m.latency.entry(route.to_owned()).or_default();

@@ -3,6 +3,7 @@
 //! and feeds. Every response carries an `x-request-id`; every request is rate-limited per client
 //! address and per bearer token, logged once with its request id, and counted in the metrics.
 
+mod graphiql;
 mod graphql;
 pub mod rate;
 
@@ -11,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use diesel::RunQueryDsl;
@@ -163,7 +164,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(graphql::get))
             .route(web::route().to(method_not_allowed)),
     )
-    .route("/graphiql", web::get().to(graphiql))
+    .route("/graphiql", web::get().to(graphiql::page))
+    .route("/graphiql/{file}", web::get().to(graphiql::asset))
     .route("/.well-known/jwks.json", web::get().to(jwks))
     .route("/newsletter/confirm", web::get().to(confirm_subscription))
     .route("/newsletter/unsubscribe", web::get().to(unsubscribe))
@@ -202,7 +204,7 @@ fn new_request_id(req: &ServiceRequest) -> String {
 
 /// Around every request: the request id, the rate limits, the access log line and the metrics.
 pub async fn observe(
-    req: ServiceRequest,
+    mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
@@ -210,6 +212,11 @@ pub async fn observe(
     req.extensions_mut().insert(RequestId(id.clone()));
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let method = req.method().to_string();
+    // HEAD is answered for every GET route: the request goes to the GET handler, and the HTTP
+    // codec, which saw the HEAD, sends the headers (with the GET's length) without the body.
+    if req.method() == Method::HEAD {
+        req.head_mut().method = Method::GET;
+    }
     let path = req.path().to_owned();
     let route = req.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
     let limited = match &state {
@@ -484,15 +491,6 @@ async fn jwks(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
         Ok(Err(e)) => unavailable(&req, &e),
         Err(e) => unavailable(&req, &e.to_string()),
     }
-}
-
-async fn graphiql(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    if !state.config.graphiql {
-        return fail(&req, StatusCode::NOT_FOUND, "NOT_FOUND", "GraphiQL is switched off on this server");
-    }
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(juniper::http::graphiql::graphiql_source("/graphql", None))
 }
 
 /// Alive: the process answers (for restarts by a supervisor).

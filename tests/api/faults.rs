@@ -213,8 +213,8 @@ async fn backup_during_writes(backend: Backend) {
     }
     // The backup runs while the sign-ups go on.
     let before_backup = acked.lock().unwrap().clone();
-    let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    let file = std::env::temp_dir().join(format!("ozg-backup-during-writes-{n}"));
+    let tmp = crate::helpers::TempPath::new("ozg-backup-during-writes");
+    let file = tmp.0.clone();
     let (url, f) = (db.url.clone(), file.clone());
     let (ok, out) = tokio::task::spawn_blocking(move || run_cli(&url, &["backup", f.to_str().unwrap()])).await.unwrap();
     assert!(ok, "{out}");

@@ -762,8 +762,8 @@ async fn replica_checks_and_restores(app: &TestApp) {
     let (ok, out) = sync(app, "stub.test", true).await;
     assert!(ok && out.contains("4 applied"), "{out}");
     assert_check(app, "replica").await;
-    let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    let file = std::env::temp_dir().join(format!("ozg-backup-replica-{n}"));
+    let tmp = crate::helpers::TempPath::new("ozg-backup-replica");
+    let file = tmp.0.clone();
     let (ok, out) = cli(app, &["backup", file.to_str().unwrap()]).await;
     assert!(ok, "{out}");
     let backend = app.backend();

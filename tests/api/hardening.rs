@@ -186,7 +186,31 @@ async fn request_ids_and_metrics(app: &TestApp) {
     assert_eq!(value(r#"ozg_db_pool_connections{state="max"}"#), 8.0);
 }
 
-both_backends!(limits_at_and_beyond_their_bounds, graphql_response_media_type, request_ids_and_metrics);
+/// The `method` label takes only known methods: whatever a client makes up counts as `other`, so
+/// clients cannot grow the label set.
+async fn metrics_method_label_is_bounded(app: &TestApp) {
+    for made_up in ["BREW", "XYZZY", "GETX"] {
+        let m = reqwest::Method::from_bytes(made_up.as_bytes()).unwrap();
+        let r = app.client.request(m, format!("{}/healthz", app.addr)).send().await.unwrap();
+        assert!(r.status().is_client_error(), "{made_up}: {}", r.status());
+    }
+    let text = app.client.get(format!("{}/metrics", app.addr)).send().await.unwrap().text().await.unwrap();
+    let methods: std::collections::BTreeSet<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("ozg_http_requests_total{"))
+        .filter_map(|l| l.split("method=\"").nth(1)?.split('"').next())
+        .collect();
+    assert!(methods.contains("other"), "made-up methods count as other: {methods:?}\n{text}");
+    let known = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "other"];
+    assert!(methods.iter().all(|m| known.contains(m)), "unbounded method labels: {methods:?}");
+}
+
+both_backends!(
+    limits_at_and_beyond_their_bounds,
+    graphql_response_media_type,
+    request_ids_and_metrics,
+    metrics_method_label_is_bounded
+);
 both_backends_with!(
     cost_limit_at_its_bound,
     HttpConfig { limits: Limits { max_cost: 1000, ..Limits::default() }, ..test_config() }
@@ -200,7 +224,7 @@ async fn switched_off(app: &TestApp) {
     assert_eq!(e["extensions"]["limit"], "introspection", "{e}");
     let v = app.data("{ __typename apiVersion }", json!({})).await;
     assert_eq!(v["__typename"], "Query");
-    for path in ["/graphiql", "/metrics"] {
+    for path in ["/graphiql", "/graphiql/graphiql.min.js", "/graphiql/start.js", "/metrics"] {
         let r = app.client.get(format!("{}{path}", app.addr)).send().await.unwrap();
         assert_eq!(r.status(), 404, "{path}");
     }

@@ -111,38 +111,66 @@ fn pg_template() -> &'static String {
     static T: OnceLock<String> = OnceLock::new();
     T.get_or_init(|| {
         let name = format!("ozg_registry_tmpl_{}", content_hash());
-        let mut admin = PgConnection::establish(&pg_admin_url())
-            .unwrap_or_else(|e| panic!("PostgreSQL is required for the tests ({}): {e}", pg_admin_url()));
-        // One process builds the template; others wait for it.
-        diesel::sql_query("SELECT pg_advisory_lock(726202611)").execute(&mut admin).unwrap();
-        let exists = diesel::sql_query(format!("SELECT 1 FROM pg_database WHERE datname = '{name}'"))
-            .execute(&mut admin)
-            .unwrap()
-            > 0;
-        if !exists {
-            // Templates of older migrations or seed files are of no further use; the two newest
-            // stay, since another run (of other code) may still copy from them.
-            let stale: Vec<String> =
-                diesel::sql_query("SELECT datname FROM pg_database WHERE datname LIKE 'ozg\\_registry\\_tmpl\\_%' ORDER BY oid DESC OFFSET 2")
-                    .load::<DbName>(&mut admin)
-                    .unwrap()
-                    .into_iter()
-                    .map(|d| d.datname)
-                    .collect();
-            for old in stale {
-                pg_exec(&format!("DROP DATABASE IF EXISTS {old} WITH (FORCE)"));
-            }
-            let building = format!("{name}_building");
-            pg_exec(&format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"));
-            pg_exec(&format!("CREATE DATABASE {building}"));
-            let pool = ozg_registry::startup::prepare(&pg_url(&building), Some(&seed_dir()), PoolOptions::new(1))
-                .expect("template");
-            drop(pool);
-            pg_exec(&format!("ALTER DATABASE {building} RENAME TO {name}"));
-        }
-        diesel::sql_query("SELECT pg_advisory_unlock(726202611)").execute(&mut admin).unwrap();
+        ensure_pg_template(&name);
         name
     })
+}
+
+/// Builds the template database `name` unless it exists. Called again when a test finds it gone:
+/// a test run of other code on the same server (another checkout) may have dropped it as stale.
+fn ensure_pg_template(name: &str) {
+    let mut admin = PgConnection::establish(&pg_admin_url())
+        .unwrap_or_else(|e| panic!("PostgreSQL is required for the tests ({}): {e}", pg_admin_url()));
+    // One process builds the template; others wait for it.
+    diesel::sql_query("SELECT pg_advisory_lock(726202611)").execute(&mut admin).unwrap();
+    let exists =
+        diesel::sql_query(format!("SELECT 1 FROM pg_database WHERE datname = '{name}'")).execute(&mut admin).unwrap()
+            > 0;
+    if !exists {
+        // Templates of older migrations or seed files are of no further use; the four newest
+        // stay, since other runs (of other code, in other checkouts) may still copy from them.
+        let stale: Vec<String> = diesel::sql_query(
+            "SELECT datname FROM pg_database WHERE datname LIKE 'ozg\\_registry\\_tmpl\\_%' ORDER BY oid DESC OFFSET 4",
+        )
+        .load::<DbName>(&mut admin)
+        .unwrap()
+        .into_iter()
+        .map(|d| d.datname)
+        .collect();
+        for old in stale {
+            pg_exec(&format!("DROP DATABASE IF EXISTS {old} WITH (FORCE)"));
+        }
+        let building = format!("{name}_building");
+        pg_exec(&format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"));
+        pg_exec(&format!("CREATE DATABASE {building}"));
+        let pool = ozg_registry::startup::prepare(&pg_url(&building), Some(&seed_dir()), PoolOptions::new(1))
+            .expect("template");
+        drop(pool);
+        pg_exec(&format!("ALTER DATABASE {building} RENAME TO {name}"));
+    }
+    diesel::sql_query("SELECT pg_advisory_unlock(726202611)").execute(&mut admin).unwrap();
+}
+
+/// A path under the temporary directory for a test's own file or folder (a backup, a copy of the
+/// seed); removed when dropped, with SQLite's `-wal`, `-shm` and `-journal` companions, also when
+/// the test fails halfway.
+pub struct TempPath(pub PathBuf);
+
+impl TempPath {
+    pub fn new(prefix: &str) -> Self {
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+        TempPath(std::env::temp_dir().join(format!("{prefix}-{}-{n}-{nanos}", std::process::id())))
+    }
+}
+
+impl Drop for TempPath {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
+        }
+    }
 }
 
 /// A fresh, migrated and seeded database; removed when dropped.
@@ -180,7 +208,17 @@ impl TestDb {
                 let name = format!("ozg_registry_t_{}_{n}", std::process::id());
                 pg_exec(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
                 if seeded {
-                    pg_exec(&format!("CREATE DATABASE {name} TEMPLATE {}", pg_template()));
+                    let template = pg_template();
+                    let create = format!("CREATE DATABASE {name} TEMPLATE {template}");
+                    let first = PgConnection::establish(&pg_admin_url())
+                        .map_err(|e| e.to_string())
+                        .and_then(|mut c| diesel::sql_query(&create).execute(&mut c).map_err(|e| e.to_string()));
+                    if first.is_err() {
+                        // The template was dropped meanwhile by another checkout's run: build it again.
+                        pg_exec(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+                        ensure_pg_template(template);
+                        pg_exec(&create);
+                    }
                 } else {
                     pg_exec(&format!("CREATE DATABASE {name}"));
                 }

@@ -20,9 +20,92 @@ async fn health_and_graphiql(app: &TestApp) {
     assert_eq!(r.json::<serde_json::Value>().await.unwrap()["status"], "ok");
     let r = app.client.get(format!("{}/readyz", app.addr)).send().await.unwrap();
     assert_eq!(r.status(), 200);
+}
+
+/// GraphiQL comes from this server alone: the page and every script and style sheet it references
+/// are served by us, with their content types and a CSP that allows nothing from elsewhere, and
+/// the page names no other host.
+async fn graphiql_is_served_without_a_cdn(app: &TestApp) {
+    let csp = |r: &reqwest::Response| -> String {
+        r.headers().get("content-security-policy").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default()
+    };
+    let strict = |policy: &str, what: &str| {
+        for directive in ["default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self'"] {
+            assert!(policy.split(';').any(|d| d.trim() == directive), "{what}: no {directive:?} in {policy:?}");
+        }
+        assert!(!policy.contains("unsafe-inline") && !policy.contains("unsafe-eval") && !policy.contains("http"));
+    };
     let r = app.client.get(format!("{}/graphiql", app.addr)).send().await.unwrap();
     assert_eq!(r.status(), 200);
-    assert!(r.text().await.unwrap().contains("/graphql"));
+    assert_eq!(r.headers()["content-type"], "text/html; charset=utf-8");
+    strict(&csp(&r), "/graphiql");
+    let html = r.text().await.unwrap();
+    assert!(!html.contains("http://") && !html.contains("https://") && !html.contains("//cdn"), "{html}");
+    assert!(!html.contains("<script>") && !html.contains("<style"), "no inline script or style: {html}");
+    assert!(html.contains("lang=\"de\""), "{html}");
+    let refs: Vec<&str> = ["src=\"", "href=\""]
+        .iter()
+        .flat_map(|attr| html.split(attr).skip(1).map(|rest| rest.split('"').next().unwrap()))
+        .collect();
+    for expected in [
+        "/graphiql/graphiql.min.js",
+        "/graphiql/graphiql.min.css",
+        "/graphiql/react.production.min.js",
+        "/graphiql/react-dom.production.min.js",
+        "/graphiql/start.js",
+    ] {
+        assert!(refs.contains(&expected), "the page loads {expected}: {refs:?}");
+    }
+    for path in &refs {
+        assert!(path.starts_with('/') && !path.starts_with("//"), "{path} is not on this server");
+        let r = app.client.get(format!("{}{path}", app.addr)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        let content_type = r.headers()["content-type"].to_str().unwrap().to_owned();
+        let expected = if path.ends_with(".js") { "text/javascript; charset=utf-8" } else { "text/css; charset=utf-8" };
+        assert_eq!(content_type, expected, "{path}");
+        assert_eq!(r.headers()["x-content-type-options"], "nosniff", "{path}");
+        strict(&csp(&r), path);
+        let body = r.bytes().await.unwrap();
+        let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets").join(&path[1..]);
+        assert_eq!(body, std::fs::read(&file).unwrap(), "{path} is served as committed in {}", file.display());
+    }
+    // The bootstrap talks to our own /graphql.
+    let start = app.client.get(format!("{}/graphiql/start.js", app.addr)).send().await.unwrap().text().await.unwrap();
+    assert!(start.contains("'/graphql'") && !start.contains("http"), "{start}");
+    let r = app.client.get(format!("{}/graphiql/nope.js", app.addr)).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+}
+
+/// `HEAD` is answered for every `GET` route: the same status and headers, no body.
+async fn head_is_answered_like_get(app: &TestApp) {
+    for path in [
+        "/",
+        "/graphql?query=%7BapiVersion%7D",
+        "/healthz",
+        "/graphiql",
+        "/graphiql/start.js",
+        "/projekte/aufenthaltstitel-nrw",
+        "/feeds/ein_auswanderung.atom",
+        "/projekte/gibt-es-nicht",
+    ] {
+        let url = format!("{}{path}", app.addr);
+        let get = app.client.get(&url).send().await.unwrap();
+        let (status, content_type) = (get.status(), get.headers()["content-type"].clone());
+        let get_body = get.bytes().await.unwrap();
+        let head = app.client.head(&url).send().await.unwrap();
+        assert_eq!(head.status(), status, "HEAD {path}");
+        assert_eq!(head.headers()["content-type"], content_type, "HEAD {path}");
+        assert_eq!(
+            head.headers()["content-length"].to_str().unwrap(),
+            get_body.len().to_string(),
+            "HEAD {path} announces the GET's length"
+        );
+        assert!(head.headers().contains_key("x-request-id"), "HEAD {path}");
+        assert!(head.bytes().await.unwrap().is_empty(), "HEAD {path} has no body");
+    }
+    // HEAD goes where GET goes: /graphql without a query is refused as GET is.
+    let r = app.client.head(format!("{}/graphql", app.addr)).send().await.unwrap();
+    assert_eq!(r.status(), 400, "HEAD /graphql without a query");
 }
 
 async fn request_envelope_errors(app: &TestApp) {
@@ -125,7 +208,13 @@ async fn malformed_identifiers_are_refused_by_validation(app: &TestApp) {
     assert_eq!(app.change_count().await, before);
 }
 
-both_backends!(health_and_graphiql, request_envelope_errors, malformed_identifiers_are_refused_by_validation);
+both_backends!(
+    health_and_graphiql,
+    graphiql_is_served_without_a_cdn,
+    head_is_answered_like_get,
+    request_envelope_errors,
+    malformed_identifiers_are_refused_by_validation
+);
 
 async fn hostile_input_is_refused_cleanly(app: &TestApp) {
     let before = app.change_count().await;
