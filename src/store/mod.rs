@@ -206,30 +206,137 @@ pub fn migrate(conn: &mut Db) -> Result<usize, String> {
 /// The writers of this process to SQLite (an embedded database has one writer at a time anyway).
 static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-/// Runs `f` in a write transaction. On SQLite it is an IMMEDIATE transaction, so concurrent writers
-/// queue on the busy timeout instead of failing on a lock upgrade; on PostgreSQL it is a plain
-/// transaction (optimistic version checks and unique keys guard the races).
-pub fn write_tx<T>(conn: &mut Db, f: impl FnOnce(&mut Db) -> AppResult<T>) -> AppResult<T> {
+thread_local! {
+    /// Whether this thread holds [`SQLITE_WRITER`] (the mutex is not reentrant: taking it again
+    /// on the same thread would hang).
+    static HOLDS_SQLITE_WRITER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// This thread's hold on [`SQLITE_WRITER`].
+struct SqliteWriter {
+    _guard: std::sync::MutexGuard<'static, ()>,
+}
+
+impl SqliteWriter {
+    fn take() -> AppResult<SqliteWriter> {
+        if HOLDS_SQLITE_WRITER.get() {
+            // A write transaction on a second connection while this thread writes on another
+            // would wait for itself.
+            return Err(crate::error::AppError::Internal(
+                "a SQLite write transaction began on a second connection of the same thread".into(),
+            ));
+        }
+        let guard = SQLITE_WRITER.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        HOLDS_SQLITE_WRITER.set(true);
+        Ok(SqliteWriter { _guard: guard })
+    }
+}
+
+impl Drop for SqliteWriter {
+    fn drop(&mut self) {
+        HOLDS_SQLITE_WRITER.set(false);
+    }
+}
+
+/// A write transaction begun by hand, for work that cannot run inside a closure (the GraphQL
+/// handler hands its connection to the query context while the transaction is open); [`write_tx`]
+/// is the closure form. It ends with [`WriteTx::commit`] or [`WriteTx::rollback`]. Dropped without
+/// either, its connection stays inside the transaction: the pool counts such a connection as
+/// broken and closes it, which rolls the transaction back.
+#[must_use = "a write transaction must be committed or rolled back"]
+pub struct WriteTx {
+    /// SQLite: this process's one writer, held until the transaction ends.
+    _writer: Option<SqliteWriter>,
+}
+
+/// Begins a write transaction: on SQLite an IMMEDIATE one, taken after this process's other
+/// writers (see [`write_tx`]); on PostgreSQL a plain one. Every [`write_tx`] on the same connection
+/// until it ends is a nested part of it (a savepoint).
+pub fn begin_write(conn: &mut Db) -> AppResult<WriteTx> {
     match conn {
-        Db::Pg(_) => conn.transaction(f),
+        Db::Pg(c) => {
+            AnsiTransactionManager::begin_transaction(c)?;
+            Ok(WriteTx { _writer: None })
+        }
         Db::Sqlite(c) => {
             // One writer at a time queues here rather than in SQLite's busy handler, which polls
             // with growing sleeps and lets a waiting writer lose again and again (seconds at p99
             // under a stream of writes).
-            let _writer = SQLITE_WRITER.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let writer = SqliteWriter::take()?;
             AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
-            let result = f(conn);
-            let Db::Sqlite(c) = conn else { unreachable!("backend does not change") };
-            match result {
-                Ok(v) => match AnsiTransactionManager::commit_transaction(c) {
-                    Ok(()) => Ok(v),
-                    Err(e) => {
-                        let _ = AnsiTransactionManager::rollback_transaction(c);
-                        Err(e.into())
-                    }
-                },
+            Ok(WriteTx { _writer: Some(writer) })
+        }
+    }
+}
+
+impl WriteTx {
+    /// Commits; when the commit fails, rolls back and returns the commit's error.
+    pub fn commit(self, conn: &mut Db) -> AppResult<()> {
+        let committed = match conn {
+            Db::Pg(c) => AnsiTransactionManager::commit_transaction(c),
+            Db::Sqlite(c) => AnsiTransactionManager::commit_transaction(c),
+        };
+        if let Err(e) = committed {
+            let _ = self.rollback(conn);
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
+    /// Rolls back everything written since [`begin_write`].
+    pub fn rollback(self, conn: &mut Db) -> AppResult<()> {
+        let rolled_back = match conn {
+            Db::Pg(c) => rollback_if_open(c),
+            Db::Sqlite(c) => rollback_if_open(c),
+        };
+        Ok(rolled_back?)
+    }
+}
+
+/// Rolls back the connection's transaction, if it still has one (a failed commit may have ended it).
+fn rollback_if_open<C>(c: &mut C) -> diesel::QueryResult<()>
+where
+    C: Connection<TransactionManager = AnsiTransactionManager>,
+{
+    match AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()? {
+        Some(_) => AnsiTransactionManager::rollback_transaction(c),
+        None => Ok(()),
+    }
+}
+
+/// Whether the connection is inside a transaction.
+fn in_transaction(conn: &mut Db) -> diesel::QueryResult<bool> {
+    let depth = match conn {
+        Db::Pg(c) => AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()?,
+        Db::Sqlite(c) => AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()?,
+    };
+    Ok(depth.is_some())
+}
+
+/// Runs `f` in a write transaction. On SQLite it is an IMMEDIATE transaction, so concurrent writers
+/// queue on the busy timeout instead of failing on a lock upgrade; on PostgreSQL it is a plain
+/// transaction (optimistic version checks and unique keys guard the races).
+///
+/// Inside a transaction already open on the connection (one of [`begin_write`]: a mutation sent
+/// with an Idempotency-Key runs whole in one), `f` runs in a savepoint of it instead: its writes
+/// are undone alone when it fails and commit with the enclosing transaction. On SQLite the
+/// enclosing transaction holds the writer already, so the savepoint takes nothing more.
+pub fn write_tx<T>(conn: &mut Db, f: impl FnOnce(&mut Db) -> AppResult<T>) -> AppResult<T> {
+    if in_transaction(conn)? {
+        debug_assert!(
+            matches!(conn, Db::Pg(_)) || HOLDS_SQLITE_WRITER.get(),
+            "a nested SQLite write_tx inside a transaction that is no write transaction"
+        );
+        return conn.transaction(f);
+    }
+    match conn {
+        Db::Pg(_) => conn.transaction(f),
+        Db::Sqlite(_) => {
+            let tx = begin_write(conn)?;
+            match f(conn) {
+                Ok(v) => tx.commit(conn).map(|()| v),
                 Err(e) => {
-                    AnsiTransactionManager::rollback_transaction(c)?;
+                    tx.rollback(conn)?;
                     Err(e)
                 }
             }
