@@ -385,3 +385,78 @@ pub fn cancel_backend(pool: &DbPool, pid: i32) {
         log::warn!("cancelling PostgreSQL backend {pid}: {e}");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use diesel::RunQueryDsl;
+
+    use super::*;
+    use crate::error::AppError;
+
+    /// A fresh SQLite database file with one table.
+    fn sqlite(name: &str) -> (Db, std::path::PathBuf) {
+        let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+        let path = std::env::temp_dir().join(format!("ozg-write-tx-{name}-{n}.db"));
+        let mut conn = Db::Sqlite(SqliteConnection::establish(path.to_str().unwrap()).unwrap());
+        conn.batch_execute("CREATE TABLE t (x INTEGER NOT NULL)").unwrap();
+        (conn, path)
+    }
+
+    fn insert(conn: &mut Db, x: i32) -> AppResult<()> {
+        diesel::sql_query(format!("INSERT INTO t (x) VALUES ({x})")).execute(conn)?;
+        Ok(())
+    }
+
+    fn rows(conn: &mut Db) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        diesel::sql_query("SELECT COUNT(*) AS n FROM t").get_result::<N>(conn).unwrap().n
+    }
+
+    #[test]
+    fn write_tx_inside_begin_write_is_a_savepoint() {
+        let (mut conn, path) = sqlite("nested");
+        let tx = begin_write(&mut conn).unwrap();
+        write_tx(&mut conn, |c| insert(c, 1)).unwrap();
+        let failed = write_tx(&mut conn, |c| {
+            insert(c, 2)?;
+            Err::<(), _>(AppError::Internal("refused".into()))
+        });
+        assert!(failed.is_err());
+        // The failed part is undone alone; the connection is still inside the outer transaction.
+        assert_eq!(rows(&mut conn), 1);
+        assert!(in_transaction(&mut conn).unwrap());
+        tx.commit(&mut conn).unwrap();
+        assert!(!in_transaction(&mut conn).unwrap());
+        assert_eq!(rows(&mut conn), 1);
+
+        // Rolled back, the outer transaction takes its nested parts with it.
+        let tx = begin_write(&mut conn).unwrap();
+        write_tx(&mut conn, |c| insert(c, 3)).unwrap();
+        tx.rollback(&mut conn).unwrap();
+        assert_eq!(rows(&mut conn), 1);
+        // The writer was given back: a plain write transaction still works.
+        write_tx(&mut conn, |c| insert(c, 4)).unwrap();
+        assert_eq!(rows(&mut conn), 2);
+        drop(conn);
+        let _ = std::fs::remove_file(path);
+    }
+
+    #[test]
+    fn a_second_sqlite_writer_on_the_same_thread_is_refused() {
+        let (mut conn, path) = sqlite("second");
+        let mut other = Db::Sqlite(SqliteConnection::establish(path.to_str().unwrap()).unwrap());
+        let tx = begin_write(&mut conn).unwrap();
+        // Would wait for itself on the writer mutex; refused instead.
+        assert!(write_tx(&mut other, |c| insert(c, 1)).is_err());
+        assert!(!in_transaction(&mut other).unwrap());
+        tx.commit(&mut conn).unwrap();
+        write_tx(&mut other, |c| insert(c, 1)).unwrap();
+        assert_eq!(rows(&mut conn), 1);
+        drop((conn, other));
+        let _ = std::fs::remove_file(path);
+    }
+}
