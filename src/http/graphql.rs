@@ -463,7 +463,11 @@ async fn execute(
                 });
             }
         }
+        // With a key, the claim, the mutation (its service's write transactions become savepoints
+        // of this one) and the stored answer commit together, or not at all.
+        let mut write: Option<crate::store::WriteTx> = None;
         if let Some((key, hash)) = &idempotency {
+            let tx = crate::store::begin_write(&mut conn).map_err(|e| format!("idempotency key: {e}"))?;
             let now = chrono::Utc::now();
             let ts = |d: chrono::DateTime<chrono::Utc>| d.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
             let claim = idem::claim(
@@ -474,13 +478,18 @@ async fn execute(
                 &ts(now),
                 &ts(now - chrono::Duration::hours(24)),
                 &ts(now - chrono::Duration::seconds(60)),
-            )
-            .map_err(|e| format!("idempotency key: {e}"))?;
-            match claim {
-                idem::Claim::Fresh => {}
-                idem::Claim::Replay(r) => return Ok(Outcome::Replay(r)),
-                idem::Claim::Mismatch => return Ok(Outcome::KeyMismatch),
-                idem::Claim::Running => return Ok(Outcome::KeyRunning),
+            );
+            if let Ok(idem::Claim::Fresh) = claim {
+                write = Some(tx);
+            } else {
+                // Nothing of this request is kept (the expired keys go at the next claim).
+                abandon(Some(tx), &mut conn);
+                match claim.map_err(|e| format!("idempotency key: {e}"))? {
+                    idem::Claim::Fresh => unreachable!("handled above"),
+                    idem::Claim::Replay(r) => return Ok(Outcome::Replay(r)),
+                    idem::Claim::Mismatch => return Ok(Outcome::KeyMismatch),
+                    idem::Claim::Running => return Ok(Outcome::KeyRunning),
+                }
             }
         }
         let subject = actor.subject.clone();
@@ -507,6 +516,7 @@ async fn execute(
             Err(p) => match abort_of(p.as_ref()) {
                 Some(a) => {
                     drop(running_guard);
+                    ctx.with_conn(|c| abandon(write.take(), c));
                     drop(ctx);
                     release_memory();
                     return Ok(Outcome::Aborted(a));
@@ -519,20 +529,28 @@ async fn execute(
         let mut out = Capped { buf: Vec::new(), max: max_bytes };
         drop(running_guard);
         if serde_json::to_writer(&mut out, &response).is_err() {
+            // With a key, the mutation is undone: the client learns nothing of its outcome.
+            ctx.with_conn(|c| abandon(write.take(), c));
             drop((response, out, ctx));
             release_memory();
             return Ok(Outcome::TooLarge(limits.max_response_bytes));
         }
         let large = ctx.objects() > TRIM_OBJECTS;
         drop(response);
-        let mut body = String::from_utf8(out.buf).map_err(|e| format!("serialising the response: {e}"))?;
+        let mut body = String::from_utf8(out.buf).map_err(|e| {
+            ctx.with_conn(|c| abandon(write.take(), c));
+            format!("serialising the response: {e}")
+        })?;
         let extensions = json!({ "cost": cost, "requestId": worker_rid });
         // Answers with errors get their codes through a JSON tree; the others (most of them) are
         // written once, with the extensions appended to the top-level object. No field of the
         // schema is called `errors`, and text inside the data is escaped, so the key cannot occur
         // elsewhere unescaped.
         let (codes, executed) = if body.contains("\"errors\":") {
-            let mut v: Value = serde_json::from_str(&body).map_err(|e| format!("re-reading the response: {e}"))?;
+            let mut v: Value = serde_json::from_str(&body).map_err(|e| {
+                ctx.with_conn(|c| abandon(write.take(), c));
+                format!("re-reading the response: {e}")
+            })?;
             let codes = add_codes(&mut v, &worker_rid);
             let executed = v.get("data").is_some();
             if let (Some(_), Value::Object(o)) = (cost, &mut v) {
@@ -552,11 +570,24 @@ async fn execute(
         // An internal error may be a lost connection: then the whole request is 503 (retry
         // later) and the connection is not handed out again.
         if codes.iter().any(|c| c == "INTERNAL") && !ctx.with_conn(crate::store::alive) {
-            ctx.with_conn(crate::store::discard);
+            ctx.with_conn(|c| {
+                abandon(write.take(), c);
+                crate::store::discard(c);
+            });
             return Err("the database connection was lost during the request".into());
         }
-        if let Some((key, _)) = &idempotency {
-            ctx.with_conn(|c| idem::finish(c, &subject, key, &body)).map_err(|e| format!("idempotency key: {e}"))?;
+        if let (Some((key, _)), Some(tx)) = (&idempotency, write.take()) {
+            pause_after_mutation();
+            // The answer is stored and everything commits; if that fails, nothing of the request
+            // is kept and the client is told to retry (503).
+            ctx.with_conn(|c| match idem::finish(c, &subject, key, &body) {
+                Ok(()) => tx.commit(c),
+                Err(e) => {
+                    abandon(Some(tx), c);
+                    Err(e.into())
+                }
+            })
+            .map_err(|e| format!("idempotency key: {e}"))?;
         }
         if large {
             release_memory();
@@ -676,6 +707,34 @@ async fn execute(
                 &format!("internal error; the incident is logged as {incident}"),
             )
         }
+    }
+}
+
+/// Rolls back an idempotent request's transaction (see [`idem`]); without one, does nothing.
+fn abandon(write: Option<crate::store::WriteTx>, conn: &mut crate::store::Db) {
+    if let Some(tx) = write
+        && let Err(e) = tx.rollback(conn)
+    {
+        // The connection is left inside its transaction: the pool closes it, which rolls it back.
+        log_internal(&format!("rolling back an idempotent request: {e}"));
+    }
+}
+
+/// Test hook, off by default: `OZG_REGISTRY_TEST_PAUSE_AFTER_MUTATION_MS` makes a mutation sent
+/// with an Idempotency-Key sleep that long after it ran and before its answer is stored and its
+/// transaction commits, so that a test can kill the server at that moment (tests/api/faults.rs).
+/// Unset, empty or not a number, it costs one look at a cached value.
+fn pause_after_mutation() {
+    static PAUSE: std::sync::OnceLock<Option<std::time::Duration>> = std::sync::OnceLock::new();
+    let pause = PAUSE.get_or_init(|| {
+        std::env::var("OZG_REGISTRY_TEST_PAUSE_AFTER_MUTATION_MS")
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .filter(|ms| *ms > 0)
+            .map(std::time::Duration::from_millis)
+    });
+    if let Some(pause) = pause {
+        std::thread::sleep(*pause);
     }
 }
 

@@ -63,7 +63,9 @@ pub fn record_personal(conn: &mut Db, actor: &Actor, at: &Timestamp, c: Change) 
     append(conn, actor, at, c, "APPLIED", true)
 }
 
-/// Records a refused write attempt, in its own transaction (the attempt itself was rolled back).
+/// Records a refused write attempt, in its own transaction (the attempt itself was rolled back), or
+/// in its own savepoint of the request's transaction when it has one (a mutation sent with an
+/// Idempotency-Key: the record commits with the stored answer).
 pub fn record_denied(conn: &mut Db, actor: &Actor, operation: &str, reason: &str) -> AppResult<()> {
     crate::store::write_tx(conn, |conn| {
         let c = Change {

@@ -1,5 +1,12 @@
 //! Stored answers to mutations sent with an `Idempotency-Key`: the same key and request replays the
 //! answer; keys live 24 hours.
+//!
+//! The claim, the mutation and its stored answer commit in one write transaction (see
+//! `store::begin_write`): a request that dies before the commit leaves neither its writes nor its
+//! key behind, and its retry runs afresh. While that transaction is open, another request with the
+//! same key waits for it: on PostgreSQL its INSERT of the key blocks on the unique index until the
+//! first commits (then it finds the stored answer) or rolls back (then it runs itself); on SQLite
+//! the writer lock orders them the same way.
 
 use diesel::prelude::*;
 
@@ -19,8 +26,11 @@ pub enum Claim {
     Running,
 }
 
-/// Claims `key` for `subject`'s request; keys older than `expired_before` are forgotten first, and a
-/// RUNNING claim older than `stale_before` (its request died) may be taken over.
+/// Claims `key` for `subject`'s request, inside the write transaction the request runs in; keys
+/// older than `expired_before` are forgotten first. A claim stays RUNNING only inside that
+/// transaction, so a committed RUNNING row was left by an older version of this server (which
+/// committed the claim on its own); one older than `stale_before` (its request died) may be taken
+/// over.
 pub fn claim(
     conn: &mut Db,
     subject: &str,
@@ -31,15 +41,18 @@ pub fn claim(
     stale_before: &str,
 ) -> QueryResult<Claim> {
     diesel::delete(k::table.filter(k::created_at.lt(expired_before))).execute(conn)?;
-    let inserted = diesel::insert_into(k::table)
-        .values((
-            k::subject.eq(subject),
-            k::key.eq(key),
-            k::request_hash.eq(request_hash),
-            k::state.eq("RUNNING"),
-            k::created_at.eq(now),
-        ))
-        .execute(conn);
+    // In a savepoint: on PostgreSQL a failed statement would abort the whole transaction.
+    let inserted = conn.transaction(|conn| {
+        diesel::insert_into(k::table)
+            .values((
+                k::subject.eq(subject),
+                k::key.eq(key),
+                k::request_hash.eq(request_hash),
+                k::state.eq("RUNNING"),
+                k::created_at.eq(now),
+            ))
+            .execute(conn)
+    });
     match inserted {
         Ok(_) => return Ok(Claim::Fresh),
         Err(e) if is_unique_violation(&e) => {}
@@ -60,6 +73,7 @@ pub fn claim(
     }
 }
 
+/// Stores the answer of a claimed request, in the transaction of its claim.
 pub fn finish(conn: &mut Db, subject: &str, key: &str, response: &str) -> QueryResult<()> {
     diesel::update(k::table.find((subject, key)))
         .set((k::state.eq("DONE"), k::response.eq(response)))

@@ -206,30 +206,137 @@ pub fn migrate(conn: &mut Db) -> Result<usize, String> {
 /// The writers of this process to SQLite (an embedded database has one writer at a time anyway).
 static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-/// Runs `f` in a write transaction. On SQLite it is an IMMEDIATE transaction, so concurrent writers
-/// queue on the busy timeout instead of failing on a lock upgrade; on PostgreSQL it is a plain
-/// transaction (optimistic version checks and unique keys guard the races).
-pub fn write_tx<T>(conn: &mut Db, f: impl FnOnce(&mut Db) -> AppResult<T>) -> AppResult<T> {
+thread_local! {
+    /// Whether this thread holds [`SQLITE_WRITER`] (the mutex is not reentrant: taking it again
+    /// on the same thread would hang).
+    static HOLDS_SQLITE_WRITER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// This thread's hold on [`SQLITE_WRITER`].
+struct SqliteWriter {
+    _guard: std::sync::MutexGuard<'static, ()>,
+}
+
+impl SqliteWriter {
+    fn take() -> AppResult<SqliteWriter> {
+        if HOLDS_SQLITE_WRITER.get() {
+            // A write transaction on a second connection while this thread writes on another
+            // would wait for itself.
+            return Err(crate::error::AppError::Internal(
+                "a SQLite write transaction began on a second connection of the same thread".into(),
+            ));
+        }
+        let guard = SQLITE_WRITER.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        HOLDS_SQLITE_WRITER.set(true);
+        Ok(SqliteWriter { _guard: guard })
+    }
+}
+
+impl Drop for SqliteWriter {
+    fn drop(&mut self) {
+        HOLDS_SQLITE_WRITER.set(false);
+    }
+}
+
+/// A write transaction begun by hand, for work that cannot run inside a closure (the GraphQL
+/// handler hands its connection to the query context while the transaction is open); [`write_tx`]
+/// is the closure form. It ends with [`WriteTx::commit`] or [`WriteTx::rollback`]. Dropped without
+/// either, its connection stays inside the transaction: the pool counts such a connection as
+/// broken and closes it, which rolls the transaction back.
+#[must_use = "a write transaction must be committed or rolled back"]
+pub struct WriteTx {
+    /// SQLite: this process's one writer, held until the transaction ends.
+    _writer: Option<SqliteWriter>,
+}
+
+/// Begins a write transaction: on SQLite an IMMEDIATE one, taken after this process's other
+/// writers (see [`write_tx`]); on PostgreSQL a plain one. Every [`write_tx`] on the same connection
+/// until it ends is a nested part of it (a savepoint).
+pub fn begin_write(conn: &mut Db) -> AppResult<WriteTx> {
     match conn {
-        Db::Pg(_) => conn.transaction(f),
+        Db::Pg(c) => {
+            AnsiTransactionManager::begin_transaction(c)?;
+            Ok(WriteTx { _writer: None })
+        }
         Db::Sqlite(c) => {
             // One writer at a time queues here rather than in SQLite's busy handler, which polls
             // with growing sleeps and lets a waiting writer lose again and again (seconds at p99
             // under a stream of writes).
-            let _writer = SQLITE_WRITER.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let writer = SqliteWriter::take()?;
             AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
-            let result = f(conn);
-            let Db::Sqlite(c) = conn else { unreachable!("backend does not change") };
-            match result {
-                Ok(v) => match AnsiTransactionManager::commit_transaction(c) {
-                    Ok(()) => Ok(v),
-                    Err(e) => {
-                        let _ = AnsiTransactionManager::rollback_transaction(c);
-                        Err(e.into())
-                    }
-                },
+            Ok(WriteTx { _writer: Some(writer) })
+        }
+    }
+}
+
+impl WriteTx {
+    /// Commits; when the commit fails, rolls back and returns the commit's error.
+    pub fn commit(self, conn: &mut Db) -> AppResult<()> {
+        let committed = match conn {
+            Db::Pg(c) => AnsiTransactionManager::commit_transaction(c),
+            Db::Sqlite(c) => AnsiTransactionManager::commit_transaction(c),
+        };
+        if let Err(e) = committed {
+            let _ = self.rollback(conn);
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
+    /// Rolls back everything written since [`begin_write`].
+    pub fn rollback(self, conn: &mut Db) -> AppResult<()> {
+        let rolled_back = match conn {
+            Db::Pg(c) => rollback_if_open(c),
+            Db::Sqlite(c) => rollback_if_open(c),
+        };
+        Ok(rolled_back?)
+    }
+}
+
+/// Rolls back the connection's transaction, if it still has one (a failed commit may have ended it).
+fn rollback_if_open<C>(c: &mut C) -> diesel::QueryResult<()>
+where
+    C: Connection<TransactionManager = AnsiTransactionManager>,
+{
+    match AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()? {
+        Some(_) => AnsiTransactionManager::rollback_transaction(c),
+        None => Ok(()),
+    }
+}
+
+/// Whether the connection is inside a transaction.
+fn in_transaction(conn: &mut Db) -> diesel::QueryResult<bool> {
+    let depth = match conn {
+        Db::Pg(c) => AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()?,
+        Db::Sqlite(c) => AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()?,
+    };
+    Ok(depth.is_some())
+}
+
+/// Runs `f` in a write transaction. On SQLite it is an IMMEDIATE transaction, so concurrent writers
+/// queue on the busy timeout instead of failing on a lock upgrade; on PostgreSQL it is a plain
+/// transaction (optimistic version checks and unique keys guard the races).
+///
+/// Inside a transaction already open on the connection (one of [`begin_write`]: a mutation sent
+/// with an Idempotency-Key runs whole in one), `f` runs in a savepoint of it instead: its writes
+/// are undone alone when it fails and commit with the enclosing transaction. On SQLite the
+/// enclosing transaction holds the writer already, so the savepoint takes nothing more.
+pub fn write_tx<T>(conn: &mut Db, f: impl FnOnce(&mut Db) -> AppResult<T>) -> AppResult<T> {
+    if in_transaction(conn)? {
+        debug_assert!(
+            matches!(conn, Db::Pg(_)) || HOLDS_SQLITE_WRITER.get(),
+            "a nested SQLite write_tx inside a transaction that is no write transaction"
+        );
+        return conn.transaction(f);
+    }
+    match conn {
+        Db::Pg(_) => conn.transaction(f),
+        Db::Sqlite(_) => {
+            let tx = begin_write(conn)?;
+            match f(conn) {
+                Ok(v) => tx.commit(conn).map(|()| v),
                 Err(e) => {
-                    AnsiTransactionManager::rollback_transaction(c)?;
+                    tx.rollback(conn)?;
                     Err(e)
                 }
             }
@@ -276,5 +383,80 @@ pub fn cancel_backend(pool: &DbPool, pid: i32) {
         && let Err(e) = diesel::sql_query(format!("SELECT pg_cancel_backend({pid})")).execute(c)
     {
         log::warn!("cancelling PostgreSQL backend {pid}: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::RunQueryDsl;
+
+    use super::*;
+    use crate::error::AppError;
+
+    /// A fresh SQLite database file with one table.
+    fn sqlite(name: &str) -> (Db, std::path::PathBuf) {
+        let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+        let path = std::env::temp_dir().join(format!("ozg-write-tx-{name}-{n}.db"));
+        let mut conn = Db::Sqlite(SqliteConnection::establish(path.to_str().unwrap()).unwrap());
+        conn.batch_execute("CREATE TABLE t (x INTEGER NOT NULL)").unwrap();
+        (conn, path)
+    }
+
+    fn insert(conn: &mut Db, x: i32) -> AppResult<()> {
+        diesel::sql_query(format!("INSERT INTO t (x) VALUES ({x})")).execute(conn)?;
+        Ok(())
+    }
+
+    fn rows(conn: &mut Db) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        diesel::sql_query("SELECT COUNT(*) AS n FROM t").get_result::<N>(conn).unwrap().n
+    }
+
+    #[test]
+    fn write_tx_inside_begin_write_is_a_savepoint() {
+        let (mut conn, path) = sqlite("nested");
+        let tx = begin_write(&mut conn).unwrap();
+        write_tx(&mut conn, |c| insert(c, 1)).unwrap();
+        let failed = write_tx(&mut conn, |c| {
+            insert(c, 2)?;
+            Err::<(), _>(AppError::Internal("refused".into()))
+        });
+        assert!(failed.is_err());
+        // The failed part is undone alone; the connection is still inside the outer transaction.
+        assert_eq!(rows(&mut conn), 1);
+        assert!(in_transaction(&mut conn).unwrap());
+        tx.commit(&mut conn).unwrap();
+        assert!(!in_transaction(&mut conn).unwrap());
+        assert_eq!(rows(&mut conn), 1);
+
+        // Rolled back, the outer transaction takes its nested parts with it.
+        let tx = begin_write(&mut conn).unwrap();
+        write_tx(&mut conn, |c| insert(c, 3)).unwrap();
+        tx.rollback(&mut conn).unwrap();
+        assert_eq!(rows(&mut conn), 1);
+        // The writer was given back: a plain write transaction still works.
+        write_tx(&mut conn, |c| insert(c, 4)).unwrap();
+        assert_eq!(rows(&mut conn), 2);
+        drop(conn);
+        let _ = std::fs::remove_file(path);
+    }
+
+    #[test]
+    fn a_second_sqlite_writer_on_the_same_thread_is_refused() {
+        let (mut conn, path) = sqlite("second");
+        let mut other = Db::Sqlite(SqliteConnection::establish(path.to_str().unwrap()).unwrap());
+        let tx = begin_write(&mut conn).unwrap();
+        // Would wait for itself on the writer mutex; refused instead.
+        assert!(write_tx(&mut other, |c| insert(c, 1)).is_err());
+        assert!(!in_transaction(&mut other).unwrap());
+        tx.commit(&mut conn).unwrap();
+        write_tx(&mut other, |c| insert(c, 1)).unwrap();
+        assert_eq!(rows(&mut conn), 1);
+        drop((conn, other));
+        let _ = std::fs::remove_file(path);
     }
 }

@@ -97,7 +97,8 @@ async fn idempotent_retries(app: &TestApp) {
 both_backends!(idempotent_retries);
 
 /// 100 identical sign-ups at once with one Idempotency-Key: one participation, one change-log
-/// entry; every answer is the stored one (200), or 409 while the first still runs; never a 5xx.
+/// entry; every answer is the stored one (200): a request with the key while the first still runs
+/// waits for its commit (the claim commits with the mutation) and replays it; never a 409 or a 5xx.
 async fn hundred_sign_ups_one_key(app: &TestApp) {
     let before = app.change_count().await;
     let q = "mutation($i: SignUpInput!) { signUp(input: $i) { participation { id status } userErrors { code } } }";
@@ -119,24 +120,20 @@ async fn hundred_sign_ups_one_key(app: &TestApp) {
             })
         })
         .collect();
-    let (mut fresh, mut replayed, mut running) = (Vec::new(), Vec::new(), 0);
+    let (mut fresh, mut replayed) = (Vec::new(), Vec::new());
     for t in tasks {
         let (status, was_replayed, v) = t.await.unwrap();
         assert_no_internals(&v);
         match status {
             200 if was_replayed => replayed.push(v),
             200 => fresh.push(v),
-            409 => {
-                assert_eq!(v["errors"][0]["extensions"]["code"], "CONFLICT", "{v}");
-                running += 1;
-            }
             other => panic!("HTTP {other}: {v}"),
         }
     }
     assert_eq!(fresh.len(), 1, "exactly one request ran: {fresh:?}");
     assert_eq!(fresh[0]["data"]["signUp"]["participation"]["status"], "REQUESTED", "{}", fresh[0]);
     assert!(replayed.iter().all(|v| *v == fresh[0]), "every replay is the stored answer");
-    assert_eq!(fresh.len() + replayed.len() + running, 100);
+    assert_eq!(fresh.len() + replayed.len(), 100);
     assert_eq!(app.change_count().await, before + 1);
     let d = app
         .data(
@@ -148,3 +145,43 @@ async fn hundred_sign_ups_one_key(app: &TestApp) {
 }
 
 both_backends!(hundred_sign_ups_one_key);
+
+/// Answers with userErrors are stored and replayed like any other; a refused attempt records its
+/// DENIED entry once, in the transaction of its stored answer, and its replay records nothing.
+async fn idempotent_refusals(app: &TestApp) {
+    let q = "mutation($i: AddMilestoneInput!) { addMilestone(input: $i) { milestone { id } userErrors { code } } }";
+    let essen = app.token(&["--role", "municipality", "--org", "ags:05113000"]).await;
+    let send = |token: String, key: &'static str, slug: &'static str| {
+        let body =
+            json!({ "query": q, "variables": { "i": { "projectSlug": slug, "title": "Go-live", "planned": "2031" } } })
+                .to_string();
+        let request = app
+            .client
+            .post(format!("{}/graphql", app.addr))
+            .header("content-type", "application/json")
+            .header("authorization", format!("Bearer {token}"))
+            .header("idempotency-key", key)
+            .body(body);
+        async move {
+            let r = request.send().await.unwrap();
+            assert_eq!(r.status(), 200);
+            let replayed = r.headers().contains_key("idempotent-replayed");
+            (replayed, r.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let before = app.change_count().await;
+    let (replayed, refused) = send(essen.clone(), "refused-1", "einbuergerung").await;
+    assert!(!replayed);
+    assert_eq!(refused["data"]["addMilestone"]["userErrors"][0]["code"], "FORBIDDEN", "{refused}");
+    assert_eq!(app.change_count().await, before + 1, "the refused attempt is recorded");
+    assert_eq!(send(essen, "refused-1", "einbuergerung").await, (true, refused));
+    assert_eq!(app.change_count().await, before + 1, "a replay records nothing");
+
+    let (replayed, missing) = send(app.admin.clone(), "missing-1", "nope").await;
+    assert!(!replayed);
+    assert_eq!(missing["data"]["addMilestone"]["userErrors"][0]["code"], "NOT_FOUND", "{missing}");
+    assert_eq!(send(app.admin.clone(), "missing-1", "nope").await, (true, missing));
+    assert_eq!(app.change_count().await, before + 1);
+}
+
+both_backends!(idempotent_refusals);

@@ -352,3 +352,182 @@ async fn graceful_stop_sqlite() {
 async fn graceful_stop_postgres() {
     graceful_stop(Backend::Postgres).await;
 }
+
+/// The test hook that holds an idempotent mutation between its writes and its commit.
+const PAUSE_HOOK: &str = "OZG_REGISTRY_TEST_PAUSE_AFTER_MUTATION_MS";
+
+const ADD_MILESTONE: &str = "mutation($i: AddMilestoneInput!) { addMilestone(input: $i) { milestone { id title } userErrors { code message } } }";
+const ADD_STEP: &str =
+    "mutation($i: AddStepInput!) { addStep(input: $i) { step { id title } userErrors { code message } } }";
+
+/// Sends a mutation with an Idempotency-Key; the status, whether it was replayed, and the answer.
+async fn post_keyed(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    key: &str,
+    query: &str,
+    variables: Value,
+) -> reqwest::Result<(u16, bool, Value)> {
+    let r = client
+        .post(url)
+        .bearer_auth(token)
+        .header("idempotency-key", key)
+        .json(&json!({ "query": query, "variables": variables }))
+        .timeout(Duration::from_secs(60))
+        .send()
+        .await?;
+    let status = r.status().as_u16();
+    let replayed = r.headers().get("idempotent-replayed").is_some_and(|v| v == "true");
+    Ok((status, replayed, r.json().await?))
+}
+
+/// Retries a keyed mutation after a crash the way a client does: on 409 (the key is still
+/// running) it waits as Retry-After says and asks again. Before claim, mutation and answer
+/// committed together, the crash left the key RUNNING: 409 for 60 seconds, then the mutation ran
+/// a second time.
+async fn retry_keyed(url: &str, token: &str, key: &str, query: &str, variables: Value) -> (u16, bool, Value) {
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    loop {
+        let (status, replayed, v) = post_keyed(&client, url, token, key, query, variables.clone()).await.unwrap();
+        if status != 409 || started.elapsed() > Duration::from_secs(75) {
+            return (status, replayed, v);
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// The titles of a project's milestones and steps.
+async fn plan(url: &str, token: &str, project: &str) -> (Vec<String>, Vec<String>) {
+    let (_, v) = post(
+        &reqwest::Client::new(),
+        url,
+        token,
+        "query($s: String!) { project(slug: $s) { milestones { title } steps { title } } }",
+        json!({ "s": project }),
+    )
+    .await
+    .unwrap();
+    let titles = |list: &str| -> Vec<String> {
+        v["data"]["project"][list]
+            .as_array()
+            .unwrap_or_else(|| panic!("{v}"))
+            .iter()
+            .map(|m| m["title"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    (titles("milestones"), titles("steps"))
+}
+
+/// SIGKILL after an idempotent mutation wrote and before its stored answer committed: after the
+/// restart, the retry with the same key runs it once (the answer says it was created), and
+/// exactly one milestone and one step exist.
+async fn killed_before_the_answer_is_stored(backend: Backend) {
+    let db = tokio::task::spawn_blocking(move || TestDb::new(backend)).await.unwrap();
+    let url = db.url.clone();
+    let token =
+        tokio::task::spawn_blocking(move || issue_token(&url, &["--role", "admin", "--subject", "idem-crash-test"]))
+            .await
+            .unwrap();
+    let milestone =
+        json!({ "i": { "projectSlug": "einbuergerung", "title": "Go-live nach dem Absturz", "planned": "2027-Q1" } });
+    let step = json!({ "i": { "projectSlug": "einbuergerung", "title": "Schritt nach dem Absturz" } });
+    let mut server = Server::start_with(&db.url, &[(PAUSE_HOOK, "60000")]);
+    let (milestones_before, steps_before) = plan(&server.url, &token, "einbuergerung").await;
+    let requests: Vec<_> = [("crash-milestone", ADD_MILESTONE, &milestone), ("crash-step", ADD_STEP, &step)]
+        .into_iter()
+        .map(|(key, query, variables)| {
+            let (url, token, variables) = (server.url.clone(), token.clone(), variables.clone());
+            tokio::spawn(async move { post_keyed(&reqwest::Client::new(), &url, &token, key, query, variables).await })
+        })
+        .collect();
+    // The mutations take milliseconds; then they wait in the hook, before their commit.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    server.kill();
+    for r in requests {
+        assert!(r.await.unwrap().is_err(), "no answer before the crash");
+    }
+
+    let server = Server::start(&db.url);
+    let (status, replayed, v) =
+        retry_keyed(&server.url, &token, "crash-milestone", ADD_MILESTONE, milestone.clone()).await;
+    assert_eq!(status, 200, "{v}");
+    assert!(!replayed, "nothing was stored before the crash: {v}");
+    assert_eq!(v["data"]["addMilestone"]["userErrors"], json!([]), "the retry created the milestone: {v}");
+    assert_eq!(v["data"]["addMilestone"]["milestone"]["title"], "Go-live nach dem Absturz", "{v}");
+    let (status, _, w) = retry_keyed(&server.url, &token, "crash-step", ADD_STEP, step.clone()).await;
+    assert_eq!(status, 200, "{w}");
+    assert_eq!(w["data"]["addStep"]["userErrors"], json!([]), "{w}");
+    // Once more: now the stored answers are replayed.
+    let client = reqwest::Client::new();
+    let again = post_keyed(&client, &server.url, &token, "crash-milestone", ADD_MILESTONE, milestone).await.unwrap();
+    assert_eq!(again, (200, true, v));
+    let again = post_keyed(&client, &server.url, &token, "crash-step", ADD_STEP, step).await.unwrap();
+    assert_eq!(again, (200, true, w));
+
+    let (milestones, steps) = plan(&server.url, &token, "einbuergerung").await;
+    let count = |list: &[String], title: &str| list.iter().filter(|t| *t == title).count();
+    assert_eq!(count(&milestones, "Go-live nach dem Absturz"), 1, "{milestones:?}");
+    assert_eq!(milestones.len(), milestones_before.len() + 1, "{milestones:?}");
+    assert_eq!(count(&steps, "Schritt nach dem Absturz"), 1, "{steps:?}");
+    assert_eq!(steps.len(), steps_before.len() + 1, "{steps:?}");
+    drop(server);
+    let url = db.url.clone();
+    let (ok, out) = tokio::task::spawn_blocking(move || run_cli(&url, &["check"])).await.unwrap();
+    assert!(ok, "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn killed_before_the_answer_is_stored_sqlite() {
+    killed_before_the_answer_is_stored(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn killed_before_the_answer_is_stored_postgres() {
+    killed_before_the_answer_is_stored(Backend::Postgres).await;
+}
+
+/// A request with the same key while the first is still between its writes and its commit waits
+/// for it and replays its answer: one milestone, no 409.
+async fn same_key_while_the_first_runs(backend: Backend) {
+    let db = tokio::task::spawn_blocking(move || TestDb::new(backend)).await.unwrap();
+    let url = db.url.clone();
+    let token =
+        tokio::task::spawn_blocking(move || issue_token(&url, &["--role", "admin", "--subject", "idem-wait-test"]))
+            .await
+            .unwrap();
+    let server = Server::start_with(&db.url, &[(PAUSE_HOOK, "1500")]);
+    let milestone =
+        json!({ "i": { "projectSlug": "einbuergerung", "title": "Zweimal geschickt", "planned": "2027-Q2" } });
+    let send = |delay: u64| {
+        let (url, token, variables) = (server.url.clone(), token.clone(), milestone.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+            let started = Instant::now();
+            let r = post_keyed(&reqwest::Client::new(), &url, &token, "twice", ADD_MILESTONE, variables).await;
+            (r.unwrap(), started.elapsed())
+        })
+    };
+    let (first, second) = (send(0), send(400));
+    let ((status, replayed, v), took) = first.await.unwrap();
+    assert_eq!((status, replayed), (200, false), "{v}");
+    assert_eq!(v["data"]["addMilestone"]["userErrors"], json!([]), "{v}");
+    assert!(took >= Duration::from_millis(1500), "the hook held the first request: {took:?}");
+    let ((status, replayed, w), took) = second.await.unwrap();
+    assert_eq!((status, replayed), (200, true), "the second waited and replayed the first's answer: {w}");
+    assert_eq!(w, v);
+    assert!(took >= Duration::from_millis(500), "the second waited for the first: {took:?}");
+    let (milestones, _) = plan(&server.url, &token, "einbuergerung").await;
+    assert_eq!(milestones.iter().filter(|t| *t == "Zweimal geschickt").count(), 1, "{milestones:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn same_key_while_the_first_runs_sqlite() {
+    same_key_while_the_first_runs(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn same_key_while_the_first_runs_postgres() {
+    same_key_while_the_first_runs(Backend::Postgres).await;
+}
