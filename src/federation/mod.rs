@@ -5,6 +5,7 @@
 
 pub mod client;
 pub mod feed;
+pub mod http;
 pub mod import;
 pub mod peers;
 pub mod sync;

@@ -1,6 +1,8 @@
-//! The HTTP surface: `/graphql` (our own handler, see `graphql.rs`), `/graphiql`, `/healthz`
-//! (alive), `/readyz` (database reachable), `/metrics` (Prometheus), the JWKS, the newsletter pages
-//! and feeds. Every response carries an `x-request-id`; every request is rate-limited per client
+//! The HTTP infrastructure: settings, shared state, the route table, request ids, rate limits,
+//! access logs and metrics, and the error answers every handler uses; `/graphql` (our own handler,
+//! see `graphql.rs`), `/graphiql`, `/healthz` (alive), `/readyz` (database reachable), `/metrics`
+//! (Prometheus) and the JWKS. The newsletter's pages and feeds live in `newsletter::http`, the
+//! federation's routes in `federation::http`. Every response carries an `x-request-id`; every request is rate-limited per client
 //! address and per bearer token, logged once with its request id, and counted in the metrics.
 
 mod graphiql;
@@ -24,7 +26,6 @@ use crate::error::log_internal;
 use crate::graphql::Schema;
 use crate::graphql::limits::Limits;
 use crate::metrics::{Metrics, PoolGauge};
-use crate::service::Actor;
 use crate::store::DbPool;
 use rate::{Limiter, Rate};
 
@@ -167,15 +168,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/graphiql", web::get().to(graphiql::page))
     .route("/graphiql/{file}", web::get().to(graphiql::asset))
     .route("/.well-known/jwks.json", web::get().to(jwks))
-    .route("/newsletter/confirm", web::get().to(confirm_subscription))
-    .route("/newsletter/unsubscribe", web::get().to(unsubscribe))
-    .route("/newsletter/{topic}", web::get().to(newsletter_page))
-    .route("/feeds/{feed}", web::get().to(atom_feed))
     .route("/healthz", web::get().to(healthz))
     .route("/readyz", web::get().to(readyz))
     .route("/metrics", web::get().to(metrics))
-    .route("/.well-known/ozg-registry", web::get().to(instance))
-    .route("/federation/feed", web::get().to(federation_feed));
+    .configure(crate::newsletter::http::routes)
+    .configure(crate::federation::http::routes);
 }
 
 /// The request's id: the client's `x-request-id` when it is a plain token of up to 64 characters,
@@ -319,7 +316,7 @@ fn unauthorized(req: &HttpRequest, e: &AuthError) -> HttpResponse {
 }
 
 /// 503 with `Retry-After` while the database is away; the cause is logged, not shown.
-fn unavailable(req: &HttpRequest, detail: &str) -> HttpResponse {
+pub(crate) fn unavailable(req: &HttpRequest, detail: &str) -> HttpResponse {
     let incident = log_internal(&detail);
     with_header(
         fail(
@@ -333,152 +330,8 @@ fn unavailable(req: &HttpRequest, detail: &str) -> HttpResponse {
     )
 }
 
-#[derive(serde::Deserialize)]
-struct NewsletterQuery {
-    since: Option<String>,
-}
-
-fn plain_error(status: StatusCode, message: &str) -> HttpResponse {
-    HttpResponse::build(status).content_type("text/plain; charset=utf-8").body(message.to_owned())
-}
-
-/// `GET /newsletter/<topic-field>` (HTML) and `/newsletter/<topic-field>.md` (Markdown);
-/// `?since=<RFC 3339>` adds "what changed since".
-async fn newsletter_page(
-    req: HttpRequest,
-    path: web::Path<String>,
-    query: web::Query<NewsletterQuery>,
-    state: web::Data<AppState>,
-) -> HttpResponse {
-    use crate::newsletter::{self, Format, RenderContext};
-    let topic = path.into_inner();
-    let (topic, format) = match topic.strip_suffix(".md") {
-        Some(t) => (t.to_owned(), Format::Markdown),
-        None => match topic.strip_suffix(".txt") {
-            Some(t) => (t.to_owned(), Format::Text),
-            None => (topic, Format::Html),
-        },
-    };
-    let since = match query.since.as_deref().map(crate::domain::Timestamp::parse).transpose() {
-        Ok(s) => s,
-        Err(e) => return plain_error(StatusCode::BAD_REQUEST, &format!("since: {e}")),
-    };
-    let base_url = base_url(&req);
-    let pool = state.pool.clone();
-    let result = web::block(move || {
-        let mut conn = pool.get().map_err(|e| crate::error::AppError::Internal(e.to_string()))?;
-        let issue = newsletter::build(&mut conn, &topic, since.as_ref())?;
-        newsletter::render(&issue, format, &RenderContext { base_url, unsubscribe_url: None })
-    })
-    .await;
-    let content_type = match format {
-        Format::Html => "text/html; charset=utf-8",
-        Format::Markdown => "text/markdown; charset=utf-8",
-        Format::Text => "text/plain; charset=utf-8",
-    };
-    match result {
-        Ok(Ok(body)) => HttpResponse::Ok().content_type(content_type).body(body),
-        Ok(Err(crate::error::AppError::User { message, .. })) => plain_error(StatusCode::NOT_FOUND, &message),
-        Ok(Err(e)) => unavailable(&req, &e.to_string()),
-        Err(e) => unavailable(&req, &e.to_string()),
-    }
-}
-
-#[derive(serde::Deserialize)]
-struct TokenQuery {
-    token: Option<String>,
-}
-
-/// A small German page answering a subscriber's click.
-fn subscriber_page(status: StatusCode, message: &str) -> HttpResponse {
-    let escaped: String = message
-        .chars()
-        .map(|c| match c {
-            '<' => "&lt;".to_owned(),
-            '>' => "&gt;".to_owned(),
-            '&' => "&amp;".to_owned(),
-            '"' => "&quot;".to_owned(),
-            c => c.to_string(),
-        })
-        .collect();
-    HttpResponse::build(status).content_type("text/html; charset=utf-8").body(format!(
-        "<!DOCTYPE html><html lang=\"de\"><head><meta charset=\"utf-8\"><title>Newsletter</title></head><body><p>{escaped}</p></body></html>"
-    ))
-}
-
-async fn subscription_link(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    token: Option<String>,
-    act: fn(&mut crate::store::Db, &Actor, &str) -> crate::error::AppResult<crate::store::rows::SubscriberRow>,
-    done: &'static str,
-) -> HttpResponse {
-    use StatusCode;
-    let Some(token) = token.filter(|t| !t.is_empty() && t.len() <= 100) else {
-        return subscriber_page(StatusCode::BAD_REQUEST, "Der Link ist unvollständig.");
-    };
-    let pool = state.pool.clone();
-    let result = web::block(move || {
-        let mut conn = pool.get().map_err(|e| crate::error::AppError::Internal(e.to_string()))?;
-        act(&mut conn, &Actor::anonymous(), &token)
-    })
-    .await;
-    match result {
-        Ok(Ok(_)) => subscriber_page(StatusCode::OK, done),
-        Ok(Err(crate::error::AppError::User { .. })) => {
-            subscriber_page(StatusCode::NOT_FOUND, "Dieser Link ist nicht (mehr) gültig.")
-        }
-        Ok(Err(e)) => unavailable(&req, &e.to_string()),
-        Err(e) => unavailable(&req, &e.to_string()),
-    }
-}
-
-/// `GET /newsletter/confirm?token=…`: the double opt-in link.
-async fn confirm_subscription(req: HttpRequest, state: web::Data<AppState>, q: web::Query<TokenQuery>) -> HttpResponse {
-    subscription_link(
-        req,
-        state,
-        q.into_inner().token,
-        crate::service::newsletter::confirm,
-        "Ihre Anmeldung zum Newsletter ist bestätigt.",
-    )
-    .await
-}
-
-/// `GET /newsletter/unsubscribe?token=…`: the link in every edition.
-async fn unsubscribe(req: HttpRequest, state: web::Data<AppState>, q: web::Query<TokenQuery>) -> HttpResponse {
-    subscription_link(
-        req,
-        state,
-        q.into_inner().token,
-        crate::service::newsletter::unsubscribe,
-        "Sie erhalten diesen Newsletter nicht mehr.",
-    )
-    .await
-}
-
-/// `GET /feeds/<topic-field>.atom`: the public changes to the topic field's projects.
-async fn atom_feed(req: HttpRequest, path: web::Path<String>, state: web::Data<AppState>) -> HttpResponse {
-    let Some(topic) = path.into_inner().strip_suffix(".atom").map(str::to_owned) else {
-        return plain_error(StatusCode::NOT_FOUND, "feeds end in .atom");
-    };
-    let base_url = base_url(&req);
-    let pool = state.pool.clone();
-    let result = web::block(move || {
-        let mut conn = pool.get().map_err(|e| crate::error::AppError::Internal(e.to_string()))?;
-        crate::newsletter::feed(&mut conn, &topic, &base_url)
-    })
-    .await;
-    match result {
-        Ok(Ok(body)) => HttpResponse::Ok().content_type("application/atom+xml; charset=utf-8").body(body),
-        Ok(Err(crate::error::AppError::User { message, .. })) => plain_error(StatusCode::NOT_FOUND, &message),
-        Ok(Err(e)) => unavailable(&req, &e.to_string()),
-        Err(e) => unavailable(&req, &e.to_string()),
-    }
-}
-
 /// The base URL links are built from: the request's own scheme and host.
-fn base_url(req: &HttpRequest) -> String {
+pub(crate) fn base_url(req: &HttpRequest) -> String {
     let info = req.connection_info();
     format!("{}://{}", info.scheme(), info.host())
 }
@@ -526,70 +379,4 @@ async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
 /// The base URL peers reach this instance at: configured, else the request's own.
 pub(crate) fn public_url(req: &HttpRequest, state: &AppState) -> String {
     state.federation.public_url.clone().unwrap_or_else(|| base_url(req))
-}
-
-/// `GET /.well-known/ozg-registry`: who this instance is, its feed and its public key.
-async fn instance(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let (pool, cfg) = (state.pool.clone(), state.federation.clone());
-    let result = web::block(move || {
-        let mut conn = pool.get()?;
-        crate::federation::identity(&mut conn, &cfg)
-    })
-    .await;
-    match result {
-        Ok(Ok(me)) => {
-            let url = public_url(&req, &state);
-            HttpResponse::Ok().json(json!({
-                "id": me.instance_id,
-                "name": state.federation.instance_name.clone().unwrap_or_else(|| me.instance_id.clone()),
-                "publicKey": me.key.jwk(),
-                "feed": format!("{url}/federation/feed"),
-                "software": "ozg-registry",
-                "version": env!("CARGO_PKG_VERSION"),
-            }))
-        }
-        Ok(Err(e)) => unavailable(&req, &e.to_string()),
-        Err(e) => unavailable(&req, &e.to_string()),
-    }
-}
-
-#[derive(serde::Deserialize)]
-struct FeedQuery {
-    after: Option<String>,
-    limit: Option<String>,
-}
-
-/// `GET /federation/feed?after=<cursor>&limit=<n>`: this instance's own public records in change
-/// order, each entry signed; `ETag`/`If-None-Match` answer 304 when nothing changed.
-async fn federation_feed(req: HttpRequest, q: web::Query<FeedQuery>, state: web::Data<AppState>) -> HttpResponse {
-    use crate::federation::feed;
-    let bad = |m: &str| fail(&req, StatusCode::BAD_REQUEST, "BAD_USER_INPUT", m);
-    let after = match q.after.as_deref().map(str::parse::<i64>) {
-        None => 0,
-        Some(Ok(n)) if n >= 0 => n,
-        _ => return bad("after: a cursor from a previous page (a whole number from 0)"),
-    };
-    let limit = match q.limit.as_deref().map(str::parse::<i64>) {
-        None => feed::DEFAULT_LIMIT,
-        Some(Ok(n)) if (1..=feed::MAX_LIMIT).contains(&n) => n,
-        _ => return bad(&format!("limit: a whole number from 1 to {}", feed::MAX_LIMIT)),
-    };
-    let if_none_match = req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let (pool, cfg) = (state.pool.clone(), state.federation.clone());
-    let result = web::block(move || -> crate::error::AppResult<Result<(String, feed::Page), String>> {
-        let mut conn = pool.get()?;
-        let tag = feed::etag(&mut conn, after, limit)?;
-        if if_none_match.as_deref() == Some(tag.as_str()) {
-            return Ok(Err(tag));
-        }
-        let me = crate::federation::identity(&mut conn, &cfg)?;
-        Ok(Ok((tag, feed::page(&mut conn, &me, after, limit)?)))
-    })
-    .await;
-    match result {
-        Ok(Ok(Ok((tag, page)))) => HttpResponse::Ok().insert_header((header::ETAG, tag)).json(page),
-        Ok(Ok(Err(tag))) => HttpResponse::NotModified().insert_header((header::ETAG, tag)).finish(),
-        Ok(Err(e)) => unavailable(&req, &e.to_string()),
-        Err(e) => unavailable(&req, &e.to_string()),
-    }
 }

@@ -2,6 +2,7 @@
 //! and "what changed since …" from the change log. The text lives in templates (templates/), rendered
 //! with minijinja: HTML escaped automatically, Markdown escaped by a filter, plain text as is.
 
+pub mod http;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use minijinja::value::Serde;

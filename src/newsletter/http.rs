@@ -1,0 +1,159 @@
+//! The newsletter over HTTP: `/newsletter/<topic-field>` (HTML, Markdown, text), the Atom feeds
+//! `/feeds/<topic-field>.atom`, and the subscribers' confirmation and unsubscribe links.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use crate::http::{AppState, base_url, unavailable};
+use crate::service::Actor;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/newsletter/confirm", web::get().to(confirm_subscription))
+        .route("/newsletter/unsubscribe", web::get().to(unsubscribe))
+        .route("/newsletter/{topic}", web::get().to(newsletter_page))
+        .route("/feeds/{feed}", web::get().to(atom_feed));
+}
+
+#[derive(serde::Deserialize)]
+struct NewsletterQuery {
+    since: Option<String>,
+}
+
+fn plain_error(status: StatusCode, message: &str) -> HttpResponse {
+    HttpResponse::build(status).content_type("text/plain; charset=utf-8").body(message.to_owned())
+}
+
+/// `GET /newsletter/<topic-field>` (HTML) and `/newsletter/<topic-field>.md` (Markdown);
+/// `?since=<RFC 3339>` adds "what changed since".
+async fn newsletter_page(
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<NewsletterQuery>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    use crate::newsletter::{self, Format, RenderContext};
+    let topic = path.into_inner();
+    let (topic, format) = match topic.strip_suffix(".md") {
+        Some(t) => (t.to_owned(), Format::Markdown),
+        None => match topic.strip_suffix(".txt") {
+            Some(t) => (t.to_owned(), Format::Text),
+            None => (topic, Format::Html),
+        },
+    };
+    let since = match query.since.as_deref().map(crate::domain::Timestamp::parse).transpose() {
+        Ok(s) => s,
+        Err(e) => return plain_error(StatusCode::BAD_REQUEST, &format!("since: {e}")),
+    };
+    let base_url = base_url(&req);
+    let pool = state.pool.clone();
+    let result = web::block(move || {
+        let mut conn = pool.get().map_err(|e| crate::error::AppError::Internal(e.to_string()))?;
+        let issue = newsletter::build(&mut conn, &topic, since.as_ref())?;
+        newsletter::render(&issue, format, &RenderContext { base_url, unsubscribe_url: None })
+    })
+    .await;
+    let content_type = match format {
+        Format::Html => "text/html; charset=utf-8",
+        Format::Markdown => "text/markdown; charset=utf-8",
+        Format::Text => "text/plain; charset=utf-8",
+    };
+    match result {
+        Ok(Ok(body)) => HttpResponse::Ok().content_type(content_type).body(body),
+        Ok(Err(crate::error::AppError::User { message, .. })) => plain_error(StatusCode::NOT_FOUND, &message),
+        Ok(Err(e)) => unavailable(&req, &e.to_string()),
+        Err(e) => unavailable(&req, &e.to_string()),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct TokenQuery {
+    token: Option<String>,
+}
+
+/// A small German page answering a subscriber's click.
+fn subscriber_page(status: StatusCode, message: &str) -> HttpResponse {
+    let escaped: String = message
+        .chars()
+        .map(|c| match c {
+            '<' => "&lt;".to_owned(),
+            '>' => "&gt;".to_owned(),
+            '&' => "&amp;".to_owned(),
+            '"' => "&quot;".to_owned(),
+            c => c.to_string(),
+        })
+        .collect();
+    HttpResponse::build(status).content_type("text/html; charset=utf-8").body(format!(
+        "<!DOCTYPE html><html lang=\"de\"><head><meta charset=\"utf-8\"><title>Newsletter</title></head><body><p>{escaped}</p></body></html>"
+    ))
+}
+
+async fn subscription_link(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    token: Option<String>,
+    act: fn(&mut crate::store::Db, &Actor, &str) -> crate::error::AppResult<crate::store::rows::SubscriberRow>,
+    done: &'static str,
+) -> HttpResponse {
+    use StatusCode;
+    let Some(token) = token.filter(|t| !t.is_empty() && t.len() <= 100) else {
+        return subscriber_page(StatusCode::BAD_REQUEST, "Der Link ist unvollständig.");
+    };
+    let pool = state.pool.clone();
+    let result = web::block(move || {
+        let mut conn = pool.get().map_err(|e| crate::error::AppError::Internal(e.to_string()))?;
+        act(&mut conn, &Actor::anonymous(), &token)
+    })
+    .await;
+    match result {
+        Ok(Ok(_)) => subscriber_page(StatusCode::OK, done),
+        Ok(Err(crate::error::AppError::User { .. })) => {
+            subscriber_page(StatusCode::NOT_FOUND, "Dieser Link ist nicht (mehr) gültig.")
+        }
+        Ok(Err(e)) => unavailable(&req, &e.to_string()),
+        Err(e) => unavailable(&req, &e.to_string()),
+    }
+}
+
+/// `GET /newsletter/confirm?token=…`: the double opt-in link.
+async fn confirm_subscription(req: HttpRequest, state: web::Data<AppState>, q: web::Query<TokenQuery>) -> HttpResponse {
+    subscription_link(
+        req,
+        state,
+        q.into_inner().token,
+        crate::service::newsletter::confirm,
+        "Ihre Anmeldung zum Newsletter ist bestätigt.",
+    )
+    .await
+}
+
+/// `GET /newsletter/unsubscribe?token=…`: the link in every edition.
+async fn unsubscribe(req: HttpRequest, state: web::Data<AppState>, q: web::Query<TokenQuery>) -> HttpResponse {
+    subscription_link(
+        req,
+        state,
+        q.into_inner().token,
+        crate::service::newsletter::unsubscribe,
+        "Sie erhalten diesen Newsletter nicht mehr.",
+    )
+    .await
+}
+
+/// `GET /feeds/<topic-field>.atom`: the public changes to the topic field's projects.
+async fn atom_feed(req: HttpRequest, path: web::Path<String>, state: web::Data<AppState>) -> HttpResponse {
+    let Some(topic) = path.into_inner().strip_suffix(".atom").map(str::to_owned) else {
+        return plain_error(StatusCode::NOT_FOUND, "feeds end in .atom");
+    };
+    let base_url = base_url(&req);
+    let pool = state.pool.clone();
+    let result = web::block(move || {
+        let mut conn = pool.get().map_err(|e| crate::error::AppError::Internal(e.to_string()))?;
+        crate::newsletter::feed(&mut conn, &topic, &base_url)
+    })
+    .await;
+    match result {
+        Ok(Ok(body)) => HttpResponse::Ok().content_type("application/atom+xml; charset=utf-8").body(body),
+        Ok(Err(crate::error::AppError::User { message, .. })) => plain_error(StatusCode::NOT_FOUND, &message),
+        Ok(Err(e)) => unavailable(&req, &e.to_string()),
+        Err(e) => unavailable(&req, &e.to_string()),
+    }
+}
