@@ -1,12 +1,14 @@
 //! Service rules: every write of the API goes through here, runs in one write transaction and records
 //! its change-log entry in that same transaction. GraphQL, the CLI and the seed call the same rules.
 
+pub mod calls;
 pub mod contacts;
 pub mod inputs;
 pub mod newsletter;
 pub mod organisations;
 pub mod participation;
 pub mod projects;
+pub mod reuse;
 
 use serde_json::{Map, Value, json};
 

@@ -102,7 +102,7 @@ pub async fn declare_reuse(
             planned_live: date(form, "planned_live")?,
             note: form.text("note"),
         };
-        service::participation::declare_reuse(conn, &viewer.actor(), input)?;
+        service::reuse::declare_reuse(conn, &viewer.actor(), input)?;
         Ok(back(form, &slug, "nachnutzung-bekundet"))
     })
     .await
@@ -161,7 +161,7 @@ pub async fn withdraw_reuse(
             expected_version: form.number("version")?,
             note: form.text("note"),
         };
-        let row = service::participation::withdraw_reuse(conn, &viewer.actor(), input)?;
+        let row = service::reuse::withdraw_reuse(conn, &viewer.actor(), input)?;
         Ok(back(form, &project_slug_of(conn, row.project_id)?, "nachnutzung-zurueckgezogen"))
     })
     .await
@@ -186,7 +186,7 @@ pub async fn advance_reuse(
             actual_live: None,
             note: form.text("note"),
         };
-        let row = service::participation::advance_reuse(conn, &viewer.actor(), input)?;
+        let row = service::reuse::advance_reuse(conn, &viewer.actor(), input)?;
         Ok(back(form, &project_slug_of(conn, row.project_id)?, "nachnutzung-geaendert"))
     })
     .await
@@ -381,7 +381,7 @@ pub async fn open_call(
             opened_on: None,
             closes_on: date(form, "closes_on")?,
         };
-        service::participation::open_call(conn, &viewer.actor(), input)?;
+        service::calls::open_call(conn, &viewer.actor(), input)?;
         Ok(Reply::Redirect(format!("/projekte/{slug}/bearbeiten?hinweis=aufruf-eroeffnet")))
     })
     .await
@@ -397,7 +397,7 @@ pub async fn close_call(
     let id = path.into_inner();
     run_form(&req, &state, body, "closeCall", false, move |conn, viewer, form| {
         let input = service::CloseCallInput { id: ID::new(id.to_string()), expected_version: form.number("version")? };
-        let call = service::participation::close_call(conn, &viewer.actor(), input)?;
+        let call = service::calls::close_call(conn, &viewer.actor(), input)?;
         let slug = project_slug_of(conn, call.project_id)?;
         Ok(Reply::Redirect(format!("/projekte/{slug}/bearbeiten?hinweis=aufruf-geschlossen")))
     })

@@ -136,22 +136,19 @@ impl Mutation {
 
     /// Coordinators: open a call for participation.
     fn open_call(context: &Ctx, input: service::OpenCallInput) -> FieldResult<CallPayload> {
-        let (call, user_errors) =
-            payload(run(context, "openCall", |c, a| service::participation::open_call(c, a, input)))?;
+        let (call, user_errors) = payload(run(context, "openCall", |c, a| service::calls::open_call(c, a, input)))?;
         Ok(CallPayload { call: call.map(|c| context.calls(vec![c]).remove(0)), user_errors })
     }
 
     fn close_call(context: &Ctx, input: service::CloseCallInput) -> FieldResult<CallPayload> {
-        let (call, user_errors) =
-            payload(run(context, "closeCall", |c, a| service::participation::close_call(c, a, input)))?;
+        let (call, user_errors) = payload(run(context, "closeCall", |c, a| service::calls::close_call(c, a, input)))?;
         Ok(CallPayload { call: call.map(|c| context.calls(vec![c]).remove(0)), user_errors })
     }
 
     /// Coordinators: delete a call opened by mistake (answers already given stay as participations).
     /// Peers replicating it delete it too.
     fn delete_call(context: &Ctx, input: service::CloseCallInput) -> FieldResult<DeletePayload> {
-        let (id, user_errors) =
-            payload(run(context, "deleteCall", |c, a| service::participation::delete_call(c, a, input)))?;
+        let (id, user_errors) = payload(run(context, "deleteCall", |c, a| service::calls::delete_call(c, a, input)))?;
         Ok(DeletePayload { deleted_id: id.map(|i| juniper::ID::new(i.to_string())), user_errors })
     }
 
@@ -161,7 +158,7 @@ impl Mutation {
         input: service::DeclareReuseInput,
     ) -> FieldResult<ReuseDeclarationPayload> {
         let (r, user_errors) =
-            payload(run(context, "declareReuseInterest", |c, a| service::participation::declare_reuse(c, a, input)))?;
+            payload(run(context, "declareReuseInterest", |c, a| service::reuse::declare_reuse(c, a, input)))?;
         Ok(ReuseDeclarationPayload { reuse_declaration: r.map(|r| context.reuse(vec![r]).remove(0)), user_errors })
     }
 
@@ -170,9 +167,8 @@ impl Mutation {
         context: &Ctx,
         input: service::AdvanceReuseInput,
     ) -> FieldResult<ReuseDeclarationPayload> {
-        let (r, user_errors) = payload(run(context, "advanceReuseDeclaration", |c, a| {
-            service::participation::advance_reuse(c, a, input)
-        }))?;
+        let (r, user_errors) =
+            payload(run(context, "advanceReuseDeclaration", |c, a| service::reuse::advance_reuse(c, a, input)))?;
         Ok(ReuseDeclarationPayload { reuse_declaration: r.map(|r| context.reuse(vec![r]).remove(0)), user_errors })
     }
 
@@ -180,9 +176,8 @@ impl Mutation {
         context: &Ctx,
         input: service::WithdrawReuseInput,
     ) -> FieldResult<ReuseDeclarationPayload> {
-        let (r, user_errors) = payload(run(context, "withdrawReuseDeclaration", |c, a| {
-            service::participation::withdraw_reuse(c, a, input)
-        }))?;
+        let (r, user_errors) =
+            payload(run(context, "withdrawReuseDeclaration", |c, a| service::reuse::withdraw_reuse(c, a, input)))?;
         Ok(ReuseDeclarationPayload { reuse_declaration: r.map(|r| context.reuse(vec![r]).remove(0)), user_errors })
     }
 
