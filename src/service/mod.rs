@@ -65,6 +65,28 @@ pub fn record_personal(conn: &mut Db, actor: &Actor, at: &Timestamp, c: Change) 
     append(conn, actor, at, c, "APPLIED", true)
 }
 
+/// Runs a write attempt of `actor` through any transport (GraphQL, the pages): a refused one
+/// (FORBIDDEN, UNAUTHENTICATED) is recorded in the change log with its actor and reason, whoever
+/// made it, signed in or not. The one rule for recording refusals.
+pub fn attempt<T>(
+    conn: &mut Db,
+    actor: &Actor,
+    operation: &str,
+    f: impl FnOnce(&mut Db, &Actor) -> AppResult<T>,
+) -> AppResult<T> {
+    let r = f(conn, actor);
+    if let Err(AppError::User {
+        code: crate::error::ErrorCode::Forbidden | crate::error::ErrorCode::Unauthenticated,
+        message,
+        ..
+    }) = &r
+        && let Err(e) = record_denied(conn, actor, operation, message)
+    {
+        crate::error::log_internal(&format!("recording a denied attempt: {e}"));
+    }
+    r
+}
+
 /// Records a refused write attempt, in its own transaction (the attempt itself was rolled back), or
 /// in its own savepoint of the request's transaction when it has one (a mutation sent with an
 /// Idempotency-Key: the record commits with the stored answer).

@@ -295,26 +295,21 @@ where
         }
     };
     run(req, state, move |conn, viewer| {
-        if !anonymous_ok {
-            let Some(s) = &viewer.session else {
-                return Err(AppError::user(ErrorCode::Unauthenticated, None, "please sign in first"));
-            };
-            if !form.get("csrf").is_some_and(|t| session::same_secret(t, &s.csrf)) {
-                return Err(AppError::user(
-                    ErrorCode::Forbidden,
-                    Some("csrf"),
-                    "the form's security token does not match your session; reload the page and try again",
-                ));
+        crate::service::attempt(conn, &viewer.actor(), operation, |conn, _| {
+            if !anonymous_ok {
+                let Some(s) = &viewer.session else {
+                    return Err(AppError::user(ErrorCode::Unauthenticated, None, "please sign in first"));
+                };
+                if !form.get("csrf").is_some_and(|t| session::same_secret(t, &s.csrf)) {
+                    return Err(AppError::user(
+                        ErrorCode::Forbidden,
+                        Some("csrf"),
+                        "the form's security token does not match your session; reload the page and try again",
+                    ));
+                }
             }
-        }
-        let r = f(conn, viewer, &form);
-        if let Err(AppError::User { code: ErrorCode::Forbidden | ErrorCode::Unauthenticated, message, .. }) = &r
-            && viewer.session.is_some()
-            && let Err(e) = crate::service::record_denied(conn, &viewer.actor(), operation, message)
-        {
-            log_internal(&format!("recording a denied attempt: {e}"));
-        }
-        r
+            f(conn, viewer, &form)
+        })
     })
     .await
 }

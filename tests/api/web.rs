@@ -346,8 +346,11 @@ async fn forms_without_token_or_from_elsewhere_write_nothing(app: &TestApp) {
     let foreign = b.post_from("https://evil.example", &action, &[("csrf", &csrf), ("role", "PILOT")]).await;
     assert_eq!(foreign.status, 403, "another site's form is refused even with a token");
     let mut anonymous = Browser::new(app);
+    let all_before = app.change_count().await;
     let anon = anonymous.post(&action, &[("csrf", &csrf), ("role", "PILOT")]).await;
     assert_eq!(anon.status, 401, "no session, no write");
+    // Refused attempts are recorded by one rule for the pages and the API, signed in or not.
+    assert_eq!(app.change_count().await, all_before + 1, "the anonymous attempt is on record");
     let garbage = b.post(&action, &[("csrf", &csrf), ("role", "BOSS")]).await;
     assert_eq!(garbage.status, 400);
     assert!(garbage.body.contains("role") && garbage.body.contains("PILOT"), "names the field and what is allowed");

@@ -5,7 +5,7 @@ use juniper::{FieldResult, GraphQLObject, graphql_object};
 use super::super::context::Ctx;
 use super::super::errors::{UserError, field_error, payload};
 use super::super::types::*;
-use crate::error::{AppError, ErrorCode};
+use crate::error::AppError;
 use crate::service;
 
 macro_rules! payload_type {
@@ -42,13 +42,12 @@ pub(super) fn run<T>(
     operation: &str,
     f: impl FnOnce(&mut crate::store::Db, &service::Actor) -> Result<T, AppError>,
 ) -> Result<T, AppError> {
-    let r = crate::auth::policy::require_authenticated(&ctx.actor, operation)
-        .and_then(|()| ctx.with_conn(|c| f(c, &ctx.actor)));
-    if let Err(AppError::User { code: ErrorCode::Forbidden | ErrorCode::Unauthenticated, message, .. }) = &r
-        && let Err(e) = ctx.with_conn(|c| service::record_denied(c, &ctx.actor, operation, message))
-    {
-        crate::error::log_internal(&format!("recording a denied attempt: {e}"));
-    }
+    let r = ctx.with_conn(|c| {
+        service::attempt(c, &ctx.actor, operation, |c, a| {
+            crate::auth::policy::require_authenticated(a, operation)?;
+            f(c, a)
+        })
+    });
     ctx.forget();
     r
 }
