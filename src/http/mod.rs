@@ -315,6 +315,48 @@ fn unauthorized(req: &HttpRequest, e: &AuthError) -> HttpResponse {
     resp
 }
 
+/// The one mapping of an error's code to an HTTP status, for every handler that answers with a
+/// page or a document (GraphQL answers carry the code in the body instead).
+pub fn status_of(code: crate::error::ErrorCode) -> StatusCode {
+    use crate::error::ErrorCode::*;
+    match code {
+        BadUserInput | BadRequest => StatusCode::BAD_REQUEST,
+        NotFound => StatusCode::NOT_FOUND,
+        Conflict | IllegalTransition | AlreadyExists => StatusCode::CONFLICT,
+        Forbidden => StatusCode::FORBIDDEN,
+        Unauthenticated => StatusCode::UNAUTHORIZED,
+        RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        LimitExceeded => StatusCode::BAD_REQUEST,
+        Timeout | Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// Runs database work on the blocking pool under the request timeout, the one way every handler
+/// outside `/graphql` reaches the database (the pages, the newsletter and its feeds). A pool that
+/// hands out no connection is `UNAVAILABLE`, a deadline passed `TIMEOUT`; internal causes stay
+/// internal (logged by whoever shows the error).
+pub async fn blocking<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&mut crate::store::PooledDb) -> crate::error::AppResult<T> + Send + 'static,
+) -> crate::error::AppResult<T> {
+    use crate::error::{AppError, ErrorCode};
+    let pool = state.pool.clone();
+    let work = web::block(move || {
+        let mut conn = pool.get().map_err(|e| {
+            crate::store::suspect_connections();
+            log::warn!("no database connection: {e}");
+            AppError::user(ErrorCode::Unavailable, None, "the database is not available; retry later")
+        })?;
+        f(&mut conn)
+    });
+    match tokio::time::timeout(state.config.request_timeout, work).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => Err(AppError::Internal(format!("blocking task: {e}"))),
+        Err(_) => Err(AppError::user(ErrorCode::Timeout, None, "the request did not finish in time; retry later")),
+    }
+}
+
 /// 503 with `Retry-After` while the database is away; the cause is logged, not shown.
 pub(crate) fn unavailable(req: &HttpRequest, detail: &str) -> HttpResponse {
     let incident = log_internal(&detail);

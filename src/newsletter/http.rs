@@ -4,7 +4,8 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use crate::http::{AppState, base_url, unavailable};
+use crate::error::{AppError, ErrorCode, log_internal};
+use crate::http::{AppState, base_url, blocking, status_of, unavailable};
 use crate::service::Actor;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -21,6 +22,23 @@ struct NewsletterQuery {
 
 fn plain_error(status: StatusCode, message: &str) -> HttpResponse {
     HttpResponse::build(status).content_type("text/plain; charset=utf-8").body(message.to_owned())
+}
+
+/// An error of the newsletter's documents, with the status its code maps to (one mapping for all
+/// handlers, `http::status_of`); internal causes are logged under an incident id, never shown.
+fn document_error(req: &HttpRequest, e: AppError) -> HttpResponse {
+    match e {
+        // The topic field is a path segment here: one that does not exist is a page not found.
+        AppError::User { code: ErrorCode::BadUserInput, field: Some(f), message, .. } if f == "topicField" => {
+            plain_error(StatusCode::NOT_FOUND, &message)
+        }
+        AppError::User { code: ErrorCode::Unavailable | ErrorCode::Timeout, .. } => unavailable(req, &e.to_string()),
+        AppError::User { code, message, .. } => plain_error(status_of(code), &message),
+        AppError::Internal(detail) => {
+            let incident = log_internal(&detail);
+            plain_error(StatusCode::INTERNAL_SERVER_ERROR, &format!("Interner Fehler (Vorgang {incident})"))
+        }
+    }
 }
 
 /// `GET /newsletter/<topic-field>` (HTML) and `/newsletter/<topic-field>.md` (Markdown);
@@ -45,10 +63,8 @@ async fn newsletter_page(
         Err(e) => return plain_error(StatusCode::BAD_REQUEST, &format!("since: {e}")),
     };
     let base_url = base_url(&req);
-    let pool = state.pool.clone();
-    let result = web::block(move || {
-        let mut conn = pool.get().map_err(|e| crate::error::AppError::Internal(e.to_string()))?;
-        let issue = newsletter::build(&mut conn, &topic, since.as_ref())?;
+    let result = blocking(&state, move |conn| {
+        let issue = newsletter::build(conn, &topic, since.as_ref())?;
         newsletter::render(&issue, format, &RenderContext { base_url, unsubscribe_url: None })
     })
     .await;
@@ -58,10 +74,8 @@ async fn newsletter_page(
         Format::Text => "text/plain; charset=utf-8",
     };
     match result {
-        Ok(Ok(body)) => HttpResponse::Ok().content_type(content_type).body(body),
-        Ok(Err(crate::error::AppError::User { message, .. })) => plain_error(StatusCode::NOT_FOUND, &message),
-        Ok(Err(e)) => unavailable(&req, &e.to_string()),
-        Err(e) => unavailable(&req, &e.to_string()),
+        Ok(body) => HttpResponse::Ok().content_type(content_type).body(body),
+        Err(e) => document_error(&req, e),
     }
 }
 
@@ -98,19 +112,22 @@ async fn subscription_link(
     let Some(token) = token.filter(|t| !t.is_empty() && t.len() <= 100) else {
         return subscriber_page(StatusCode::BAD_REQUEST, "Der Link ist unvollständig.");
     };
-    let pool = state.pool.clone();
-    let result = web::block(move || {
-        let mut conn = pool.get().map_err(|e| crate::error::AppError::Internal(e.to_string()))?;
-        act(&mut conn, &Actor::anonymous(), &token)
-    })
-    .await;
+    let result = blocking(&state, move |conn| act(conn, &Actor::anonymous(), &token)).await;
     match result {
-        Ok(Ok(_)) => subscriber_page(StatusCode::OK, done),
-        Ok(Err(crate::error::AppError::User { .. })) => {
+        Ok(_) => subscriber_page(StatusCode::OK, done),
+        Err(AppError::User { code: ErrorCode::NotFound | ErrorCode::BadUserInput, .. }) => {
             subscriber_page(StatusCode::NOT_FOUND, "Dieser Link ist nicht (mehr) gültig.")
         }
-        Ok(Err(e)) => unavailable(&req, &e.to_string()),
-        Err(e) => unavailable(&req, &e.to_string()),
+        Err(e @ AppError::User { code: ErrorCode::Unavailable | ErrorCode::Timeout, .. }) => {
+            unavailable(&req, &e.to_string())
+        }
+        Err(AppError::User { code, .. }) => {
+            subscriber_page(status_of(code), "Der Link konnte nicht verarbeitet werden. Bitte versuchen Sie es erneut.")
+        }
+        Err(AppError::Internal(detail)) => {
+            let incident = log_internal(&detail);
+            subscriber_page(StatusCode::INTERNAL_SERVER_ERROR, &format!("Interner Fehler (Vorgang {incident})."))
+        }
     }
 }
 
@@ -144,16 +161,9 @@ async fn atom_feed(req: HttpRequest, path: web::Path<String>, state: web::Data<A
         return plain_error(StatusCode::NOT_FOUND, "feeds end in .atom");
     };
     let base_url = base_url(&req);
-    let pool = state.pool.clone();
-    let result = web::block(move || {
-        let mut conn = pool.get().map_err(|e| crate::error::AppError::Internal(e.to_string()))?;
-        crate::newsletter::feed(&mut conn, &topic, &base_url)
-    })
-    .await;
+    let result = blocking(&state, move |conn| crate::newsletter::feed(conn, &topic, &base_url)).await;
     match result {
-        Ok(Ok(body)) => HttpResponse::Ok().content_type("application/atom+xml; charset=utf-8").body(body),
-        Ok(Err(crate::error::AppError::User { message, .. })) => plain_error(StatusCode::NOT_FOUND, &message),
-        Ok(Err(e)) => unavailable(&req, &e.to_string()),
-        Err(e) => unavailable(&req, &e.to_string()),
+        Ok(body) => HttpResponse::Ok().content_type("application/atom+xml; charset=utf-8").body(body),
+        Err(e) => document_error(&req, e),
     }
 }

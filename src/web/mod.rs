@@ -184,30 +184,27 @@ where
     F: FnOnce(&mut Db, &Viewer) -> AppResult<Reply> + Send + 'static,
 {
     let cookie = session_cookie(req);
-    let pool = state.pool.clone();
     let statements = Arc::new(AtomicUsize::new(0));
     let counter = statements.clone();
-    let result = web::block(move || -> AppResult<(Viewer, AppResult<Reply>)> {
-        let mut conn = pool.get()?;
+    let result = crate::http::blocking(state, move |conn| -> AppResult<(Viewer, AppResult<Reply>)> {
         conn.set_instrumentation(move |e: InstrumentationEvent<'_>| {
             if let InstrumentationEvent::StartQuery { .. } = e {
                 counter.fetch_add(1, Ordering::Relaxed);
             }
         });
         let session = match cookie {
-            Some(c) => session::find(&mut conn, &c)?,
+            Some(c) => session::find(conn, &c)?,
             None => None,
         };
         let viewer = Viewer { session };
-        let reply = f(&mut conn, &viewer);
+        let reply = f(conn, &viewer);
         Ok((viewer, reply))
     })
     .await;
     let mut resp = match result {
-        Ok(Ok((viewer, Ok(reply)))) => respond(&viewer, reply),
-        Ok(Ok((viewer, Err(e)))) => error_page(&viewer, e),
-        Ok(Err(e)) => error_page(&Viewer::default(), e),
-        Err(e) => error_page(&Viewer::default(), AppError::Internal(format!("blocking task: {e}"))),
+        Ok((viewer, Ok(reply))) => respond(&viewer, reply),
+        Ok((viewer, Err(e))) => error_page(&viewer, e),
+        Err(e) => error_page(&Viewer::default(), e),
     };
     // Like /graphql: how many statements the page took (for tests that guard against one per row).
     if state.config.query_count_header
@@ -372,41 +369,30 @@ fn respond(viewer: &Viewer, reply: Reply) -> HttpResponse {
 
 /// A German page for an error: what happened, what the field was, what to do.
 fn error_page(viewer: &Viewer, e: AppError) -> HttpResponse {
-    let (status, title, hint) = match e.code() {
+    let status = crate::http::status_of(e.code());
+    let (title, hint) = match e.code() {
         ErrorCode::BadUserInput | ErrorCode::BadRequest => {
-            (StatusCode::BAD_REQUEST, "Eingabe nicht gültig", "Bitte prüfen Sie die Angaben und senden Sie sie erneut.")
+            ("Eingabe nicht gültig", "Bitte prüfen Sie die Angaben und senden Sie sie erneut.")
         }
-        ErrorCode::NotFound => {
-            (StatusCode::NOT_FOUND, "Nicht gefunden", "Der Eintrag oder Link existiert nicht (mehr).")
-        }
+        ErrorCode::NotFound => ("Nicht gefunden", "Der Eintrag oder Link existiert nicht (mehr)."),
         ErrorCode::Conflict => (
-            StatusCode::CONFLICT,
             "Inzwischen geändert",
             "Jemand hat den Eintrag inzwischen geändert. Bitte laden Sie die Seite neu und prüfen Sie den aktuellen Stand.",
         ),
-        ErrorCode::Forbidden => {
-            (StatusCode::FORBIDDEN, "Nicht erlaubt", "Diese Aktion ist für Ihre Anmeldung nicht freigegeben.")
+        ErrorCode::Forbidden => ("Nicht erlaubt", "Diese Aktion ist für Ihre Anmeldung nicht freigegeben."),
+        ErrorCode::IllegalTransition => {
+            ("Dieser Schritt ist nicht möglich", "Der aktuelle Stand lässt diesen Schritt nicht zu.")
         }
-        ErrorCode::IllegalTransition => (
-            StatusCode::CONFLICT,
-            "Dieser Schritt ist nicht möglich",
-            "Der aktuelle Stand lässt diesen Schritt nicht zu.",
-        ),
-        ErrorCode::AlreadyExists => (StatusCode::CONFLICT, "Bereits vorhanden", "Dieser Eintrag besteht schon."),
-        ErrorCode::Unauthenticated => (
-            StatusCode::UNAUTHORIZED,
-            "Anmeldung erforderlich",
-            "Bitte melden Sie sich an, zum Beispiel mit dem Anmeldelink Ihrer Koordination.",
-        ),
-        ErrorCode::RateLimited => {
-            (StatusCode::TOO_MANY_REQUESTS, "Zu viele Anfragen", "Bitte versuchen Sie es gleich noch einmal.")
+        ErrorCode::AlreadyExists => ("Bereits vorhanden", "Dieser Eintrag besteht schon."),
+        ErrorCode::Unauthenticated => {
+            ("Anmeldung erforderlich", "Bitte melden Sie sich an, zum Beispiel mit dem Anmeldelink Ihrer Koordination.")
         }
-        ErrorCode::Timeout | ErrorCode::Unavailable | ErrorCode::LimitExceeded => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Vorübergehend nicht erreichbar",
-            "Bitte versuchen Sie es in einigen Minuten erneut.",
-        ),
-        ErrorCode::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "Interner Fehler", ""),
+        ErrorCode::RateLimited => ("Zu viele Anfragen", "Bitte versuchen Sie es gleich noch einmal."),
+        ErrorCode::LimitExceeded => ("Anfrage zu umfangreich", "Bitte fragen Sie nach weniger Einträgen."),
+        ErrorCode::Timeout | ErrorCode::Unavailable => {
+            ("Vorübergehend nicht erreichbar", "Bitte versuchen Sie es in einigen Minuten erneut.")
+        }
+        ErrorCode::Internal => ("Interner Fehler", ""),
     };
     let (detail, field, incident) = match &e {
         AppError::User { message, field, .. } => (Some(message.clone()), field.clone(), None),
