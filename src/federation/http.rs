@@ -6,7 +6,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
-use crate::http::{AppState, fail, public_url, unavailable};
+use crate::http::{AppState, blocking, fail, json_error, public_url};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/.well-known/ozg-registry", web::get().to(instance))
@@ -15,14 +15,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// `GET /.well-known/ozg-registry`: who this instance is, its feed and its public key.
 async fn instance(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let (pool, cfg) = (state.pool.clone(), state.federation.clone());
-    let result = web::block(move || {
-        let mut conn = pool.get()?;
-        crate::federation::identity(&mut conn, &cfg)
-    })
-    .await;
+    let cfg = state.federation.clone();
+    let result = blocking(&state, move |conn| crate::federation::identity(conn, &cfg)).await;
     match result {
-        Ok(Ok(me)) => {
+        Ok(me) => {
             let url = public_url(&req, &state);
             HttpResponse::Ok().json(json!({
                 "id": me.instance_id,
@@ -33,8 +29,7 @@ async fn instance(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse 
                 "version": env!("CARGO_PKG_VERSION"),
             }))
         }
-        Ok(Err(e)) => unavailable(&req, &e.to_string()),
-        Err(e) => unavailable(&req, &e.to_string()),
+        Err(e) => json_error(&req, e),
     }
 }
 
@@ -60,21 +55,19 @@ async fn federation_feed(req: HttpRequest, q: web::Query<FeedQuery>, state: web:
         _ => return bad(&format!("limit: a whole number from 1 to {}", feed::MAX_LIMIT)),
     };
     let if_none_match = req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let (pool, cfg) = (state.pool.clone(), state.federation.clone());
-    let result = web::block(move || -> crate::error::AppResult<Result<(String, feed::Page), String>> {
-        let mut conn = pool.get()?;
-        let tag = feed::etag(&mut conn, after, limit)?;
+    let cfg = state.federation.clone();
+    let result = blocking(&state, move |conn| -> crate::error::AppResult<Result<(String, feed::Page), String>> {
+        let tag = feed::etag(conn, after, limit)?;
         if if_none_match.as_deref() == Some(tag.as_str()) {
             return Ok(Err(tag));
         }
-        let me = crate::federation::identity(&mut conn, &cfg)?;
-        Ok(Ok((tag, feed::page(&mut conn, &me, after, limit)?)))
+        let me = crate::federation::identity(conn, &cfg)?;
+        Ok(Ok((tag, feed::page(conn, &me, after, limit)?)))
     })
     .await;
     match result {
-        Ok(Ok(Ok((tag, page)))) => HttpResponse::Ok().insert_header((header::ETAG, tag)).json(page),
-        Ok(Ok(Err(tag))) => HttpResponse::NotModified().insert_header((header::ETAG, tag)).finish(),
-        Ok(Err(e)) => unavailable(&req, &e.to_string()),
-        Err(e) => unavailable(&req, &e.to_string()),
+        Ok(Ok((tag, page))) => HttpResponse::Ok().insert_header((header::ETAG, tag)).json(page),
+        Ok(Err(tag)) => HttpResponse::NotModified().insert_header((header::ETAG, tag)).finish(),
+        Err(e) => json_error(&req, e),
     }
 }

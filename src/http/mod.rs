@@ -332,6 +332,26 @@ pub fn status_of(code: crate::error::ErrorCode) -> StatusCode {
     }
 }
 
+/// The JSON error answer of a document endpoint (JWKS, the federation's documents) for an error:
+/// its status from [`status_of`], 503 with `Retry-After` while the database is away or slow, and
+/// an incident id instead of an internal cause.
+pub(crate) fn json_error(req: &HttpRequest, e: crate::error::AppError) -> HttpResponse {
+    use crate::error::{AppError, ErrorCode};
+    match e {
+        AppError::User { code: ErrorCode::Unavailable | ErrorCode::Timeout, message, .. } => unavailable(req, &message),
+        AppError::User { code, message, .. } => fail(req, status_of(code), code.as_str(), &message),
+        AppError::Internal(detail) => {
+            let incident = log_internal(&detail);
+            fail(
+                req,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL",
+                &format!("internal error; the incident is logged as {incident}"),
+            )
+        }
+    }
+}
+
 /// Runs database work on the blocking pool under the request timeout, the one way every handler
 /// outside `/graphql` reaches the database (the pages, the newsletter and its feeds). A pool that
 /// hands out no connection is `UNAVAILABLE`, a deadline passed `TIMEOUT`; internal causes stay
@@ -381,10 +401,9 @@ pub(crate) fn base_url(req: &HttpRequest) -> String {
 /// The public keys of this instance's token issuer.
 async fn jwks(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let auth = state.auth.clone();
-    match web::block(move || auth.jwks()).await {
-        Ok(Ok(v)) => HttpResponse::Ok().json(v),
-        Ok(Err(e)) => unavailable(&req, &e),
-        Err(e) => unavailable(&req, &e.to_string()),
+    match blocking(&state, move |_| auth.jwks().map_err(crate::error::AppError::Internal)).await {
+        Ok(v) => HttpResponse::Ok().json(v),
+        Err(e) => json_error(&req, e),
     }
 }
 
