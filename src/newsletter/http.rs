@@ -24,16 +24,19 @@ fn plain_error(status: StatusCode, message: &str) -> HttpResponse {
     HttpResponse::build(status).content_type("text/plain; charset=utf-8").body(message.to_owned())
 }
 
-/// An error of the newsletter's documents, with the status its code maps to (one mapping for all
-/// handlers, `http::status_of`); internal causes are logged under an incident id, never shown.
+/// An error of the newsletter's documents for the person who opened the link, in German and without
+/// slugs or field names, with the status its code maps to (one mapping for all handlers,
+/// `http::status_of`); internal causes are logged under an incident id, never shown.
 fn document_error(req: &HttpRequest, e: AppError) -> HttpResponse {
     match e {
         // The topic field is a path segment here: one that does not exist is a page not found.
-        AppError::User { code: ErrorCode::BadUserInput, field: Some(f), message, .. } if f == "topicField" => {
-            plain_error(StatusCode::NOT_FOUND, &message)
+        AppError::User { code: ErrorCode::BadUserInput, field: Some(f), .. } if f == "topicField" => {
+            plain_error(StatusCode::NOT_FOUND, "Ein Themenfeld unter dieser Adresse gibt es nicht.")
         }
         AppError::User { code: ErrorCode::Unavailable | ErrorCode::Timeout, .. } => unavailable(req, &e.to_string()),
-        AppError::User { code, message, .. } => plain_error(status_of(code), &message),
+        AppError::User { code, .. } => {
+            plain_error(status_of(code), "Diese Anfrage kann nicht beantwortet werden. Bitte prüfen Sie die Adresse.")
+        }
         AppError::Internal(detail) => {
             let incident = log_internal(&detail);
             plain_error(StatusCode::INTERNAL_SERVER_ERROR, &format!("Interner Fehler (Vorgang {incident})"))
@@ -60,7 +63,12 @@ async fn newsletter_page(
     };
     let since = match query.since.as_deref().map(crate::domain::Timestamp::parse).transpose() {
         Ok(s) => s,
-        Err(e) => return plain_error(StatusCode::BAD_REQUEST, &format!("since: {e}")),
+        Err(_) => {
+            return plain_error(
+                StatusCode::BAD_REQUEST,
+                "Der Zeitpunkt „since“ ist nicht gültig; erwartet wird z. B. 2020-12-01T00:00:00Z.",
+            );
+        }
     };
     let base_url = base_url(&req);
     let result = blocking(&state, move |conn| {
@@ -158,7 +166,7 @@ async fn unsubscribe(req: HttpRequest, state: web::Data<AppState>, q: web::Query
 /// `GET /feeds/<topic-field>.atom`: the public changes to the topic field's projects.
 async fn atom_feed(req: HttpRequest, path: web::Path<String>, state: web::Data<AppState>) -> HttpResponse {
     let Some(topic) = path.into_inner().strip_suffix(".atom").map(str::to_owned) else {
-        return plain_error(StatusCode::NOT_FOUND, "feeds end in .atom");
+        return plain_error(StatusCode::NOT_FOUND, "Feeds haben die Endung .atom.");
     };
     let base_url = base_url(&req);
     let result = blocking(&state, move |conn| crate::newsletter::feed(conn, &topic, &base_url)).await;

@@ -106,15 +106,20 @@ both_backends_with!(
     }
 );
 
-/// A process's peak resident memory (bytes).
-fn peak(pid: u32) -> u64 {
+/// A memory figure of a process from /proc/<pid>/status (`VmRSS`, `VmHWM`), in bytes.
+fn memory(pid: u32, field: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     let kb: u64 = status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap();
+        .unwrap_or_else(|| panic!("{field} in /proc/{pid}/status"));
     kb * 1024
+}
+
+/// A process's peak resident memory (bytes).
+fn peak(pid: u32) -> u64 {
+    memory(pid, "VmHWM")
 }
 
 /// CPU time (user + system, in clock ticks) and resident memory (bytes) of a process.
@@ -124,13 +129,7 @@ fn usage(pid: u32) -> (u64, u64) {
     let f: Vec<&str> = after_name.split(' ').collect();
     // Fields 14 and 15 of stat (utime, stime) are 11 and 12 after the name.
     let cpu = f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let kb: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap();
-    (cpu, kb * 1024)
+    (cpu, memory(pid, "VmRSS"))
 }
 
 /// The server as its own process with every bound but the timeout raised out of reach: 20

@@ -117,10 +117,16 @@ async fn what_changed_since(app: &TestApp) {
     assert_eq!(status, 200);
     assert!(ct.starts_with("text/markdown"));
     assert!(md.starts_with("# OZG"));
-    let (status, _, _) = get(app, "/newsletter/sport").await;
+    // A person following a wrong link reads German, without slugs or field names.
+    let (status, _, text) = get(app, "/newsletter/sport").await;
     assert_eq!(status, 404);
-    let (status, _, _) = get(app, "/newsletter/ein_auswanderung?since=gestern").await;
+    assert!(
+        text.contains("Themenfeld") && !text.contains("ein_auswanderung") && !text.contains("topicField"),
+        "{text}"
+    );
+    let (status, _, text) = get(app, "/newsletter/ein_auswanderung?since=gestern").await;
     assert_eq!(status, 400);
+    assert!(text.contains("Zeitpunkt") && !text.contains("RFC"), "{text}");
 }
 
 /// The feed is well-formed Atom with the required elements, and shows a new change.
