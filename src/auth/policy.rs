@@ -156,6 +156,7 @@ pub fn decide(actor: &Actor, op: &Op, project_topics: &[String]) -> AppResult<()
 mod tests {
     use super::*;
     use crate::auth::Scope;
+    use crate::domain::{DeliveryModel, OrganisationKind, Phase, Timestamp};
 
     fn project(slug: &str, land: Option<&str>) -> ProjectRow {
         ProjectRow {
@@ -164,13 +165,13 @@ mod tests {
             title: "T".into(),
             summary: None,
             lead_land_code: land.map(Into::into),
-            delivery_model: "EFA".into(),
-            phase: "PREPARATION".into(),
+            delivery_model: DeliveryModel::EfaDevelopedHere,
+            phase: Phase::Preparation,
             phase_before_hold: None,
             status_note: None,
             version: 1,
-            created_at: String::new(),
-            updated_at: String::new(),
+            created_at: Timestamp::now(),
+            updated_at: Timestamp::now(),
             origin: None,
         }
     }
@@ -181,7 +182,7 @@ mod tests {
             slug: format!("o{id}"),
             name: format!("Organisation {id}"),
             short_name: None,
-            kind: "MUNICIPALITY".into(),
+            kind: OrganisationKind::Municipality,
             land_code: None,
             ags: None,
             ars: None,
@@ -189,8 +190,8 @@ mod tests {
             parent_id: parent,
             note: None,
             version: 1,
-            created_at: String::new(),
-            updated_at: String::new(),
+            created_at: Timestamp::now(),
+            updated_at: Timestamp::now(),
             origin: None,
         }
     }

@@ -17,7 +17,7 @@ enum Precision {
 }
 
 /// A calendar date of year, quarter, month or day precision: `2021`, `2021-Q1`, `2020-12`, `2020-12-03`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, GraphQLScalar)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, GraphQLScalar, diesel::deserialize::FromSqlRow)]
 #[graphql(
     name = "PartialDate",
     to_output_with = Self::render,
@@ -116,7 +116,11 @@ impl PartialDate {
     }
 
     pub fn today() -> Self {
-        let t = Utc::now().date_naive();
+        Self::day(Utc::now().date_naive())
+    }
+
+    /// The calendar day `t`.
+    pub fn day(t: NaiveDate) -> Self {
         Self { year: t.year() as u16, precision: Precision::Day(t.month() as u8, t.day() as u8) }
     }
 
@@ -142,7 +146,7 @@ impl fmt::Display for PartialDate {
 
 /// An instant in UTC, written as RFC 3339 with microseconds (`2026-11-30T04:32:00.123456Z`), so the
 /// text sorts in time order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, GraphQLScalar)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, GraphQLScalar, diesel::deserialize::FromSqlRow)]
 #[graphql(
     name = "DateTime",
     to_output_with = Self::render,
@@ -178,6 +182,11 @@ impl Timestamp {
             .filter(|t| (1900..=9999).contains(&t.year()))
             .map(Self)
             .ok_or_else(|| InvalidId { expected: Self::EXPECTED, found: s.to_owned() })
+    }
+
+    /// The calendar day (UTC) of this instant.
+    pub fn day(&self) -> PartialDate {
+        PartialDate::day(self.0.date_naive())
     }
 
     /// Whole seconds from `earlier` to this instant.
@@ -226,5 +235,19 @@ mod tests {
         assert!(a < b);
         assert_eq!(a, "2020-12-01T00:00:00.000000Z");
         assert!(Timestamp::parse("9999-12-31T23:59:59-23:59").is_err());
+    }
+}
+
+/// The stored form (`2020-12`), as the change log writes it.
+impl From<PartialDate> for serde_json::Value {
+    fn from(d: PartialDate) -> Self {
+        serde_json::Value::from(d.to_string())
+    }
+}
+
+/// The stored form, as the change log writes it.
+impl From<Timestamp> for serde_json::Value {
+    fn from(t: Timestamp) -> Self {
+        serde_json::Value::from(t.to_db())
     }
 }

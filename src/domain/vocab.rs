@@ -39,6 +39,8 @@ macro_rules! vocabulary {
     ($(#[$doc:meta])* $name:ident, $gql:literal { $($var:ident = $code:literal, $label:literal;)* }) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, juniper::GraphQLEnum)]
+        #[derive(diesel::expression::AsExpression, diesel::deserialize::FromSqlRow)]
+        #[diesel(sql_type = diesel::sql_types::Text)]
         #[graphql(name = $gql)]
         pub enum $name {
             $(#[graphql(name = $code, description = $label)] $var,)*
@@ -58,6 +60,19 @@ macro_rules! vocabulary {
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(self.code())
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.code())
+            }
+        }
+
+        /// The code, as the change log and the federation's records write it.
+        impl From<$name> for serde_json::Value {
+            fn from(v: $name) -> Self {
+                serde_json::Value::from(v.code())
             }
         }
     };

@@ -7,6 +7,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use super::{Identity, global_id};
+use crate::domain::Vocabulary;
 use crate::error::{AppError, AppResult};
 use crate::store::rows::OrganisationRow;
 use crate::store::{Db, federation as store, read};
@@ -147,7 +148,7 @@ fn org_ref(o: &OrganisationRow) -> OrgRef {
     OrgRef {
         slug: o.slug.clone(),
         name: o.name.clone(),
-        kind: o.kind.clone(),
+        kind: o.kind.code().to_owned(),
         ags: o.ags.clone(),
         land: o.land_code.clone(),
     }
@@ -271,9 +272,9 @@ fn scan(conn: &mut Db, me: &Identity, after: i64, limit: i64) -> AppResult<(Vec<
                     title: p.title.clone(),
                     summary: p.summary.clone(),
                     lead_land: p.lead_land_code.clone(),
-                    delivery_model: p.delivery_model.clone(),
-                    phase: p.phase.clone(),
-                    phase_before_hold: p.phase_before_hold.clone(),
+                    delivery_model: p.delivery_model.code().to_owned(),
+                    phase: p.phase.code().to_owned(),
+                    phase_before_hold: p.phase_before_hold.map(|x| x.code().to_owned()),
                     status_note: p.status_note.clone(),
                     ozg_ids: svc.iter().map(|s| s.ozg_id.clone()).collect(),
                     steps: steps
@@ -284,7 +285,7 @@ fn scan(conn: &mut Db, me: &Identity, after: i64, limit: i64) -> AppResult<(Vec<
                             position: s.position,
                             title: s.title.clone(),
                             description: s.description.clone(),
-                            status: s.status.clone(),
+                            status: s.status.code().to_owned(),
                         })
                         .collect(),
                     milestones: milestones
@@ -293,9 +294,9 @@ fn scan(conn: &mut Db, me: &Identity, after: i64, limit: i64) -> AppResult<(Vec<
                         .flatten()
                         .map(|m| MilestoneRecord {
                             title: m.title.clone(),
-                            phase: m.phase.clone(),
-                            planned: m.planned.clone(),
-                            actual: m.actual.clone(),
+                            phase: m.phase.map(|x| x.code().to_owned()),
+                            planned: m.planned.map(|d| d.to_string()),
+                            actual: m.actual.map(|d| d.to_string()),
                             note: m.note.clone(),
                         })
                         .collect(),
@@ -313,10 +314,10 @@ fn scan(conn: &mut Db, me: &Identity, after: i64, limit: i64) -> AppResult<(Vec<
                         let record = ParticipationRecord {
                             project,
                             organisation: org_ref(org),
-                            role: r.role.clone(),
-                            status: r.status.clone(),
-                            since: r.since.clone(),
-                            until: r.until.clone(),
+                            role: r.role.code().to_owned(),
+                            status: r.status.code().to_owned(),
+                            since: r.since.map(|d| d.to_string()),
+                            until: r.until.map(|d| d.to_string()),
                             note: r.note.clone(),
                         };
                         ("Participation", gid, Some(to_json(&record)?))
@@ -338,10 +339,10 @@ fn scan(conn: &mut Db, me: &Identity, after: i64, limit: i64) -> AppResult<(Vec<
                             title: r.title.clone(),
                             body: r.body.clone(),
                             invites_reuse: r.invites_reuse,
-                            opened_on: r.opened_on.clone(),
-                            closes_on: r.closes_on.clone(),
-                            status: r.status.clone(),
-                            roles: call_roles.get(&id).into_iter().flatten().map(|x| x.role.clone()).collect(),
+                            opened_on: r.opened_on.to_string(),
+                            closes_on: r.closes_on.map(|d| d.to_string()),
+                            status: r.status.code().to_owned(),
+                            roles: call_roles.get(&id).into_iter().flatten().map(|x| x.role.code().to_owned()).collect(),
                         };
                         ("Call", gid, Some(to_json(&record)?))
                     }
@@ -360,10 +361,10 @@ fn scan(conn: &mut Db, me: &Identity, after: i64, limit: i64) -> AppResult<(Vec<
                         let record = ReuseRecord {
                             project,
                             organisation: org_ref(org),
-                            status: r.status.clone(),
-                            declared_on: r.declared_on.clone(),
-                            planned_live: r.planned_live.clone(),
-                            actual_live: r.actual_live.clone(),
+                            status: r.status.code().to_owned(),
+                            declared_on: r.declared_on.map(|d| d.to_string()),
+                            planned_live: r.planned_live.map(|d| d.to_string()),
+                            actual_live: r.actual_live.map(|d| d.to_string()),
                             note: r.note.clone(),
                         };
                         ("ReuseDeclaration", gid, Some(to_json(&record)?))

@@ -182,17 +182,13 @@ pub struct ChangeItem {
     pub summary: String,
 }
 
-pub(crate) fn label_of<T: Vocabulary>(code: &str) -> String {
-    T::parse(code).map(|v| v.label().to_owned()).unwrap_or_else(|_| code.to_owned())
+pub(crate) fn date_label(d: Option<PartialDate>) -> Option<String> {
+    d.map(|d| d.label())
 }
 
-pub(crate) fn date_label(d: &Option<String>) -> Option<String> {
-    d.as_deref().and_then(|d| PartialDate::parse(d).ok()).map(|d| d.label())
-}
-
-/// "30. November 2026" for a stored timestamp.
-pub(crate) fn day_label(ts: &str) -> String {
-    PartialDate::parse(ts.get(..10).unwrap_or_default()).map(|d| d.label()).unwrap_or_else(|_| ts.to_owned())
+/// "30. November 2026" for a timestamp.
+pub(crate) fn day_label(ts: &Timestamp) -> String {
+    ts.day().label()
 }
 
 /// Rows grouped by the project they belong to.
@@ -243,7 +239,7 @@ pub fn build(conn: &mut Db, topic_slug: &str, since: Option<&Timestamp>) -> AppR
             for r in rows.iter().filter(|r| !r.personal && r.project_id.is_some_and(|p| id_set.contains(&p))) {
                 change_items.push(ChangeItem {
                     id: r.id,
-                    at: r.at.clone(),
+                    at: r.at.to_db(),
                     at_label: day_label(&r.at),
                     project: r.project_id.and_then(|p| titles.get(&p).cloned()),
                     summary: r.summary.clone(),
@@ -257,10 +253,10 @@ pub fn build(conn: &mut Db, topic_slug: &str, since: Option<&Timestamp>) -> AppR
         topic_field: topic.name.clone(),
         topic_field_slug: topic.slug.clone(),
         topic_field_leads: leads,
-        generated_label: day_label(&now.to_db()),
+        generated_label: day_label(&now),
         generated_at: now.to_db(),
         since: since.map(|s| s.to_db()),
-        since_label: since.map(|s| day_label(&s.to_db())),
+        since_label: since.map(|s| day_label(&s)),
         sections,
         changes: change_items,
         open_calls,
@@ -328,10 +324,10 @@ pub fn sections(
         roles: call_roles
             .iter()
             .filter(|r| r.call_id == c.id)
-            .map(|r| label_of::<ParticipationRole>(&r.role))
+            .map(|r| r.role.label().to_owned())
             .collect(),
-        opened: date_label(&Some(c.opened_on.clone())),
-        closes: date_label(&c.closes_on),
+        opened: Some(c.opened_on.label()),
+        closes: date_label(c.closes_on),
         invites_reuse: c.invites_reuse,
     };
 
@@ -357,8 +353,8 @@ pub fn sections(
     for p in projects {
         // Roles in a fixed order, confirmed and requested participations (withdrawn ones are past).
         let mut groups: BTreeMap<usize, RoleGroup> = BTreeMap::new();
-        for pa in of(&participations, p.id).filter(|x| x.status != "WITHDRAWN") {
-            let Ok(role) = ParticipationRole::parse(&pa.role) else { continue };
+        for pa in of(&participations, p.id).filter(|x| x.status != ParticipationStatus::Withdrawn) {
+            let role = pa.role;
             let pos = ParticipationRole::ALL.iter().position(|r| *r == role).unwrap_or(99);
             let g = groups.entry(pos).or_insert_with(|| RoleGroup {
                 role: role.code().to_owned(),
@@ -367,24 +363,24 @@ pub fn sections(
                 notes: vec![],
             });
             let mut name = org(pa.organisation_id);
-            if pa.status == "REQUESTED" {
+            if pa.status == ParticipationStatus::Requested {
                 name.push_str(" (angefragt)");
             }
             g.organisations.push(name);
             g.notes.extend(pa.note.clone());
         }
         // A milestone of a phase the project has left is reached, even where the date is unknown.
-        let order = |code: &str| Phase::parse(code).ok().and_then(|ph| Phase::ALL.iter().position(|x| *x == ph));
-        let current = order(&p.phase).filter(|_| !matches!(p.phase.as_str(), "ON_HOLD" | "DISCONTINUED" | "MERGED"));
-        let passed = |m: &MilestoneRow| match (m.phase.as_deref().and_then(order), current) {
+        let order = |ph: Phase| Phase::ALL.iter().position(|x| *x == ph);
+        let current = Some(p.phase).filter(|ph| !ph.is_side_state()).and_then(order);
+        let passed = |m: &MilestoneRow| match (m.phase.and_then(order), current) {
             (Some(mp), Some(cp)) => mp < cp,
             _ => false,
         };
         let ms: Vec<MilestoneItem> = of(&milestones, p.id)
             .map(|m| MilestoneItem {
                 title: m.title.clone(),
-                planned: date_label(&m.planned),
-                actual: date_label(&m.actual),
+                planned: date_label(m.planned),
+                actual: date_label(m.actual),
                 reached: m.actual.is_some() || passed(m),
                 note: m.note.clone(),
             })
@@ -394,18 +390,18 @@ pub fn sections(
                 position: s.position,
                 title: s.title.clone(),
                 description: s.description.clone(),
-                status: label_of::<StepStatus>(&s.status),
+                status: s.status.label().to_owned(),
             })
             .collect();
         let next = of(&milestones, p.id)
             .filter(|m| m.actual.is_none() && m.planned.is_some())
-            .map(|m| format!("{} ({})", m.title, date_label(&m.planned).unwrap_or_default()))
+            .map(|m| format!("{} ({})", m.title, date_label(m.planned).unwrap_or_default()))
             .next()
             .or_else(|| {
-                of(&steps, p.id).find(|s| s.status != "DONE").map(|s| format!("Schritt {}: {}", s.position, s.title))
+                of(&steps, p.id).find(|s| s.status != StepStatus::Done).map(|s| format!("Schritt {}: {}", s.position, s.title))
             });
         let section_calls: Vec<CallItem> =
-            of(&calls, p.id).filter(|c| c.status == "OPEN").map(|c| call_item(c, &p.title)).collect();
+            of(&calls, p.id).filter(|c| c.status == CallStatus::Open).map(|c| call_item(c, &p.title)).collect();
         open_calls.extend(section_calls.iter().cloned());
         sections.push(Section {
             slug: p.slug.clone(),
@@ -417,15 +413,15 @@ pub fn sections(
                     ozg_id: s.ozg_id.clone(),
                     name: s.name.clone(),
                     topic_field: topic_names.get(&s.topic_field_slug).cloned().unwrap_or_default(),
-                    priority: (s.federal_priority != "UNSPECIFIED")
-                        .then(|| label_of::<FederalPriority>(&s.federal_priority)),
+                    priority: (s.federal_priority != FederalPriority::Unspecified)
+                        .then(|| s.federal_priority.label().to_owned()),
                     note: l.note.clone().or_else(|| s.priority_note.clone()),
                 })
                 .collect(),
             lead_land: p.lead_land_code.as_ref().and_then(|c| lands.get(c).cloned()),
-            delivery_model: label_of::<DeliveryModel>(&p.delivery_model),
-            phase: p.phase.clone(),
-            phase_label: label_of::<Phase>(&p.phase),
+            delivery_model: p.delivery_model.label().to_owned(),
+            phase: p.phase.code().to_owned(),
+            phase_label: p.phase.label().to_owned(),
             status_note: p.status_note.clone(),
             roles: groups.into_values().collect(),
             steps: st,
@@ -435,7 +431,7 @@ pub fn sections(
                 .filter_map(|u| platforms.get(&u.platform_id).map(|pl| (u, pl)))
                 .map(|(u, pl)| PlatformItem {
                     name: pl.name.clone(),
-                    usage: label_of::<PlatformUsage>(&u.usage),
+                    usage: u.usage.label().to_owned(),
                     note: u.note.clone(),
                 })
                 .collect(),
@@ -444,21 +440,21 @@ pub fn sections(
                     let outgoing = r.from_project_id == p.id;
                     let other = if outgoing { r.to_project_id } else { r.from_project_id };
                     RelationItem {
-                        kind: r.kind.clone(),
-                        label: label_of::<RelationKind>(&r.kind),
+                        kind: r.kind.code().to_owned(),
+                        label: r.kind.label().to_owned(),
                         project: titles.get(&other).cloned().unwrap_or_default(),
                         outgoing,
                     }
                 })
                 .collect(),
             reuse: of(&reuse, p.id)
-                .filter(|r| r.status != "WITHDRAWN")
+                .filter(|r| r.status != ReuseStatus::Withdrawn)
                 .map(|r| ReuseItem {
                     organisation: org(r.organisation_id),
-                    status: r.status.clone(),
-                    label: label_of::<ReuseStatus>(&r.status),
+                    status: r.status.code().to_owned(),
+                    label: r.status.label().to_owned(),
                     note: r.note.clone(),
-                    planned_live: date_label(&r.planned_live),
+                    planned_live: date_label(r.planned_live),
                 })
                 .collect(),
             calls: section_calls,
@@ -466,7 +462,7 @@ pub fn sections(
                 .filter_map(|l| events.get(&l.event_id).map(|e| (l, e)))
                 .map(|(l, e)| EventItem {
                     title: e.title.clone(),
-                    held: date_label(&Some(e.held_on.clone())),
+                    held: Some(e.held_on.label()),
                     place: e.location_id.map(org),
                     outcome: l.outcome.clone(),
                 })

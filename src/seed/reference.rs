@@ -262,7 +262,7 @@ impl Seeder<'_> {
             let p: FederalPriority = parse(&file, &s.federal_priority)?;
             let current = read::ozg_services_by_ids(self.conn, std::slice::from_ref(&s.ozg_id))?;
             let cur = current.first().ok_or_else(|| seed_error(&file, format!("unknown OZG-ID {}", s.ozg_id)))?;
-            if cur.federal_priority == p.code() && cur.priority_note == s.note {
+            if cur.federal_priority == p && cur.priority_note == s.note {
                 continue;
             }
             write::set_service_priority(self.conn, &s.ozg_id, p.code(), s.note.as_deref())?;

@@ -124,7 +124,7 @@ pub fn close_call(conn: &mut Db, actor: &Actor, input: CloseCallInput) -> AppRes
         policy::require(conn, actor, Op::ManageProject(&project))?;
         require_home(conn, &call.origin, "call", "id")?;
         check_version(call.version, input.expected_version)?;
-        if call.status == CallStatus::Closed.code() {
+        if call.status == CallStatus::Closed {
             return Err(AppError::illegal_transition("id", "id: the call is closed already; allowed: none"));
         }
         if !write::close_call(conn, id, call.version)? {

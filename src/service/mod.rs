@@ -157,7 +157,7 @@ fn describe_ref(r: &OrganisationRef) -> String {
 
 /// Refuses work on a project that has ended (DISCONTINUED) or went into another one (MERGED).
 pub fn require_active(p: &ProjectRow, field: &str) -> AppResult<()> {
-    if matches!(p.phase.as_str(), "DISCONTINUED" | "MERGED") {
+    if matches!(p.phase, crate::domain::Phase::Discontinued | crate::domain::Phase::Merged) {
         return Err(AppError::bad_input(
             field,
             format!("{field}: project {:?} is {} and takes no further changes of this kind", p.slug, p.phase),

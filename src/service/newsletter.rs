@@ -71,11 +71,7 @@ pub fn publish_edition(conn: &mut Db, actor: &Actor, input: PublishEditionInput)
             return Ok(existing);
         }
         let last = store::last_edition(conn, def.id)?;
-        let since = last
-            .as_ref()
-            .map(|e| Timestamp::parse(&e.published_at))
-            .transpose()
-            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let since = last.as_ref().map(|e| e.published_at);
         let published = now();
         let mut issue = newsletter::build(conn, &def.topic_field_slug, since.as_ref())?;
         issue.title = def.title.clone();

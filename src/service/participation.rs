@@ -53,7 +53,7 @@ fn create_or_reopen(
     let ts = at.to_db();
     let exists_msg = format!("organisation: {} already takes part in {:?} as {}", org.name, project.slug, role.code());
     if let Some(existing) = read::participation_by_key(conn, project.id, org.id, role.code())? {
-        if existing.status != ParticipationStatus::Withdrawn.code() {
+        if existing.status != ParticipationStatus::Withdrawn {
             return Err(AppError::already_exists("organisation", exists_msg));
         }
         require_home(conn, &existing.origin, "participation", "organisation")?;
@@ -152,8 +152,7 @@ pub fn check_self_service_role(role: ParticipationRole) -> AppResult<()> {
 
 /// Only Kommunen (and their offices) sign themselves up.
 pub fn check_self_service_kind(org: &OrganisationRow) -> AppResult<()> {
-    let kind = OrganisationKind::parse(&org.kind).map_err(|e| AppError::Internal(e.to_string()))?;
-    if SELF_SERVICE_KINDS.contains(&kind) {
+    if SELF_SERVICE_KINDS.contains(&org.kind) {
         return Ok(());
     }
     Err(AppError::bad_input(
@@ -162,7 +161,7 @@ pub fn check_self_service_kind(org: &OrganisationRow) -> AppResult<()> {
             "organisation: only {} sign themselves up; {} is a {}",
             OrganisationKind::codes(SELF_SERVICE_KINDS),
             org.name,
-            kind.code()
+            org.kind.code()
         ),
     ))
 }
@@ -218,7 +217,7 @@ fn set_participation(
             require_active(&project, "id")?;
         }
         check_version(row.version, input.expected_version)?;
-        let from = ParticipationStatus::parse(&row.status).map_err(|e| AppError::Internal(e.to_string()))?;
+        let from = row.status;
         if !from.allowed_next().contains(&to) {
             return Err(AppError::illegal_transition(
                 "status",
@@ -241,7 +240,7 @@ fn set_participation(
         }
         let org = read::organisation_by_id(conn, row.organisation_id)?.expect("foreign key").name;
         let project = project.title;
-        let role = ParticipationRole::parse(&row.role).map(|r| r.label()).unwrap_or_default();
+        let role = row.role.label();
         let verb = match to {
             ParticipationStatus::Confirmed => "bestätigt",
             ParticipationStatus::Withdrawn => "zurückgezogen",

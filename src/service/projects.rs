@@ -201,8 +201,8 @@ pub fn change_phase(conn: &mut Db, actor: &Actor, input: ChangePhaseInput) -> Ap
         require_home(conn, &p.origin, "project", "slug")?;
         policy::require(conn, actor, Op::ManageProject(&p))?;
         check_version(p.version, input.expected_version)?;
-        let current = Phase::parse(&p.phase).map_err(|e| AppError::Internal(e.to_string()))?;
-        let resume = p.phase_before_hold.as_deref().and_then(|s| Phase::parse(s).ok());
+        let current = p.phase;
+        let resume = p.phase_before_hold;
         let allowed = current.allowed_next(resume);
         if !allowed.contains(&input.phase) {
             let allowed_text =
@@ -409,12 +409,12 @@ pub fn set_step_status(conn: &mut Db, actor: &Actor, input: SetStepStatusInput) 
         require_home(conn, &project.origin, "project", "id")?;
         policy::require(conn, actor, Op::ManageProject(&project))?;
         require_active(&project, "id")?;
-        if s.status == input.status.code() {
+        if s.status == input.status {
             return Ok(s);
         }
         write::set_step_status(conn, id, input.status.code())?;
         let mut diff = Diff::default();
-        diff.set("status", s.status.clone(), input.status.code());
+        diff.set("status", s.status, input.status);
         record(
             conn,
             actor,

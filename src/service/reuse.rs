@@ -53,7 +53,7 @@ pub fn declare_reuse(conn: &mut Db, actor: &Actor, input: DeclareReuseInput) -> 
         let ts = now().to_db();
         let exists = format!("organisation: {} has declared reuse of {:?} already", org.name, project.slug);
         if let Some(existing) = read::reuse_by_key(conn, project.id, org.id)? {
-            let status = ReuseStatus::parse(&existing.status).map_err(|e| AppError::Internal(e.to_string()))?;
+            let status = existing.status;
             if !status.is_closed() {
                 return Err(AppError::already_exists("organisation", exists));
             }
@@ -124,7 +124,7 @@ pub fn declare_reuse(conn: &mut Db, actor: &Actor, input: DeclareReuseInput) -> 
 
 /// Reuse is declared by Länder and Kommunen, and not by the Land that leads the project.
 pub fn check_reuser(org: &OrganisationRow, project: &ProjectRow) -> AppResult<()> {
-    let kind = OrganisationKind::parse(&org.kind).map_err(|e| AppError::Internal(e.to_string()))?;
+    let kind = org.kind;
     if !REUSER_KINDS.contains(&kind) {
         return Err(AppError::bad_input(
             "organisation",
@@ -178,7 +178,7 @@ fn move_reuse(conn: &mut Db, actor: &Actor, step: ReuseStep) -> AppResult<ReuseR
             require_home(conn, &project.origin, "project", "id")?;
         }
         check_version(row.version, expected)?;
-        let from = ReuseStatus::parse(&row.status).map_err(|e| AppError::Internal(e.to_string()))?;
+        let from = row.status;
         if !from.allowed_next().contains(&to) || to == ReuseStatus::Interest {
             let allowed: Vec<ReuseStatus> =
                 from.allowed_next().iter().copied().filter(|s| *s != ReuseStatus::Interest).collect();

@@ -54,7 +54,7 @@ fn entry_hash(prev: &str, c: &ChangeFields) -> String {
 
 /// The hashed fields, borrowed from a new or a stored entry.
 struct ChangeFields<'a> {
-    at: &'a str,
+    at: std::borrow::Cow<'a, str>,
     actor: &'a str,
     actor_role: &'a str,
     actor_organisation_id: Option<i32>,
@@ -72,7 +72,7 @@ struct ChangeFields<'a> {
 impl<'a> From<&'a NewChange<'a>> for ChangeFields<'a> {
     fn from(c: &'a NewChange<'a>) -> Self {
         ChangeFields {
-            at: c.at,
+            at: c.at.into(),
             actor: c.actor,
             actor_role: c.actor_role,
             actor_organisation_id: c.actor_organisation_id,
@@ -92,12 +92,12 @@ impl<'a> From<&'a NewChange<'a>> for ChangeFields<'a> {
 impl<'a> From<&'a ChangeRow> for ChangeFields<'a> {
     fn from(c: &'a ChangeRow) -> Self {
         ChangeFields {
-            at: &c.at,
+            at: c.at.to_db().into(),
             actor: &c.actor,
             actor_role: &c.actor_role,
             actor_organisation_id: c.actor_organisation_id,
             actor_issuer: c.actor_issuer.as_deref(),
-            action: &c.action,
+            action: crate::domain::Vocabulary::code(c.action),
             outcome: &c.outcome,
             entity_type: &c.entity_type,
             entity_id: &c.entity_id,

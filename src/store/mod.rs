@@ -13,6 +13,7 @@ pub mod read;
 pub mod rows;
 pub mod schema;
 pub mod sessions;
+pub mod types;
 pub mod write;
 
 use std::sync::atomic::{AtomicU64, Ordering};

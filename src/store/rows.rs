@@ -1,7 +1,13 @@
-//! Rows as stored. Enumerations and dates are kept as their text codes here; the service and GraphQL
-//! layers turn them into domain types.
+//! Rows as stored, with typed values: vocabularies as their enums, dates and timestamps as their
+//! types. A stored value that is not valid fails the read (see `super::types`).
 
 use diesel::prelude::*;
+
+use crate::domain::{
+    CallStatus, ChangeAction, DeliveryModel, EventKind, FederalPriority, FundingStatus, OrganisationKind,
+    ParticipationRole, ParticipationStatus, PartialDate, Phase, PlatformKind, PlatformUsage, RelationKind,
+    ReuseStatus, StepStatus, Timestamp,
+};
 
 use super::schema::*;
 
@@ -47,7 +53,7 @@ pub struct OzgServiceRow {
     pub name: String,
     pub topic_field_slug: String,
     pub life_situation_id: i32,
-    pub federal_priority: String,
+    pub federal_priority: FederalPriority,
     pub priority_note: Option<String>,
 }
 
@@ -68,7 +74,7 @@ pub struct OrganisationRow {
     pub slug: String,
     pub name: String,
     pub short_name: Option<String>,
-    pub kind: String,
+    pub kind: OrganisationKind,
     pub land_code: Option<String>,
     pub ags: Option<String>,
     pub ars: Option<String>,
@@ -76,8 +82,8 @@ pub struct OrganisationRow {
     pub parent_id: Option<i32>,
     pub note: Option<String>,
     pub version: i32,
-    pub created_at: String,
-    pub updated_at: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
     /// The home registry of a replicated record; `None` for records homed here.
     pub origin: Option<String>,
 }
@@ -88,7 +94,7 @@ pub struct PlatformRow {
     pub id: i32,
     pub slug: String,
     pub name: String,
-    pub kind: String,
+    pub kind: PlatformKind,
     pub operator_id: Option<i32>,
     pub note: Option<String>,
 }
@@ -101,13 +107,13 @@ pub struct ProjectRow {
     pub title: String,
     pub summary: Option<String>,
     pub lead_land_code: Option<String>,
-    pub delivery_model: String,
-    pub phase: String,
-    pub phase_before_hold: Option<String>,
+    pub delivery_model: DeliveryModel,
+    pub phase: Phase,
+    pub phase_before_hold: Option<Phase>,
     pub status_note: Option<String>,
     pub version: i32,
-    pub created_at: String,
-    pub updated_at: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
     /// The home registry of a replicated record; `None` for records homed here.
     pub origin: Option<String>,
 }
@@ -127,7 +133,7 @@ pub struct ProjectPlatformRow {
     pub id: i32,
     pub project_id: i32,
     pub platform_id: i32,
-    pub usage: String,
+    pub usage: PlatformUsage,
     pub note: Option<String>,
 }
 
@@ -138,7 +144,7 @@ pub struct FundingRow {
     pub project_id: i32,
     pub source: String,
     pub instrument: Option<String>,
-    pub status: String,
+    pub status: FundingStatus,
     pub funder_id: Option<i32>,
     pub note: Option<String>,
 }
@@ -151,7 +157,7 @@ pub struct StepRow {
     pub position: i32,
     pub title: String,
     pub description: Option<String>,
-    pub status: String,
+    pub status: StepStatus,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -160,9 +166,9 @@ pub struct MilestoneRow {
     pub id: i32,
     pub project_id: i32,
     pub title: String,
-    pub phase: Option<String>,
-    pub planned: Option<String>,
-    pub actual: Option<String>,
+    pub phase: Option<Phase>,
+    pub planned: Option<PartialDate>,
+    pub actual: Option<PartialDate>,
     pub note: Option<String>,
     pub version: i32,
 }
@@ -173,7 +179,7 @@ pub struct RelationRow {
     pub id: i32,
     pub from_project_id: i32,
     pub to_project_id: i32,
-    pub kind: String,
+    pub kind: RelationKind,
     pub note: Option<String>,
 }
 
@@ -183,14 +189,14 @@ pub struct ParticipationRow {
     pub id: i32,
     pub project_id: i32,
     pub organisation_id: i32,
-    pub role: String,
-    pub status: String,
-    pub since: Option<String>,
-    pub until: Option<String>,
+    pub role: ParticipationRole,
+    pub status: ParticipationStatus,
+    pub since: Option<PartialDate>,
+    pub until: Option<PartialDate>,
     pub note: Option<String>,
     pub version: i32,
-    pub created_at: String,
-    pub updated_at: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
     /// The home registry of a replicated record; `None` for records homed here.
     pub origin: Option<String>,
 }
@@ -204,9 +210,9 @@ pub struct CallRow {
     pub title: String,
     pub body: String,
     pub invites_reuse: bool,
-    pub opened_on: String,
-    pub closes_on: Option<String>,
-    pub status: String,
+    pub opened_on: PartialDate,
+    pub closes_on: Option<PartialDate>,
+    pub status: CallStatus,
     pub version: i32,
     /// The home registry of a replicated record; `None` for records homed here.
     pub origin: Option<String>,
@@ -216,8 +222,8 @@ pub struct CallRow {
 #[diesel(table_name = call_roles)]
 pub struct CallRoleRow {
     pub call_id: i32,
-    pub role: String,
-    pub organisation_kind: Option<String>,
+    pub role: ParticipationRole,
+    pub organisation_kind: Option<OrganisationKind>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -226,14 +232,14 @@ pub struct ReuseRow {
     pub id: i32,
     pub project_id: i32,
     pub organisation_id: i32,
-    pub status: String,
-    pub declared_on: Option<String>,
-    pub planned_live: Option<String>,
-    pub actual_live: Option<String>,
+    pub status: ReuseStatus,
+    pub declared_on: Option<PartialDate>,
+    pub planned_live: Option<PartialDate>,
+    pub actual_live: Option<PartialDate>,
     pub note: Option<String>,
     pub version: i32,
-    pub created_at: String,
-    pub updated_at: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
     /// The home registry of a replicated record; `None` for records homed here.
     pub origin: Option<String>,
 }
@@ -244,8 +250,8 @@ pub struct EventRow {
     pub id: i32,
     pub slug: String,
     pub title: String,
-    pub kind: String,
-    pub held_on: String,
+    pub kind: EventKind,
+    pub held_on: PartialDate,
     pub location_id: Option<i32>,
     pub organiser_id: Option<i32>,
     pub note: Option<String>,
@@ -263,12 +269,12 @@ pub struct EventProjectRow {
 #[diesel(table_name = change_log)]
 pub struct ChangeRow {
     pub id: i64,
-    pub at: String,
+    pub at: Timestamp,
     pub actor: String,
     pub actor_role: String,
     pub actor_organisation_id: Option<i32>,
     pub actor_issuer: Option<String>,
-    pub action: String,
+    pub action: ChangeAction,
     pub outcome: String,
     pub entity_type: String,
     pub entity_id: String,
@@ -319,7 +325,7 @@ pub struct ContactRow {
     pub function: Option<String>,
     pub email: Option<String>,
     pub phone: Option<String>,
-    pub created_at: String,
+    pub created_at: Timestamp,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -330,7 +336,7 @@ pub struct DefinitionRow {
     pub title: String,
     pub topic_field_slug: String,
     pub audience: String,
-    pub created_at: String,
+    pub created_at: Timestamp,
     pub version: i32,
 }
 
@@ -340,8 +346,8 @@ pub struct EditionRow {
     pub id: i32,
     pub definition_id: i32,
     pub number: i32,
-    pub published_at: String,
-    pub since: Option<String>,
+    pub published_at: Timestamp,
+    pub since: Option<Timestamp>,
     pub idempotency_key: String,
     pub issue: String,
     pub body_html: String,

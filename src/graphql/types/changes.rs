@@ -23,7 +23,7 @@ impl ChangeEntry {
         ID::new(self.0.id.to_string())
     }
     fn at(&self) -> FieldResult<Timestamp> {
-        timestamp(&self.0.at)
+        Ok(self.0.at)
     }
     /// Who made the change (the token's subject); shown to coordinators and admins only.
     fn actor(&self, context: &Ctx) -> Option<&str> {
@@ -49,10 +49,10 @@ impl ChangeEntry {
         &self.0.outcome
     }
     fn action(&self) -> FieldResult<ChangeAction> {
-        parse_vocab(&self.0.action)
+        Ok(self.0.action)
     }
     fn action_label(&self) -> FieldResult<&'static str> {
-        parse_vocab::<ChangeAction>(&self.0.action).map(|a| a.label())
+        Ok(self.0.action.label())
     }
     /// Project, Participation, Call, ReuseDeclaration, Milestone, Organisation, …
     fn entity_type(&self) -> &str {

@@ -21,16 +21,16 @@ impl Event {
         &self.0.title
     }
     fn kind(&self) -> FieldResult<EventKind> {
-        parse_vocab(&self.0.kind)
+        Ok(self.0.kind)
     }
     fn kind_label(&self) -> FieldResult<&'static str> {
-        parse_vocab::<EventKind>(&self.0.kind).map(|k| k.label())
+        Ok(self.0.kind.label())
     }
     fn held_on(&self) -> Option<PartialDate> {
-        PartialDate::parse(&self.0.held_on).ok()
+        Some(self.0.held_on)
     }
     fn held_on_label(&self) -> Option<String> {
-        PartialDate::parse(&self.0.held_on).ok().map(|d| d.label())
+        Some(self.0.held_on).map(|d| d.label())
     }
     fn location(&self, context: &Ctx) -> FieldResult<Option<Organisation>> {
         self.0.location_id.map(|o| context.org_by_id(o)).transpose()

@@ -10,22 +10,11 @@ use super::errors::internal_error;
 use crate::domain::*;
 use crate::store::{read, rows::*};
 
-fn parse_vocab<T: Vocabulary>(code: &str) -> FieldResult<T> {
-    T::parse(code).map_err(|e| internal_error(&format!("stored value: {e}")))
-}
-
-fn parse_date(s: &Option<String>) -> Option<PartialDate> {
-    s.as_deref().and_then(|d| PartialDate::parse(d).ok())
-}
-
 /// A list argument `first` as a length (a negative one, which the limits refuse, as none).
 fn n(first: i32) -> usize {
     usize::try_from(first).unwrap_or(0)
 }
 
-fn timestamp(s: &str) -> FieldResult<Timestamp> {
-    Timestamp::parse(s).map_err(|e| internal_error(&format!("stored timestamp: {e}")))
-}
 
 mod changes;
 mod contacts;

@@ -44,11 +44,11 @@ impl NewsletterEdition {
         self.0.number
     }
     fn published_at(&self) -> FieldResult<Timestamp> {
-        timestamp(&self.0.published_at)
+        Ok(self.0.published_at)
     }
     /// The previous edition's publication: "what changed" covers the time since.
     fn since(&self) -> Option<Timestamp> {
-        self.0.since.as_deref().and_then(|s| Timestamp::parse(s).ok())
+        self.0.since
     }
     /// The edition's text in a format, with a generic unsubscribe link.
     fn body(&self, format: Option<crate::newsletter::Format>) -> String {

@@ -34,10 +34,10 @@ impl Organisation {
         self.0.short_name.as_deref()
     }
     fn kind(&self) -> FieldResult<OrganisationKind> {
-        parse_vocab(&self.0.kind)
+        Ok(self.0.kind)
     }
     fn kind_label(&self) -> FieldResult<&'static str> {
-        parse_vocab::<OrganisationKind>(&self.0.kind).map(|k| k.label())
+        Ok(self.0.kind.label())
     }
     fn land(&self, context: &Ctx) -> FieldResult<Option<Land>> {
         context.land(&self.0.land_code)

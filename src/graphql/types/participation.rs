@@ -29,22 +29,22 @@ impl Participation {
         context.org_by_id(self.0.organisation_id)
     }
     fn role(&self) -> FieldResult<ParticipationRole> {
-        parse_vocab(&self.0.role)
+        Ok(self.0.role)
     }
     fn role_label(&self) -> FieldResult<&'static str> {
-        parse_vocab::<ParticipationRole>(&self.0.role).map(|r| r.label())
+        Ok(self.0.role.label())
     }
     fn status(&self) -> FieldResult<ParticipationStatus> {
-        parse_vocab(&self.0.status)
+        Ok(self.0.status)
     }
     fn status_label(&self) -> FieldResult<&'static str> {
-        parse_vocab::<ParticipationStatus>(&self.0.status).map(|s| s.label())
+        Ok(self.0.status.label())
     }
     fn since(&self) -> Option<PartialDate> {
-        parse_date(&self.0.since)
+        self.0.since
     }
     fn until(&self) -> Option<PartialDate> {
-        parse_date(&self.0.until)
+        self.0.until
     }
     fn note(&self) -> Option<&str> {
         self.0.note.as_deref()
@@ -53,10 +53,10 @@ impl Participation {
         self.0.version
     }
     fn created_at(&self) -> FieldResult<Timestamp> {
-        timestamp(&self.0.created_at)
+        Ok(self.0.created_at)
     }
     fn updated_at(&self) -> FieldResult<Timestamp> {
-        timestamp(&self.0.updated_at)
+        Ok(self.0.updated_at)
     }
 }
 
@@ -95,7 +95,7 @@ impl Call {
                 .l
                 .call_roles
                 .many(context, &self.0.id, &context.keys.calls, read::call_roles_by_calls, |r| r.call_id)?;
-        let mut roles = rows.iter().map(|r| parse_vocab(&r.role)).collect::<FieldResult<Vec<ParticipationRole>>>()?;
+        let mut roles: Vec<ParticipationRole> = rows.iter().map(|r| r.role).collect();
         roles.sort();
         Ok(roles)
     }
@@ -104,24 +104,24 @@ impl Call {
         self.0.invites_reuse
     }
     fn opened_on(&self) -> Option<PartialDate> {
-        PartialDate::parse(&self.0.opened_on).ok()
+        Some(self.0.opened_on)
     }
     fn opened_on_label(&self) -> Option<String> {
-        PartialDate::parse(&self.0.opened_on).ok().map(|d| d.label())
+        Some(self.0.opened_on).map(|d| d.label())
     }
     fn closes_on(&self) -> Option<PartialDate> {
-        parse_date(&self.0.closes_on)
+        self.0.closes_on
     }
     fn status(&self) -> FieldResult<CallStatus> {
-        parse_vocab(&self.0.status)
+        Ok(self.0.status)
     }
     fn status_label(&self) -> FieldResult<&'static str> {
-        parse_vocab::<CallStatus>(&self.0.status).map(|s| s.label())
+        Ok(self.0.status.label())
     }
     /// Open and its closing date (if any) not yet passed.
     fn is_open(&self) -> bool {
         let today = PartialDate::today().start();
-        self.0.status == "OPEN" && parse_date(&self.0.closes_on).is_none_or(|c| c.not_over(today))
+        self.0.status == CallStatus::Open && self.0.closes_on.is_none_or(|c| c.not_over(today))
     }
     fn version(&self) -> i32 {
         self.0.version
@@ -151,24 +151,23 @@ impl ReuseDeclaration {
         context.org_by_id(self.0.organisation_id)
     }
     fn status(&self) -> FieldResult<ReuseStatus> {
-        parse_vocab(&self.0.status)
+        Ok(self.0.status)
     }
     fn status_label(&self) -> FieldResult<&'static str> {
-        parse_vocab::<ReuseStatus>(&self.0.status).map(|s| s.label())
+        Ok(self.0.status.label())
     }
     /// The statuses `advanceReuseDeclaration` / `withdrawReuseDeclaration` accept next.
     fn allowed_next_statuses(&self) -> FieldResult<Vec<ReuseStatus>> {
-        let s: ReuseStatus = parse_vocab(&self.0.status)?;
-        Ok(s.allowed_next().iter().copied().filter(|n| *n != ReuseStatus::Interest).collect())
+        Ok(self.0.status.allowed_next().iter().copied().filter(|n| *n != ReuseStatus::Interest).collect())
     }
     fn declared_on(&self) -> Option<PartialDate> {
-        parse_date(&self.0.declared_on)
+        self.0.declared_on
     }
     fn planned_live(&self) -> Option<PartialDate> {
-        parse_date(&self.0.planned_live)
+        self.0.planned_live
     }
     fn actual_live(&self) -> Option<PartialDate> {
-        parse_date(&self.0.actual_live)
+        self.0.actual_live
     }
     fn note(&self) -> Option<&str> {
         self.0.note.as_deref()

@@ -14,7 +14,7 @@ pub struct Project(pub Arc<ProjectRow>);
 
 impl Project {
     fn phase_value(&self) -> FieldResult<Phase> {
-        parse_vocab(&self.0.phase)
+        Ok(self.0.phase)
     }
 }
 
@@ -45,10 +45,10 @@ impl Project {
         context.land(&self.0.lead_land_code)
     }
     fn delivery_model(&self) -> FieldResult<DeliveryModel> {
-        parse_vocab(&self.0.delivery_model)
+        Ok(self.0.delivery_model)
     }
     fn delivery_model_label(&self) -> FieldResult<&'static str> {
-        parse_vocab::<DeliveryModel>(&self.0.delivery_model).map(|d| d.label())
+        Ok(self.0.delivery_model.label())
     }
     fn phase(&self) -> FieldResult<Phase> {
         self.phase_value()
@@ -58,7 +58,7 @@ impl Project {
     }
     /// The phases `changeProjectPhase` accepts next.
     fn allowed_next_phases(&self) -> FieldResult<Vec<Phase>> {
-        let resume = self.0.phase_before_hold.as_deref().and_then(|p| Phase::parse(p).ok());
+        let resume = self.0.phase_before_hold;
         Ok(self.phase_value()?.allowed_next(resume))
     }
     fn status_note(&self) -> Option<&str> {
@@ -143,7 +143,7 @@ impl Project {
             |r| r.project_id,
             usize::MAX,
         )?;
-        rows.sort_by_key(|m| (parse_date(&m.actual).or(parse_date(&m.planned)).map(|d| d.start()), m.id));
+        rows.sort_by_key(|m| (m.actual.or(m.planned).map(|d| d.start()), m.id));
         Ok(context.take(rows, first).into_iter().map(Milestone).collect())
     }
     /// Relations from this project to others (merged into, builds on, reuses).
@@ -198,8 +198,8 @@ impl Project {
         )?;
         let rows = rows
             .into_iter()
-            .filter(|r| role.as_ref().is_none_or(|rs| rs.iter().any(|x| x.code() == r.role)))
-            .filter(|r| status.as_ref().is_none_or(|ss| ss.iter().any(|x| x.code() == r.status)))
+            .filter(|r| role.as_ref().is_none_or(|rs| rs.contains(&r.role)))
+            .filter(|r| status.as_ref().is_none_or(|ss| ss.contains(&r.status)))
             .collect();
         Ok(context.participations(context.take(rows, first)))
     }
@@ -218,7 +218,7 @@ impl Project {
             |r| r.project_id,
             usize::MAX,
         )?;
-        let rows = rows.into_iter().filter(|c| open.is_none_or(|o| o == (c.status == "OPEN"))).collect();
+        let rows = rows.into_iter().filter(|c| open.is_none_or(|o| o == (c.status == CallStatus::Open))).collect();
         Ok(context.calls(context.take(rows, first)))
     }
     fn has_open_call(&self, context: &Ctx) -> FieldResult<bool> {
@@ -230,7 +230,7 @@ impl Project {
             |r| r.project_id,
             usize::MAX,
         )?;
-        Ok(rows.iter().any(|c| c.status == "OPEN"))
+        Ok(rows.iter().any(|c| c.status == CallStatus::Open))
     }
     fn reuse_declarations(
         &self,
@@ -285,10 +285,10 @@ impl Project {
         self.0.version
     }
     fn created_at(&self) -> FieldResult<Timestamp> {
-        timestamp(&self.0.created_at)
+        Ok(self.0.created_at)
     }
     fn updated_at(&self) -> FieldResult<Timestamp> {
-        timestamp(&self.0.updated_at)
+        Ok(self.0.updated_at)
     }
 }
 
@@ -320,10 +320,10 @@ impl Platform {
         &self.0.name
     }
     fn kind(&self) -> FieldResult<PlatformKind> {
-        parse_vocab(&self.0.kind)
+        Ok(self.0.kind)
     }
     fn kind_label(&self) -> FieldResult<&'static str> {
-        parse_vocab::<PlatformKind>(&self.0.kind).map(|k| k.label())
+        Ok(self.0.kind.label())
     }
     fn operator(&self, context: &Ctx) -> FieldResult<Option<Organisation>> {
         self.0.operator_id.map(|o| context.org_by_id(o)).transpose()
@@ -348,10 +348,10 @@ impl PlatformUse {
         Ok(Platform(row))
     }
     fn usage(&self) -> FieldResult<PlatformUsage> {
-        parse_vocab(&self.0.usage)
+        Ok(self.0.usage)
     }
     fn usage_label(&self) -> FieldResult<&'static str> {
-        parse_vocab::<PlatformUsage>(&self.0.usage).map(|u| u.label())
+        Ok(self.0.usage.label())
     }
     fn note(&self) -> Option<&str> {
         self.0.note.as_deref()
@@ -370,10 +370,10 @@ impl Funding {
         self.0.instrument.as_deref()
     }
     fn status(&self) -> FieldResult<FundingStatus> {
-        parse_vocab(&self.0.status)
+        Ok(self.0.status)
     }
     fn status_label(&self) -> FieldResult<&'static str> {
-        parse_vocab::<FundingStatus>(&self.0.status).map(|s| s.label())
+        Ok(self.0.status.label())
     }
     fn funder(&self, context: &Ctx) -> FieldResult<Option<Organisation>> {
         self.0.funder_id.map(|o| context.org_by_id(o)).transpose()
@@ -400,10 +400,10 @@ impl Step {
         self.0.description.as_deref()
     }
     fn status(&self) -> FieldResult<StepStatus> {
-        parse_vocab(&self.0.status)
+        Ok(self.0.status)
     }
     fn status_label(&self) -> FieldResult<&'static str> {
-        parse_vocab::<StepStatus>(&self.0.status).map(|s| s.label())
+        Ok(self.0.status.label())
     }
 }
 
@@ -419,20 +419,20 @@ impl Milestone {
         &self.0.title
     }
     fn phase(&self) -> FieldResult<Option<Phase>> {
-        self.0.phase.as_deref().map(parse_vocab).transpose()
+        Ok(self.0.phase)
     }
     fn planned(&self) -> Option<PartialDate> {
-        parse_date(&self.0.planned)
+        self.0.planned
     }
     /// German wording of the planned date, e.g. "1. Quartal 2021".
     fn planned_label(&self) -> Option<String> {
-        parse_date(&self.0.planned).map(|d| d.label())
+        self.0.planned.map(|d| d.label())
     }
     fn actual(&self) -> Option<PartialDate> {
-        parse_date(&self.0.actual)
+        self.0.actual
     }
     fn actual_label(&self) -> Option<String> {
-        parse_date(&self.0.actual).map(|d| d.label())
+        self.0.actual.map(|d| d.label())
     }
     fn reached(&self) -> bool {
         self.0.actual.is_some()
@@ -457,10 +457,10 @@ pub struct ProjectRelation {
 #[graphql_object(context = Ctx)]
 impl ProjectRelation {
     fn kind(&self) -> FieldResult<RelationKind> {
-        parse_vocab(&self.row.kind)
+        Ok(self.row.kind)
     }
     fn kind_label(&self) -> FieldResult<&'static str> {
-        parse_vocab::<RelationKind>(&self.row.kind).map(|k| k.label())
+        Ok(self.row.kind.label())
     }
     /// The project on the other side.
     fn project(&self, context: &Ctx) -> FieldResult<Project> {

@@ -105,10 +105,10 @@ impl OzgService {
         Ok(row.map(|r| r.name.clone()).unwrap_or_default())
     }
     fn federal_priority(&self) -> FieldResult<FederalPriority> {
-        parse_vocab(&self.0.federal_priority)
+        Ok(self.0.federal_priority)
     }
     fn federal_priority_label(&self) -> FieldResult<&'static str> {
-        parse_vocab::<FederalPriority>(&self.0.federal_priority).map(|p| p.label())
+        Ok(self.0.federal_priority.label())
     }
     fn priority_note(&self) -> Option<&str> {
         self.0.priority_note.as_deref()

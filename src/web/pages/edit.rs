@@ -8,7 +8,7 @@ use crate::auth::policy::{self, Op};
 use crate::domain::*;
 use crate::error::{AppError, AppResult};
 use crate::http::AppState;
-use crate::newsletter::{date_label, day_label, label_of};
+use crate::newsletter::{date_label, day_label};
 use crate::store::{Db, changes, read};
 
 use super::*;
@@ -45,16 +45,16 @@ pub fn edit_page(
     }
     policy::require(conn, &viewer.actor(), Op::ManageProject(&p))?;
     crate::service::require_home(conn, &p.origin, "project", "slug")?;
-    let phase = Phase::parse(&p.phase).map_err(|e| AppError::Internal(e.to_string()))?;
-    let resume = p.phase_before_hold.as_deref().and_then(|c| Phase::parse(c).ok());
+    let phase = p.phase;
+    let resume = p.phase_before_hold;
     let next = phase.allowed_next(resume);
     let milestones: Vec<Value> = read::milestones_by_projects(conn, &[p.id])?
         .into_iter()
         .map(|m| {
             json!({
                 "id": m.id, "version": m.version, "title": m.title,
-                "phase": m.phase.as_deref().map(label_of::<Phase>),
-                "planned": date_label(&m.planned), "actual": date_label(&m.actual),
+                "phase": m.phase.map(|p| p.label()),
+                "planned": date_label(m.planned), "actual": date_label(m.actual),
                 "reached": m.actual.is_some(),
             })
         })

@@ -9,7 +9,7 @@ use super::super::{Viewer, notice, page, run};
 use crate::auth::Role;
 use crate::error::{AppError, AppResult};
 use crate::http::AppState;
-use crate::newsletter::{day_label, label_of};
+use crate::newsletter::{day_label};
 use crate::store::{Db, read};
 
 use super::*;
@@ -89,9 +89,9 @@ fn pending(conn: &mut Db, viewer: &Viewer) -> AppResult<Vec<Value>> {
     projects.dedup_by_key(|p| p.id);
     let ids: Vec<i32> = projects.iter().map(|p| p.id).collect();
     let requested: Vec<ParticipationRow> =
-        read::participations_by_projects(conn, &ids)?.into_iter().filter(|p| p.status == "REQUESTED").collect();
+        read::participations_by_projects(conn, &ids)?.into_iter().filter(|p| p.status == ParticipationStatus::Requested).collect();
     let interest: Vec<ReuseRow> =
-        read::reuse_by_projects(conn, &ids)?.into_iter().filter(|r| r.status == "INTEREST").collect();
+        read::reuse_by_projects(conn, &ids)?.into_iter().filter(|r| r.status == ReuseStatus::Interest).collect();
     let mut org_ids: Vec<i32> = requested.iter().map(|p| p.organisation_id).collect();
     org_ids.extend(interest.iter().map(|r| r.organisation_id));
     let orgs = organisations(conn, org_ids)?;
@@ -103,7 +103,7 @@ fn pending(conn: &mut Db, viewer: &Viewer) -> AppResult<Vec<Value>> {
                 .filter(|r| r.project_id == p.id)
                 .map(|r| {
                     json!({ "id": r.id, "version": r.version, "organisation": org_json(&orgs, r.organisation_id),
-                            "role": label_of::<ParticipationRole>(&r.role), "note": r.note })
+                            "role": r.role.label().to_owned(), "note": r.note })
                 })
                 .collect();
             let reuse: Vec<Value> = interest

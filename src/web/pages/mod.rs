@@ -60,7 +60,7 @@ fn org_json(orgs: &HashMap<i32, OrganisationRow>, id: i32) -> Value {
 
 /// Open calls with their project, issuer and the roles they seek.
 fn open_calls(conn: &mut Db, calls: Vec<CallRow>) -> AppResult<Vec<Value>> {
-    let calls: Vec<CallRow> = calls.into_iter().filter(|c| c.status == "OPEN").collect();
+    let calls: Vec<CallRow> = calls.into_iter().filter(|c| c.status == CallStatus::Open).collect();
     let projects: HashMap<i32, ProjectRow> =
         read::projects_by_ids(conn, &calls.iter().map(|c| c.project_id).collect::<Vec<_>>())?
             .into_iter()
@@ -75,7 +75,7 @@ fn open_calls(conn: &mut Db, calls: Vec<CallRow>) -> AppResult<Vec<Value>> {
             let sought: Vec<Value> = roles
                 .iter()
                 .filter(|r| r.call_id == c.id)
-                .filter_map(|r| ParticipationRole::parse(&r.role).ok())
+                .map(|r| r.role)
                 .map(|r| {
                     json!({ "code": r.code(), "label": r.label(),
                             "self_service": ParticipationRole::SELF_SERVICE.contains(&r) })
@@ -88,8 +88,8 @@ fn open_calls(conn: &mut Db, calls: Vec<CallRow>) -> AppResult<Vec<Value>> {
                 "body": c.body,
                 "project": p.map(|p| json!({ "slug": p.slug, "title": p.title })),
                 "issuer": org_json(&orgs, c.issuer_id),
-                "opened": date_label(&Some(c.opened_on.clone())),
-                "closes": date_label(&c.closes_on),
+                "opened": Some(c.opened_on.label()),
+                "closes": date_label(c.closes_on),
                 "invites_reuse": c.invites_reuse,
                 "roles": sought,
             })

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::super::{page, run};
 use crate::error::{AppError, AppResult};
 use crate::http::AppState;
-use crate::newsletter::{date_label, label_of};
+use crate::newsletter::{date_label};
 use crate::store::{Db, read};
 
 use super::*;
@@ -31,7 +31,7 @@ pub async fn organisation(req: HttpRequest, state: web::Data<AppState>, path: we
             json!({
                 "title": o.name,
                 "organisation": {
-                    "name": o.name, "short_name": o.short_name, "kind": label_of::<OrganisationKind>(&o.kind),
+                    "name": o.name, "short_name": o.short_name, "kind": o.kind.label().to_owned(),
                     "land": o.land_code.as_ref().and_then(|c| lands.get(c)), "ags": o.ags, "ars": o.ars,
                     "note": o.note,
                 },
@@ -54,28 +54,28 @@ pub(super) fn involvement(conn: &mut Db, org: i32) -> AppResult<(Vec<Value>, Vec
     let projects: HashMap<i32, ProjectRow> =
         read::projects_by_ids(conn, &ids)?.into_iter().map(|p| (p.id, p)).collect();
     let project = |id: i32| {
-        projects.get(&id).map(|p| json!({ "slug": p.slug, "title": p.title, "phase": label_of::<Phase>(&p.phase) }))
+        projects.get(&id).map(|p| json!({ "slug": p.slug, "title": p.title, "phase": p.phase.label().to_owned() }))
     };
     let parts = participations
         .iter()
-        .filter(|p| p.status != "WITHDRAWN")
+        .filter(|p| p.status != ParticipationStatus::Withdrawn)
         .map(|p| {
             json!({
                 "id": p.id, "version": p.version, "project": project(p.project_id),
-                "role": label_of::<ParticipationRole>(&p.role),
-                "status": label_of::<ParticipationStatus>(&p.status),
-                "since": date_label(&p.since),
+                "role": p.role.label().to_owned(),
+                "status": p.status.label().to_owned(),
+                "since": date_label(p.since),
             })
         })
         .collect();
     let reuse = reuse
         .iter()
-        .filter(|r| r.status != "WITHDRAWN")
+        .filter(|r| r.status != ReuseStatus::Withdrawn)
         .map(|r| {
             json!({
                 "id": r.id, "version": r.version, "project": project(r.project_id),
-                "status": label_of::<ReuseStatus>(&r.status),
-                "planned_live": date_label(&r.planned_live),
+                "status": r.status.label().to_owned(),
+                "planned_live": date_label(r.planned_live),
             })
         })
         .collect();

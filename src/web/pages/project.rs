@@ -10,14 +10,14 @@ use crate::auth::Role;
 use crate::auth::policy::{self, Op};
 use crate::domain::*;
 use crate::http::AppState;
-use crate::newsletter::{self, date_label, day_label, label_of};
+use crate::newsletter::{self, date_label, day_label};
 use crate::store::{changes, read};
 
 use super::*;
 
 /// The active (not withdrawn) participations of an organisation in a project.
 pub(super) fn own_participations(rows: &[ParticipationRow], org: Option<i32>) -> Vec<&ParticipationRow> {
-    rows.iter().filter(|r| Some(r.organisation_id) == org && r.status != "WITHDRAWN").collect()
+    rows.iter().filter(|r| Some(r.organisation_id) == org && r.status != ParticipationStatus::Withdrawn).collect()
 }
 
 /// `GET /projekte/{slug}`: everything about a project, with the actions the viewer may take.
@@ -48,18 +48,18 @@ pub async fn project(
 
         // Participations by role, in the vocabulary's order; withdrawn ones are history.
         let mut groups: BTreeMap<usize, (ParticipationRole, Vec<Value>)> = BTreeMap::new();
-        for pa in participations.iter().filter(|x| x.status != "WITHDRAWN") {
-            let Ok(role) = ParticipationRole::parse(&pa.role) else { continue };
+        for pa in participations.iter().filter(|x| x.status != ParticipationStatus::Withdrawn) {
+            let role = pa.role;
             let pos = ParticipationRole::ALL.iter().position(|r| *r == role).unwrap_or(99);
             groups.entry(pos).or_insert_with(|| (role, vec![])).1.push(json!({
                 "id": pa.id,
                 "version": pa.version,
                 "organisation": org_json(&orgs, pa.organisation_id),
                 "status": pa.status,
-                "status_label": label_of::<ParticipationStatus>(&pa.status),
-                "requested": pa.status == "REQUESTED",
+                "status_label": pa.status.label().to_owned(),
+                "requested": pa.status == ParticipationStatus::Requested,
                 "note": pa.note,
-                "since": date_label(&pa.since),
+                "since": date_label(pa.since),
             }));
         }
         let roles: Vec<Value> =
@@ -72,7 +72,7 @@ pub async fn project(
             .filter_map(|s| {
                 let items: Vec<Value> = reuse
                     .iter()
-                    .filter(|r| r.status == s.code())
+                    .filter(|r| r.status == *s)
                     .map(|r| {
                         let next: Vec<Value> = s
                             .allowed_next()
@@ -85,8 +85,8 @@ pub async fn project(
                             "version": r.version,
                             "organisation": org_json(&orgs, r.organisation_id),
                             "note": r.note,
-                            "planned_live": date_label(&r.planned_live),
-                            "actual_live": date_label(&r.actual_live),
+                            "planned_live": date_label(r.planned_live),
+                            "actual_live": date_label(r.actual_live),
                             "next": next,
                         })
                     })
@@ -105,27 +105,27 @@ pub async fn project(
         let kommune = match (&viewer.session, viewer.role()) {
             (Some(s), Role::Municipality) => s.organisation.as_ref().map(|o| {
                 let own = own_participations(&participations, Some(o.id));
-                let own_reuse = reuse.iter().find(|r| r.organisation_id == o.id && r.status != "WITHDRAWN");
-                let taken: HashSet<&str> = own.iter().map(|x| x.role.as_str()).collect();
+                let own_reuse = reuse.iter().find(|r| r.organisation_id == o.id && r.status != ReuseStatus::Withdrawn);
+                let taken: HashSet<ParticipationRole> = own.iter().map(|x| x.role).collect();
                 json!({
                     "name": o.name,
                     "participations": own.iter().map(|x| json!({
                         "id": x.id, "version": x.version,
-                        "role": label_of::<ParticipationRole>(&x.role),
-                        "status": label_of::<ParticipationStatus>(&x.status),
+                        "role": x.role.label().to_owned(),
+                        "status": x.status.label().to_owned(),
                     })).collect::<Vec<_>>(),
-                    "pilot": taken.contains("PILOT"),
+                    "pilot": taken.contains(&ParticipationRole::Pilot),
                     "roles": ParticipationRole::SELF_SERVICE.iter()
-                        .filter(|r| !taken.contains(r.code()))
+                        .filter(|r| !taken.contains(*r))
                         .map(|r| code_label(*r)).collect::<Vec<_>>(),
                     "reuse": own_reuse.map(|r| json!({
-                        "id": r.id, "version": r.version, "status": label_of::<ReuseStatus>(&r.status),
+                        "id": r.id, "version": r.version, "status": r.status.label().to_owned(),
                     })),
                 })
             }),
             _ => None,
         };
-        let active = p.origin.is_none() && !Phase::parse(&p.phase).is_ok_and(|ph| ph.is_side_state());
+        let active = p.origin.is_none() && !p.phase.is_side_state();
         Ok(page(
             "project.html",
             json!({
@@ -135,9 +135,9 @@ pub async fn project(
                     "title": p.title,
                     "summary": p.summary,
                     "phase": p.phase,
-                    "phase_label": label_of::<Phase>(&p.phase),
+                    "phase_label": p.phase.label().to_owned(),
                     "lead_land": p.lead_land_code.as_ref().and_then(|c| lands.get(c)),
-                    "delivery_model": label_of::<DeliveryModel>(&p.delivery_model),
+                    "delivery_model": p.delivery_model.label().to_owned(),
                     "status_note": p.status_note,
                     "updated": day_label(&p.updated_at),
                     "replicated": p.origin.is_some(),
@@ -160,9 +160,9 @@ pub async fn project(
 
 /// The regular phases in order, each marked done, current or to come.
 pub(super) fn phase_timeline(p: &ProjectRow) -> Vec<Value> {
-    let current = Phase::parse(&p.phase).ok();
+    let current = Some(p.phase);
     let reference = match current {
-        Some(ph) if ph.is_side_state() => p.phase_before_hold.as_deref().and_then(|c| Phase::parse(c).ok()),
+        Some(ph) if ph.is_side_state() => p.phase_before_hold,
         other => other,
     };
     let at = reference.and_then(|r| Phase::ALL.iter().position(|x| *x == r));

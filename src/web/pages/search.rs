@@ -9,7 +9,6 @@ use serde_json::json;
 use super::super::{page, run};
 use crate::error::AppError;
 use crate::http::AppState;
-use crate::newsletter::label_of;
 use crate::store::read;
 
 use super::*;
@@ -71,7 +70,7 @@ pub async fn search(req: HttpRequest, state: web::Data<AppState>, q: web::Query<
                 "kind": kind,
                 "found": found,
                 "projects": projects.iter().map(|p| json!({
-                    "slug": p.slug, "title": p.title, "phase": label_of::<Phase>(&p.phase),
+                    "slug": p.slug, "title": p.title, "phase": p.phase.label().to_owned(),
                 })).collect::<Vec<_>>(),
                 "services": services.iter().map(|s| json!({
                     "ozg_id": s.ozg_id, "name": s.name,
@@ -79,7 +78,7 @@ pub async fn search(req: HttpRequest, state: web::Data<AppState>, q: web::Query<
                 })).collect::<Vec<_>>(),
                 "leika": leika.iter().map(|l| json!({ "key": l.leika_key, "name": l.name })).collect::<Vec<_>>(),
                 "organisations": orgs.iter().map(|o| json!({
-                    "slug": o.slug, "name": o.name, "kind": label_of::<OrganisationKind>(&o.kind), "ags": o.ags,
+                    "slug": o.slug, "name": o.name, "kind": o.kind.label().to_owned(), "ags": o.ags,
                 })).collect::<Vec<_>>(),
             }),
         ))

@@ -18,7 +18,7 @@ pub async fn start(req: HttpRequest, state: web::Data<AppState>, q: web::Query<N
         // The most recently opened calls; the Themenfeld pages filter for the rest.
         let mut open = read::calls_filtered(conn, Some("OPEN"), None)?;
         let total = open.len();
-        open.sort_by(|a, b| b.opened_on.cmp(&a.opened_on).then(b.id.cmp(&a.id)));
+        open.sort_by(|a, b| b.opened_on.start().cmp(&a.opened_on.start()).then(b.id.cmp(&a.id)));
         open.truncate(START_CALLS);
         let calls = open_calls(conn, open)?;
         Ok(page(

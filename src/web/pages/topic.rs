@@ -10,7 +10,6 @@ use super::super::{page, run};
 use crate::domain::*;
 use crate::error::AppError;
 use crate::http::AppState;
-use crate::newsletter::label_of;
 use crate::store::read;
 
 use super::*;
@@ -73,9 +72,9 @@ pub async fn topic(
         let projects = read::projects_rows(conn, &filter, (page_no - 1) * TOPIC_PAGE, TOPIC_PAGE)?;
         let ids: Vec<i32> = projects.iter().map(|p| p.id).collect();
         let calls: Vec<CallRow> =
-            read::calls_by_projects(conn, &ids)?.into_iter().filter(|c| c.status == "OPEN").collect();
+            read::calls_by_projects(conn, &ids)?.into_iter().filter(|c| c.status == CallStatus::Open).collect();
         let roles = read::call_roles_by_calls(conn, &calls.iter().map(|c| c.id).collect::<Vec<_>>())?;
-        let pilot_calls: HashSet<i32> = roles.iter().filter(|r| r.role == "PILOT").map(|r| r.call_id).collect();
+        let pilot_calls: HashSet<i32> = roles.iter().filter(|r| r.role == ParticipationRole::Pilot).map(|r| r.call_id).collect();
         let wanting: HashSet<i32> =
             calls.iter().filter(|c| pilot_calls.contains(&c.id)).map(|c| c.project_id).collect();
         let with_calls: HashSet<i32> = calls.iter().map(|c| c.project_id).collect();
@@ -85,7 +84,7 @@ pub async fn topic(
                 json!({
                     "slug": p.slug,
                     "title": p.title,
-                    "phase": label_of::<Phase>(&p.phase),
+                    "phase": p.phase.label().to_owned(),
                     "lead_land": p.lead_land_code.as_ref().and_then(|c| lands.get(c)),
                     "open_call": with_calls.contains(&p.id),
                     "seeks_pilots": wanting.contains(&p.id),
