@@ -2,6 +2,7 @@
 
 use super::connect;
 use clap::Subcommand;
+use ozg_registry::domain::SubscriberStatus;
 
 #[derive(Subcommand)]
 pub(crate) enum NewsletterAction {
@@ -38,7 +39,7 @@ pub(crate) fn newsletter_action(url: &str, action: NewsletterAction) -> Result<(
                 .map_err(|e| e.to_string())?
                 .ok_or("no such newsletter")?;
             for s in store::subscribers(&mut conn, def.id).map_err(|e| e.to_string())? {
-                let link = if s.status == "PENDING" {
+                let link = if s.status == SubscriberStatus::Pending {
                     format!("{base_url}/newsletter/confirm?token={}", s.confirm_token)
                 } else {
                     String::new()
@@ -54,7 +55,7 @@ pub(crate) fn newsletter_action(url: &str, action: NewsletterAction) -> Result<(
                 .ok_or("no such newsletter")?;
             let sub = store::subscriber_by_email(&mut conn, def.id, &email.to_lowercase())
                 .map_err(|e| e.to_string())?
-                .filter(|s| s.status == "CONFIRMED")
+                .filter(|s| s.status == SubscriberStatus::Confirmed)
                 .ok_or("no confirmed subscriber with that address")?;
             let editions = store::editions(&mut conn, def.id).map_err(|e| e.to_string())?;
             let ed = match edition {

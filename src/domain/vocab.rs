@@ -334,6 +334,23 @@ vocabulary!(
 );
 
 vocabulary!(
+    /// Whether a change-log entry records a change that was made or an attempt that was refused.
+    ChangeOutcome, "ChangeOutcome" {
+        Applied = "APPLIED", "Ausgeführt";
+        Denied = "DENIED", "Abgelehnt";
+    }
+);
+
+vocabulary!(
+    /// Where a newsletter subscription stands (double opt-in).
+    SubscriberStatus, "SubscriberStatus" {
+        Pending = "PENDING", "Unbestätigt";
+        Confirmed = "CONFIRMED", "Bestätigt";
+        Unsubscribed = "UNSUBSCRIBED", "Abbestellt";
+    }
+);
+
+vocabulary!(
     /// Why the last sync with a peer failed. The description is the fixed message everyone sees;
     /// the detail is shown to admins only.
     PeerErrorCode, "PeerErrorCode" {

@@ -342,7 +342,12 @@ fn scan(conn: &mut Db, me: &Identity, after: i64, limit: i64) -> AppResult<(Vec<
                             opened_on: r.opened_on.to_string(),
                             closes_on: r.closes_on.map(|d| d.to_string()),
                             status: r.status.code().to_owned(),
-                            roles: call_roles.get(&id).into_iter().flatten().map(|x| x.role.code().to_owned()).collect(),
+                            roles: call_roles
+                                .get(&id)
+                                .into_iter()
+                                .flatten()
+                                .map(|x| x.role.code().to_owned())
+                                .collect(),
                         };
                         ("Call", gid, Some(to_json(&record)?))
                     }

@@ -321,11 +321,7 @@ pub fn sections(
         title: c.title.clone(),
         body: c.body.clone(),
         issuer: org(c.issuer_id),
-        roles: call_roles
-            .iter()
-            .filter(|r| r.call_id == c.id)
-            .map(|r| r.role.label().to_owned())
-            .collect(),
+        roles: call_roles.iter().filter(|r| r.call_id == c.id).map(|r| r.role.label().to_owned()).collect(),
         opened: Some(c.opened_on.label()),
         closes: date_label(c.closes_on),
         invites_reuse: c.invites_reuse,
@@ -398,7 +394,9 @@ pub fn sections(
             .map(|m| format!("{} ({})", m.title, date_label(m.planned).unwrap_or_default()))
             .next()
             .or_else(|| {
-                of(&steps, p.id).find(|s| s.status != StepStatus::Done).map(|s| format!("Schritt {}: {}", s.position, s.title))
+                of(&steps, p.id)
+                    .find(|s| s.status != StepStatus::Done)
+                    .map(|s| format!("Schritt {}: {}", s.position, s.title))
             });
         let section_calls: Vec<CallItem> =
             of(&calls, p.id).filter(|c| c.status == CallStatus::Open).map(|c| call_item(c, &p.title)).collect();

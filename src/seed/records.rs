@@ -54,7 +54,7 @@ impl Seeder<'_> {
                     slug: &o.slug,
                     name: &o.name,
                     short_name: o.short_name.as_deref(),
-                    kind: kind.code(),
+                    kind,
                     land_code: o.land.as_deref(),
                     ags: o.ags.as_deref(),
                     ars: o.ars.as_deref(),
@@ -64,7 +64,8 @@ impl Seeder<'_> {
                     created_at: &ts,
                     updated_at: &ts,
                 },
-            )?;
+            )?
+            .id;
             self.created(
                 "Organisation",
                 o.slug.clone(),
@@ -100,7 +101,7 @@ impl Seeder<'_> {
                 &write::NewPlatform {
                     slug: &p.slug,
                     name: &p.name,
-                    kind: kind.code(),
+                    kind,
                     operator_id: operator,
                     note: p.note.as_deref(),
                 },
@@ -136,13 +137,14 @@ impl Seeder<'_> {
                     title: &p.title,
                     summary: p.summary.as_deref(),
                     lead_land_code: p.lead_land.as_deref(),
-                    delivery_model: model.code(),
-                    phase: phase.code(),
+                    delivery_model: model,
+                    phase,
                     status_note: p.status_note.as_deref(),
                     created_at: &ts,
                     updated_at: &ts,
                 },
-            )?;
+            )?
+            .id;
             self.created(
                 "Project",
                 p.slug.clone(),
@@ -167,7 +169,7 @@ impl Seeder<'_> {
                 let kind: RelationKind = parse(&file, &r.kind)?;
                 let to = read::project_by_slug(self.conn, &r.to)?
                     .ok_or_else(|| seed_error(&file, format!("unknown project {:?}", r.to)))?;
-                write::insert_relation(self.conn, id, to.id, kind.code(), r.note.as_deref())?;
+                write::insert_relation(self.conn, id, to.id, kind, r.note.as_deref())?;
                 self.created(
                     "ProjectRelation",
                     format!("{}→{}", p.slug, r.to),
@@ -198,7 +200,7 @@ impl Seeder<'_> {
             let usage: PlatformUsage = parse(file, &u.usage)?;
             let platform = read::platform_by_slug(self.conn, &u.platform)?
                 .ok_or_else(|| seed_error(file, format!("unknown platform {:?}", u.platform)))?;
-            write::insert_project_platform(self.conn, id, platform.id, usage.code(), u.note.as_deref())?;
+            write::insert_project_platform(self.conn, id, platform.id, usage, u.note.as_deref())?;
         }
         for f in &p.funding {
             let status: FundingStatus = parse(file, &f.status)?;
@@ -209,7 +211,7 @@ impl Seeder<'_> {
                     project_id: id,
                     source: &f.source,
                     instrument: f.instrument.as_deref(),
-                    status: status.code(),
+                    status,
                     funder_id: funder,
                     note: f.note.as_deref(),
                 },
@@ -224,7 +226,7 @@ impl Seeder<'_> {
                     position: s.position,
                     title: &s.title,
                     description: s.description.as_deref(),
-                    status: status.code(),
+                    status,
                 },
             )?;
         }
@@ -236,7 +238,7 @@ impl Seeder<'_> {
                 &write::NewMilestone {
                     project_id: id,
                     title: &m.title,
-                    phase: phase.map(|ph| ph.code()),
+                    phase,
                     planned: planned.as_deref(),
                     actual: actual.as_deref(),
                     note: m.note.as_deref(),
@@ -254,15 +256,16 @@ impl Seeder<'_> {
                 &write::NewParticipation {
                     project_id: id,
                     organisation_id: org,
-                    role: role.code(),
-                    status: status.code(),
+                    role,
+                    status,
                     since: since.as_deref(),
                     until: until.as_deref(),
                     note: pa.note.as_deref(),
                     created_at: &ts,
                     updated_at: &ts,
                 },
-            )?;
+            )?
+            .id;
             self.created(
                 "Participation",
                 pid.to_string(),
@@ -281,7 +284,6 @@ impl Seeder<'_> {
             let issuer = self.org(file, &c.issuer)?;
             let opened = date(file, &Some(c.opened_on.clone()))?.unwrap_or_default();
             let closes = date(file, &c.closes_on)?;
-            let codes: Vec<&str> = roles.iter().map(|r| r.code()).collect();
             let cid = write::insert_call(
                 self.conn,
                 &write::NewCall {
@@ -292,16 +294,17 @@ impl Seeder<'_> {
                     invites_reuse: c.invites_reuse,
                     opened_on: &opened,
                     closes_on: closes.as_deref(),
-                    status: status.code(),
+                    status,
                 },
-                &codes,
-            )?;
+                &roles,
+            )?
+            .id;
             self.created(
                 "Call",
                 cid.to_string(),
                 Some(id),
                 format!("Aufruf „{}“ zu „{}“", c.title, p.title),
-                &[("title", json!(c.title)), ("rolesSought", json!(codes)), ("status", json!(status.code()))],
+                &[("title", json!(c.title)), ("rolesSought", json!(roles)), ("status", json!(status.code()))],
             )?;
         }
         for r in &p.reuse {
@@ -315,7 +318,7 @@ impl Seeder<'_> {
                 &write::NewReuse {
                     project_id: id,
                     organisation_id: org,
-                    status: status.code(),
+                    status,
                     declared_on: declared.as_deref(),
                     planned_live: planned.as_deref(),
                     actual_live: actual.as_deref(),
@@ -323,7 +326,8 @@ impl Seeder<'_> {
                     created_at: &ts,
                     updated_at: &ts,
                 },
-            )?;
+            )?
+            .id;
             self.created(
                 "ReuseDeclaration",
                 rid.to_string(),
@@ -352,7 +356,7 @@ impl Seeder<'_> {
                 &write::NewEvent {
                     slug: &e.slug,
                     title: &e.title,
-                    kind: kind.code(),
+                    kind,
                     held_on: &held,
                     location_id: location,
                     organiser_id: organiser,

@@ -33,7 +33,7 @@ impl Seeder<'_> {
                         slug: &slug,
                         name: &format!("Land {}", l.name),
                         short_name: Some(&l.short),
-                        kind: OrganisationKind::Land.code(),
+                        kind: OrganisationKind::Land,
                         land_code: Some(&l.code),
                         ags: None,
                         ars: None,
@@ -207,7 +207,7 @@ impl Seeder<'_> {
                     slug: &slug,
                     name: &name,
                     short_name: None,
-                    kind: kind.code(),
+                    kind,
                     land_code: Some(&land.code),
                     ags: ags.as_deref(),
                     ars: ars.as_deref(),
@@ -265,9 +265,9 @@ impl Seeder<'_> {
             if cur.federal_priority == p && cur.priority_note == s.note {
                 continue;
             }
-            write::set_service_priority(self.conn, &s.ozg_id, p.code(), s.note.as_deref())?;
+            write::set_service_priority(self.conn, &s.ozg_id, p, s.note.as_deref())?;
             let mut diff = Diff::default();
-            diff.set("federalPriority", cur.federal_priority.clone(), p.code());
+            diff.set("federalPriority", cur.federal_priority, p);
             diff.set("priorityNote", cur.priority_note.clone(), s.note.clone());
             record(
                 self.conn,

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use super::projects::unique_to_exists;
 use super::*;
 use crate::auth::policy::{self, Op};
-use crate::domain::{CallStatus, PartialDate, Vocabulary};
+use crate::domain::{CallStatus, PartialDate, ParticipationRole, Vocabulary};
 use crate::store::rows::CallRow;
 use crate::store::{write, write_tx};
 pub fn open_call(conn: &mut Db, actor: &Actor, input: OpenCallInput) -> AppResult<CallRow> {
@@ -18,8 +18,8 @@ pub fn open_call(conn: &mut Db, actor: &Actor, input: OpenCallInput) -> AppResul
     if input.roles_sought.is_empty() && !invites_reuse {
         return Err(AppError::bad_input("rolesSought", "rolesSought: name at least one role, or set invitesReuse"));
     }
-    let mut roles: Vec<&str> = input.roles_sought.iter().map(|r| r.code()).collect();
-    roles.sort_unstable();
+    let mut roles: Vec<ParticipationRole> = input.roles_sought.clone();
+    roles.sort_unstable_by_key(|r| r.code());
     roles.dedup();
     let opened = input.opened_on.unwrap_or_else(PartialDate::today);
     if let Some(c) = input.closes_on
@@ -42,7 +42,7 @@ pub fn open_call(conn: &mut Db, actor: &Actor, input: OpenCallInput) -> AppResul
         let exists = format!("title: project {:?} already has a call {title:?}", project.slug);
         let opened_s = opened.to_string();
         let closes_s = input.closes_on.map(|c| c.to_string());
-        let id = write::insert_call(
+        let call = write::insert_call(
             conn,
             &write::NewCall {
                 project_id: project.id,
@@ -52,7 +52,7 @@ pub fn open_call(conn: &mut Db, actor: &Actor, input: OpenCallInput) -> AppResul
                 invites_reuse,
                 opened_on: &opened_s,
                 closes_on: closes_s.as_deref(),
-                status: CallStatus::Open.code(),
+                status: CallStatus::Open,
             },
             &roles,
         )
@@ -64,7 +64,7 @@ pub fn open_call(conn: &mut Db, actor: &Actor, input: OpenCallInput) -> AppResul
             Change {
                 action: ChangeAction::Create,
                 entity_type: "Call",
-                entity_id: id.to_string(),
+                entity_id: call.id.to_string(),
                 project_id: Some(project.id),
                 summary: format!("Aufruf „{title}“ zu „{}“ eröffnet", project.title),
                 diff: Diff::created(&[
@@ -79,7 +79,7 @@ pub fn open_call(conn: &mut Db, actor: &Actor, input: OpenCallInput) -> AppResul
                 ]),
             },
         )?;
-        Ok(read::call_by_id(conn, id)?.expect("just inserted"))
+        Ok(call)
     })
 }
 
@@ -97,7 +97,7 @@ pub fn delete_call(conn: &mut Db, actor: &Actor, input: CloseCallInput) -> AppRe
         crate::store::federation::delete_call(conn, id)?;
         let mut diff = Diff::default();
         diff.set("title", call.title.clone(), Value::Null);
-        diff.set("status", call.status.clone(), Value::Null);
+        diff.set("status", call.status, Value::Null);
         record(
             conn,
             actor,
@@ -127,12 +127,12 @@ pub fn close_call(conn: &mut Db, actor: &Actor, input: CloseCallInput) -> AppRes
         if call.status == CallStatus::Closed {
             return Err(AppError::illegal_transition("id", "id: the call is closed already; allowed: none"));
         }
-        if !write::close_call(conn, id, call.version)? {
+        let Some(closed) = write::close_call(conn, id, call.version)? else {
             let v = read::call_by_id(conn, id)?.map(|c| c.version).unwrap_or(call.version);
             return Err(AppError::conflict(v));
-        }
+        };
         let mut diff = Diff::default();
-        diff.set("status", call.status.clone(), CallStatus::Closed.code());
+        diff.set("status", call.status, closed.status);
         record(
             conn,
             actor,
@@ -146,6 +146,6 @@ pub fn close_call(conn: &mut Db, actor: &Actor, input: CloseCallInput) -> AppRes
                 diff,
             },
         )?;
-        Ok(read::call_by_id(conn, id)?.expect("exists"))
+        Ok(closed)
     })
 }

@@ -12,7 +12,7 @@ pub mod reuse;
 
 use serde_json::{Map, Value, json};
 
-use crate::domain::{Ags, ChangeAction, Slug, Timestamp};
+use crate::domain::{Ags, ChangeAction, ChangeOutcome, Slug, Timestamp};
 use crate::error::{AppError, AppResult};
 use crate::store::rows::{OrganisationRow, ProjectRow};
 use crate::store::{Db, changes, read};
@@ -57,12 +57,12 @@ pub struct Change<'a> {
 }
 
 pub fn record(conn: &mut Db, actor: &Actor, at: &Timestamp, c: Change) -> AppResult<()> {
-    append(conn, actor, at, c, "APPLIED", false)
+    append(conn, actor, at, c, ChangeOutcome::Applied, false)
 }
 
 /// Records a change about personal data: its fields are shown to authenticated readers only.
 pub fn record_personal(conn: &mut Db, actor: &Actor, at: &Timestamp, c: Change) -> AppResult<()> {
-    append(conn, actor, at, c, "APPLIED", true)
+    append(conn, actor, at, c, ChangeOutcome::Applied, true)
 }
 
 /// Runs a write attempt of `actor` through any transport (GraphQL, the pages): a refused one
@@ -100,12 +100,18 @@ pub fn record_denied(conn: &mut Db, actor: &Actor, operation: &str, reason: &str
             summary: format!("Verweigert: {operation} ({reason})"),
             diff: Diff::default(),
         };
-        append(conn, actor, &now(), c, "DENIED", false)
+        append(conn, actor, &now(), c, ChangeOutcome::Denied, false)
     })
 }
 
-fn append(conn: &mut Db, actor: &Actor, at: &Timestamp, c: Change, outcome: &str, personal: bool) -> AppResult<()> {
-    use crate::domain::Vocabulary;
+fn append(
+    conn: &mut Db,
+    actor: &Actor,
+    at: &Timestamp,
+    c: Change,
+    outcome: ChangeOutcome,
+    personal: bool,
+) -> AppResult<()> {
     let changes = Value::Object(c.diff.0).to_string();
     changes::append(
         conn,
@@ -115,7 +121,7 @@ fn append(conn: &mut Db, actor: &Actor, at: &Timestamp, c: Change, outcome: &str
             actor_role: actor.role.code(),
             actor_organisation_id: actor.organisation_id,
             actor_issuer: actor.issuer.as_deref(),
-            action: c.action.code(),
+            action: c.action,
             outcome,
             entity_type: c.entity_type,
             entity_id: &c.entity_id,

@@ -4,6 +4,7 @@ use serde_json::json;
 
 use super::*;
 use crate::auth::policy::{self, Op};
+use crate::domain::SubscriberStatus;
 use crate::newsletter::{self, Format, RenderContext};
 use crate::store::newsletter as store;
 use crate::store::rows::{DefinitionRow, EditionRow, SubscriberRow};
@@ -146,7 +147,7 @@ pub fn subscribe(conn: &mut Db, actor: &Actor, input: SubscribeInput) -> AppResu
                 store::insert_subscriber(conn, def.id, &email, &confirm, &unsubscribe, &now().to_db())?;
                 true
             }
-            Some(s) if s.status == "UNSUBSCRIBED" => {
+            Some(s) if s.status == SubscriberStatus::Unsubscribed => {
                 store::restart_subscriber(conn, s.id, &confirm, &unsubscribe)?;
                 true
             }
@@ -171,11 +172,17 @@ pub fn subscribe(conn: &mut Db, actor: &Actor, input: SubscribeInput) -> AppResu
     })
 }
 
-fn set_status(conn: &mut Db, actor: &Actor, s: &SubscriberRow, status: &str, summary: &str) -> AppResult<()> {
-    let confirmed_at = (status == "CONFIRMED").then(|| now().to_db());
-    store::set_subscriber_status(conn, s.id, status, confirmed_at.as_deref())?;
+fn set_status(
+    conn: &mut Db,
+    actor: &Actor,
+    s: &SubscriberRow,
+    status: SubscriberStatus,
+    summary: &str,
+) -> AppResult<SubscriberRow> {
+    let confirmed_at = (status == SubscriberStatus::Confirmed).then(|| now().to_db());
+    let changed = store::set_subscriber_status(conn, s.id, status, confirmed_at.as_deref())?;
     let mut diff = Diff::default();
-    diff.set("status", s.status.clone(), status);
+    diff.set("status", s.status, status);
     record_personal(
         conn,
         actor,
@@ -188,17 +195,18 @@ fn set_status(conn: &mut Db, actor: &Actor, s: &SubscriberRow, status: &str, sum
             summary: summary.to_owned(),
             diff,
         },
-    )
+    )?;
+    Ok(changed)
 }
 
 pub fn confirm(conn: &mut Db, actor: &Actor, token: &str) -> AppResult<SubscriberRow> {
     write_tx(conn, |conn| {
         let s = store::subscriber_by_confirm_token(conn, token)?
             .ok_or_else(|| AppError::not_found("token", "token: not a confirmation link of this registry"))?;
-        if s.status == "PENDING" {
-            set_status(conn, actor, &s, "CONFIRMED", "Newsletter-Anmeldung bestätigt")?;
+        if s.status != SubscriberStatus::Pending {
+            return Ok(s);
         }
-        Ok(store::subscriber_by_confirm_token(conn, token)?.expect("exists"))
+        set_status(conn, actor, &s, SubscriberStatus::Confirmed, "Newsletter-Anmeldung bestätigt")
     })
 }
 
@@ -206,10 +214,10 @@ pub fn unsubscribe(conn: &mut Db, actor: &Actor, token: &str) -> AppResult<Subsc
     write_tx(conn, |conn| {
         let s = store::subscriber_by_unsubscribe_token(conn, token)?
             .ok_or_else(|| AppError::not_found("token", "token: not an unsubscribe link of this registry"))?;
-        if s.status != "UNSUBSCRIBED" {
-            set_status(conn, actor, &s, "UNSUBSCRIBED", "Newsletter abbestellt")?;
+        if s.status == SubscriberStatus::Unsubscribed {
+            return Ok(s);
         }
-        Ok(store::subscriber_by_unsubscribe_token(conn, token)?.expect("exists"))
+        set_status(conn, actor, &s, SubscriberStatus::Unsubscribed, "Newsletter abbestellt")
     })
 }
 

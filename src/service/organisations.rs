@@ -69,13 +69,13 @@ pub fn create_organisation(conn: &mut Db, actor: &Actor, input: CreateOrganisati
         }
         let at = now();
         let ts = at.to_db();
-        let id = write::insert_organisation(
+        let created = write::insert_organisation(
             conn,
             &write::NewOrganisation {
                 slug: slug.as_str(),
                 name: &name,
                 short_name: short_name.as_deref(),
-                kind: input.kind.code(),
+                kind: input.kind,
                 land_code: land.as_deref(),
                 ags: input.ags.as_ref().map(|a| a.as_str()),
                 ars: input.ars.as_ref().map(|a| a.as_str()),
@@ -109,6 +109,6 @@ pub fn create_organisation(conn: &mut Db, actor: &Actor, input: CreateOrganisati
                 ]),
             },
         )?;
-        Ok(read::organisation_by_id(conn, id)?.expect("just inserted"))
+        Ok(created)
     })
 }

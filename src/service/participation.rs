@@ -52,21 +52,23 @@ fn create_or_reopen(
     let at = now();
     let ts = at.to_db();
     let exists_msg = format!("organisation: {} already takes part in {:?} as {}", org.name, project.slug, role.code());
-    if let Some(existing) = read::participation_by_key(conn, project.id, org.id, role.code())? {
+    if let Some(existing) = read::participation_by_key(conn, project.id, org.id, role)? {
         if existing.status != ParticipationStatus::Withdrawn {
             return Err(AppError::already_exists("organisation", exists_msg));
         }
         require_home(conn, &existing.origin, "participation", "organisation")?;
         // A withdrawn participation is requested again, whatever was asked: it follows its lifecycle.
         let status = ParticipationStatus::Requested;
-        if !write::reopen_participation(conn, existing.id, existing.version, note.as_deref(), since.as_deref(), &ts)? {
+        let Some(reopened) =
+            write::reopen_participation(conn, existing.id, existing.version, note.as_deref(), since.as_deref(), &ts)?
+        else {
             return Err(AppError::conflict(existing.version + 1));
-        }
+        };
         let mut diff = Diff::default();
         if since.is_some() {
             diff.set("since", existing.since.clone(), since.clone());
         }
-        diff.set("status", existing.status.clone(), status.code());
+        diff.set("status", existing.status, status);
         if note.is_some() {
             diff.set("note", existing.note.clone(), note.clone());
         }
@@ -74,19 +76,19 @@ fn create_or_reopen(
             conn,
             actor,
             ChangeAction::Update,
-            &existing,
+            &reopened,
             format!("{} nimmt wieder an „{}“ teil ({})", org.name, project.title, role.label()),
             diff,
         )?;
-        return Ok(read::participation_by_id(conn, existing.id)?.expect("exists"));
+        return Ok(reopened);
     }
-    let id = write::insert_participation(
+    let row = write::insert_participation(
         conn,
         &write::NewParticipation {
             project_id: project.id,
             organisation_id: org.id,
-            role: role.code(),
-            status: status.code(),
+            role,
+            status,
             since: since.as_deref(),
             until: None,
             note: note.as_deref(),
@@ -95,7 +97,6 @@ fn create_or_reopen(
         },
     )
     .map_err(|e| unique_to_exists(e, "organisation", &exists_msg))?;
-    let row = read::participation_by_id(conn, id)?.expect("just inserted");
     let verb = if status == ParticipationStatus::Requested { "meldet sich für" } else { "nimmt teil an" };
     participation_change(
         conn,
@@ -229,12 +230,14 @@ fn set_participation(
                 ),
             ));
         }
-        if !write::set_participation_status(conn, id, row.version, to.code(), note.as_deref(), &now().to_db())? {
+        let Some(changed) =
+            write::set_participation_status(conn, id, row.version, to, note.as_deref(), &now().to_db())?
+        else {
             let v = read::participation_by_id(conn, id)?.map(|r| r.version).unwrap_or(row.version);
             return Err(AppError::conflict(v));
-        }
+        };
         let mut diff = Diff::default();
-        diff.set("status", from.code(), to.code());
+        diff.set("status", from, to);
         if note.is_some() {
             diff.set("note", row.note.clone(), note.clone());
         }
@@ -254,7 +257,7 @@ fn set_participation(
             format!("Teilnahme von {org} an „{project}“ ({role}) {verb}"),
             diff,
         )?;
-        Ok(read::participation_by_id(conn, id)?.expect("exists"))
+        Ok(changed)
     })
 }
 

@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::auth::policy::{self, Op};
-use crate::domain::{OzgId, PartialDate, Phase, RelationKind, StepStatus, Vocabulary};
+use crate::domain::{CallStatus, OzgId, PartialDate, Phase, RelationKind, StepStatus, Vocabulary};
 use crate::store::rows::{MilestoneRow, StepRow};
 use crate::store::{write, write_tx};
 
@@ -54,15 +54,15 @@ pub fn create_project(conn: &mut Db, actor: &Actor, input: CreateProjectInput) -
         }
         let at = now();
         let ts = at.to_db();
-        let id = write::insert_project(
+        let created = write::insert_project(
             conn,
             &write::NewProject {
                 slug: slug.as_str(),
                 title: &title,
                 summary: summary.as_deref(),
                 lead_land_code: lead_land.as_deref(),
-                delivery_model: input.delivery_model.code(),
-                phase: phase.code(),
+                delivery_model: input.delivery_model,
+                phase,
                 status_note: status_note.as_deref(),
                 created_at: &ts,
                 updated_at: &ts,
@@ -70,7 +70,7 @@ pub fn create_project(conn: &mut Db, actor: &Actor, input: CreateProjectInput) -
         )
         .map_err(|e| unique_to_exists(e, "slug", &format!("slug: a project {slug:?} already exists")))?;
         for (i, s) in services.iter().enumerate() {
-            write::insert_project_service(conn, id, s, i as i32 + 1, None)?;
+            write::insert_project_service(conn, created.id, s, i as i32 + 1, None)?;
         }
         record(
             conn,
@@ -80,7 +80,7 @@ pub fn create_project(conn: &mut Db, actor: &Actor, input: CreateProjectInput) -
                 action: ChangeAction::Create,
                 entity_type: "Project",
                 entity_id: slug.to_string(),
-                project_id: Some(id),
+                project_id: Some(created.id),
                 summary: format!("Projekt „{title}“ angelegt"),
                 diff: Diff::created(&[
                     ("slug", json!(slug.as_str())),
@@ -94,7 +94,7 @@ pub fn create_project(conn: &mut Db, actor: &Actor, input: CreateProjectInput) -
                 ]),
             },
         )?;
-        Ok(read::project_by_id(conn, id)?.expect("just inserted"))
+        Ok(created)
     })
 }
 
@@ -162,13 +162,13 @@ pub fn update_project(conn: &mut Db, actor: &Actor, input: UpdateProjectInput) -
             title,
             summary,
             lead_land_code: lead_land,
-            delivery_model: input.delivery_model.map(|d| d.code().to_owned()),
+            delivery_model: input.delivery_model,
             status_note,
             ..Default::default()
         };
-        if !write::update_project(conn, p.id, p.version, &changes, &at.to_db())? {
+        let Some(updated) = write::update_project(conn, p.id, p.version, &changes, &at.to_db())? else {
             return Err(current_conflict(conn, p.id));
-        }
+        };
         record(
             conn,
             actor,
@@ -182,7 +182,7 @@ pub fn update_project(conn: &mut Db, actor: &Actor, input: UpdateProjectInput) -
                 diff,
             },
         )?;
-        Ok(read::project_by_id(conn, p.id)?.expect("exists"))
+        Ok(updated)
     })
 }
 
@@ -238,22 +238,22 @@ pub fn change_phase(conn: &mut Db, actor: &Actor, input: ChangePhaseInput) -> Ap
         };
         let at = now();
         let mut diff = Diff::default();
-        diff.set("phase", current.code(), input.phase.code());
+        diff.set("phase", current, input.phase);
         if let Some(s) = &status_note {
             diff.set("statusNote", p.status_note.clone(), s.clone());
         }
         let changes = write::ProjectChanges {
-            phase: Some(input.phase.code().to_owned()),
-            phase_before_hold: Some((input.phase == Phase::OnHold).then(|| current.code().to_owned())),
+            phase: Some(input.phase),
+            phase_before_hold: Some((input.phase == Phase::OnHold).then_some(current)),
             status_note,
             ..Default::default()
         };
-        if !write::update_project(conn, p.id, p.version, &changes, &at.to_db())? {
+        let Some(updated) = write::update_project(conn, p.id, p.version, &changes, &at.to_db())? else {
             return Err(current_conflict(conn, p.id));
-        }
+        };
         let mut summary = format!("Projekt „{}“: Phase {} → {}", p.title, current.label(), input.phase.label());
         if let Some(t) = &merged_into {
-            write::insert_relation(conn, p.id, t.id, RelationKind::MergedInto.code(), None)
+            write::insert_relation(conn, p.id, t.id, RelationKind::MergedInto, None)
                 .map_err(|e| unique_to_exists(e, "mergedInto", "mergedInto: the relation exists already"))?;
             diff.set("mergedInto", Value::Null, t.slug.clone());
             summary = format!("Projekt „{}“ in „{}“ überführt", p.title, t.title);
@@ -274,18 +274,18 @@ pub fn change_phase(conn: &mut Db, actor: &Actor, input: ChangePhaseInput) -> Ap
         if matches!(input.phase, Phase::Discontinued | Phase::Merged) {
             close_open_calls(conn, actor, &p, input.phase)?;
         }
-        Ok(read::project_by_id(conn, p.id)?.expect("exists"))
+        Ok(updated)
     })
 }
 
 /// A project that ends or goes into another one closes its open calls: nobody can answer them.
 fn close_open_calls(conn: &mut Db, actor: &Actor, p: &ProjectRow, phase: Phase) -> AppResult<()> {
-    for call in read::calls_filtered(conn, Some("OPEN"), Some(p.id))? {
-        if !write::close_call(conn, call.id, call.version)? {
+    for call in read::calls_filtered(conn, Some(CallStatus::Open), Some(p.id))? {
+        let Some(closed) = write::close_call(conn, call.id, call.version)? else {
             return Err(AppError::conflict(call.version + 1));
-        }
+        };
         let mut diff = Diff::default();
-        diff.set("status", "OPEN", "CLOSED");
+        diff.set("status", call.status, closed.status);
         record(
             conn,
             actor,
@@ -321,12 +321,12 @@ pub fn add_milestone(conn: &mut Db, actor: &Actor, input: AddMilestoneInput) -> 
         require_active(&p, "projectSlug")?;
         let planned = input.planned.map(|d| d.to_string());
         let actual = input.actual.map(|d| d.to_string());
-        let id = write::insert_milestone(
+        let milestone = write::insert_milestone(
             conn,
             &write::NewMilestone {
                 project_id: p.id,
                 title: &title,
-                phase: input.phase.map(|ph| ph.code()),
+                phase: input.phase,
                 planned: planned.as_deref(),
                 actual: actual.as_deref(),
                 note: note.as_deref(),
@@ -340,7 +340,7 @@ pub fn add_milestone(conn: &mut Db, actor: &Actor, input: AddMilestoneInput) -> 
             Change {
                 action: ChangeAction::Create,
                 entity_type: "Milestone",
-                entity_id: id.to_string(),
+                entity_id: milestone.id.to_string(),
                 project_id: Some(p.id),
                 summary: format!("Projekt „{}“: Meilenstein „{title}“ angelegt", p.title),
                 diff: Diff::created(&[
@@ -352,7 +352,7 @@ pub fn add_milestone(conn: &mut Db, actor: &Actor, input: AddMilestoneInput) -> 
                 ]),
             },
         )?;
-        Ok(read::milestone_by_id(conn, id)?.expect("just inserted"))
+        Ok(milestone)
     })
 }
 
@@ -367,15 +367,9 @@ pub fn add_step(conn: &mut Db, actor: &Actor, input: AddStepInput) -> AppResult<
         policy::require(conn, actor, Op::ManageProject(&p))?;
         require_active(&p, "projectSlug")?;
         let position = read::steps_by_projects(conn, &[p.id])?.iter().map(|s| s.position).max().unwrap_or(0) + 1;
-        let id = write::insert_step(
+        let step = write::insert_step(
             conn,
-            &write::NewStep {
-                project_id: p.id,
-                position,
-                title: &title,
-                description: description.as_deref(),
-                status: status.code(),
-            },
+            &write::NewStep { project_id: p.id, position, title: &title, description: description.as_deref(), status },
         )?;
         record(
             conn,
@@ -384,7 +378,7 @@ pub fn add_step(conn: &mut Db, actor: &Actor, input: AddStepInput) -> AppResult<
             Change {
                 action: ChangeAction::Create,
                 entity_type: "Step",
-                entity_id: id.to_string(),
+                entity_id: step.id.to_string(),
                 project_id: Some(p.id),
                 summary: format!("Projekt „{}“: Schritt {position} „{title}“ angelegt", p.title),
                 diff: Diff::created(&[
@@ -395,7 +389,7 @@ pub fn add_step(conn: &mut Db, actor: &Actor, input: AddStepInput) -> AppResult<
                 ]),
             },
         )?;
-        Ok(read::step_by_id(conn, id)?.expect("just inserted"))
+        Ok(step)
     })
 }
 
@@ -412,7 +406,8 @@ pub fn set_step_status(conn: &mut Db, actor: &Actor, input: SetStepStatusInput) 
         if s.status == input.status {
             return Ok(s);
         }
-        write::set_step_status(conn, id, input.status.code())?;
+        let changed = write::set_step_status(conn, id, input.status)?
+            .ok_or_else(|| AppError::not_found("id", format!("id: no step with id {id}")))?;
         let mut diff = Diff::default();
         diff.set("status", s.status, input.status);
         record(
@@ -434,7 +429,7 @@ pub fn set_step_status(conn: &mut Db, actor: &Actor, input: SetStepStatusInput) 
                 diff,
             },
         )?;
-        Ok(read::step_by_id(conn, id)?.expect("exists"))
+        Ok(changed)
     })
 }
 
@@ -456,10 +451,10 @@ pub fn complete_milestone(conn: &mut Db, actor: &Actor, input: CompleteMilestone
                 format!("id: the milestone {:?} was already reached ({done})", m.title),
             ));
         }
-        if !write::complete_milestone(conn, id, m.version, &actual, note.as_deref())? {
+        let Some(reached) = write::complete_milestone(conn, id, m.version, &actual, note.as_deref())? else {
             let v = read::milestone_by_id(conn, id)?.map(|m| m.version).unwrap_or(m.version);
             return Err(AppError::conflict(v));
-        }
+        };
         let mut diff = Diff::default();
         diff.set("actual", Value::Null, actual.clone());
         if let Some(n) = &note {
@@ -479,6 +474,6 @@ pub fn complete_milestone(conn: &mut Db, actor: &Actor, input: CompleteMilestone
                 diff,
             },
         )?;
-        Ok(read::milestone_by_id(conn, id)?.expect("exists"))
+        Ok(reached)
     })
 }

@@ -58,19 +58,19 @@ pub fn declare_reuse(conn: &mut Db, actor: &Actor, input: DeclareReuseInput) -> 
                 return Err(AppError::already_exists("organisation", exists));
             }
             let changes = write::ReuseChanges {
-                status: Some(ReuseStatus::Interest.code().to_owned()),
+                status: Some(ReuseStatus::Interest),
                 declared_on: Some(Some(today.clone())),
                 planned_live: Some(planned.clone()),
                 actual_live: Some(None),
                 // A note not sent again stays.
                 note: note.clone().map(Some),
             };
-            if !write::update_reuse(conn, existing.id, existing.version, &changes, &ts)? {
+            let Some(renewed) = write::update_reuse(conn, existing.id, existing.version, &changes, &ts)? else {
                 return Err(AppError::conflict(existing.version + 1));
-            }
+            };
             require_home(conn, &existing.origin, "reuse declaration", "organisation")?;
             let mut diff = Diff::default();
-            diff.set("status", existing.status.clone(), ReuseStatus::Interest.code());
+            diff.set("status", existing.status, ReuseStatus::Interest);
             diff.set("declaredOn", existing.declared_on.clone(), today);
             diff.set("plannedLive", existing.planned_live.clone(), planned);
             diff.set("actualLive", existing.actual_live.clone(), Value::Null);
@@ -81,18 +81,18 @@ pub fn declare_reuse(conn: &mut Db, actor: &Actor, input: DeclareReuseInput) -> 
                 conn,
                 actor,
                 ChangeAction::Update,
-                &existing,
+                &renewed,
                 format!("{} bekundet erneut Interesse an der Nachnutzung von „{}“", org.name, project.title),
                 diff,
             )?;
-            return Ok(read::reuse_by_id(conn, existing.id)?.expect("exists"));
+            return Ok(renewed);
         }
-        let id = write::insert_reuse(
+        let row = write::insert_reuse(
             conn,
             &write::NewReuse {
                 project_id: project.id,
                 organisation_id: org.id,
-                status: ReuseStatus::Interest.code(),
+                status: ReuseStatus::Interest,
                 declared_on: Some(&today),
                 planned_live: planned.as_deref(),
                 actual_live: None,
@@ -102,7 +102,6 @@ pub fn declare_reuse(conn: &mut Db, actor: &Actor, input: DeclareReuseInput) -> 
             },
         )
         .map_err(|e| unique_to_exists(e, "organisation", &exists))?;
-        let row = read::reuse_by_id(conn, id)?.expect("just inserted");
         reuse_change(
             conn,
             actor,
@@ -201,8 +200,8 @@ fn move_reuse(conn: &mut Db, actor: &Actor, step: ReuseStep) -> AppResult<ReuseR
             (_, a) => a,
         };
         let mut diff = Diff::default();
-        diff.set("status", from.code(), to.code());
-        let mut changes = write::ReuseChanges { status: Some(to.code().to_owned()), ..Default::default() };
+        diff.set("status", from, to);
+        let mut changes = write::ReuseChanges { status: Some(to), ..Default::default() };
         if let Some(p) = planned {
             diff.set("plannedLive", row.planned_live.clone(), p.to_string());
             changes.planned_live = Some(Some(p.to_string()));
@@ -215,10 +214,10 @@ fn move_reuse(conn: &mut Db, actor: &Actor, step: ReuseStep) -> AppResult<ReuseR
             diff.set("note", row.note.clone(), n.clone());
             changes.note = Some(Some(n.clone()));
         }
-        if !write::update_reuse(conn, id, row.version, &changes, &now().to_db())? {
+        let Some(changed) = write::update_reuse(conn, id, row.version, &changes, &now().to_db())? else {
             let v = read::reuse_by_id(conn, id)?.map(|r| r.version).unwrap_or(row.version);
             return Err(AppError::conflict(v));
-        }
+        };
         let (project, org) = (project.title, org.name);
         reuse_change(
             conn,
@@ -228,7 +227,7 @@ fn move_reuse(conn: &mut Db, actor: &Actor, step: ReuseStep) -> AppResult<ReuseR
             format!("Nachnutzung von „{project}“ durch {org}: {} → {}", from.label(), to.label()),
             diff,
         )?;
-        Ok(read::reuse_by_id(conn, id)?.expect("exists"))
+        Ok(changed)
     })
 }
 

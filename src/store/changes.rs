@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use super::Db;
 use super::rows::ChangeRow;
 use super::schema::{audit_head, change_log};
+use crate::domain::{ChangeAction, ChangeOutcome, Vocabulary};
 
 /// One entry to append.
 #[derive(Debug)]
@@ -18,8 +19,8 @@ pub struct NewChange<'a> {
     pub actor_role: &'a str,
     pub actor_organisation_id: Option<i32>,
     pub actor_issuer: Option<&'a str>,
-    pub action: &'a str,
-    pub outcome: &'a str,
+    pub action: ChangeAction,
+    pub outcome: ChangeOutcome,
     pub entity_type: &'a str,
     pub entity_id: &'a str,
     pub project_id: Option<i32>,
@@ -77,8 +78,8 @@ impl<'a> From<&'a NewChange<'a>> for ChangeFields<'a> {
             actor_role: c.actor_role,
             actor_organisation_id: c.actor_organisation_id,
             actor_issuer: c.actor_issuer,
-            action: c.action,
-            outcome: c.outcome,
+            action: c.action.code(),
+            outcome: c.outcome.code(),
             entity_type: c.entity_type,
             entity_id: c.entity_id,
             project_id: c.project_id,
@@ -97,8 +98,8 @@ impl<'a> From<&'a ChangeRow> for ChangeFields<'a> {
             actor_role: &c.actor_role,
             actor_organisation_id: c.actor_organisation_id,
             actor_issuer: c.actor_issuer.as_deref(),
-            action: crate::domain::Vocabulary::code(c.action),
-            outcome: &c.outcome,
+            action: c.action.code(),
+            outcome: c.outcome.code(),
             entity_type: &c.entity_type,
             entity_id: &c.entity_id,
             project_id: c.project_id,
@@ -271,7 +272,7 @@ fn query<'a>(f: &'a ChangeFilter, with_cursor: bool) -> change_log::BoxedQuery<'
         q = q.filter(change_log::entity_type.eq(t));
     }
     if !f.with_denied {
-        q = q.filter(change_log::outcome.eq("APPLIED"));
+        q = q.filter(change_log::outcome.eq(ChangeOutcome::Applied));
     }
     if let (true, Some(a)) = (with_cursor, f.after_id) {
         q = q.filter(change_log::id.gt(a));
@@ -291,7 +292,7 @@ pub fn page(conn: &mut Db, f: &ChangeFilter, limit: i64) -> QueryResult<(Vec<Cha
 pub fn recent_public(conn: &mut Db, project_id: i32, limit: i64) -> QueryResult<Vec<ChangeRow>> {
     change_log::table
         .filter(change_log::project_id.eq(project_id))
-        .filter(change_log::outcome.eq("APPLIED"))
+        .filter(change_log::outcome.eq(ChangeOutcome::Applied))
         .filter(change_log::personal.eq(false))
         .order(change_log::id.desc())
         .limit(limit)

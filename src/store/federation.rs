@@ -5,6 +5,9 @@ use diesel::prelude::*;
 
 use super::Db;
 use super::schema::*;
+use crate::domain::{
+    CallStatus, DeliveryModel, OrganisationKind, ParticipationRole, ParticipationStatus, Phase, ReuseStatus,
+};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = instance_identity)]
@@ -156,7 +159,7 @@ pub const FEED_TYPES: [&str; 5] = ["Project", "Milestone", "Participation", "Cal
 pub fn feed_changes(conn: &mut Db, after: i64, limit: i64) -> QueryResult<Vec<ChangeRef>> {
     change_log::table
         .filter(change_log::id.gt(after))
-        .filter(change_log::outcome.eq("APPLIED"))
+        .filter(change_log::outcome.eq(crate::domain::ChangeOutcome::Applied))
         .filter(change_log::entity_type.eq_any(FEED_TYPES))
         .filter(change_log::action.ne("IMPORT"))
         .filter(change_log::actor.ne(FEDERATION_ACTOR).or(change_log::actor_role.ne("system")))
@@ -307,7 +310,7 @@ pub fn organisation_registered_here(conn: &mut Db, slug: &str) -> QueryResult<bo
         .filter(change_log::entity_type.eq("Organisation"))
         .filter(change_log::entity_id.eq(slug))
         .filter(change_log::action.eq("CREATE"))
-        .filter(change_log::outcome.eq("APPLIED"))
+        .filter(change_log::outcome.eq(crate::domain::ChangeOutcome::Applied))
         .count()
         .get_result::<i64>(conn)
         .map(|n| n > 0)
@@ -351,9 +354,9 @@ pub struct ReplicatedProject<'a> {
     pub title: &'a str,
     pub summary: Option<&'a str>,
     pub lead_land_code: Option<&'a str>,
-    pub delivery_model: &'a str,
-    pub phase: &'a str,
-    pub phase_before_hold: Option<&'a str>,
+    pub delivery_model: DeliveryModel,
+    pub phase: Phase,
+    pub phase_before_hold: Option<Phase>,
     pub status_note: Option<&'a str>,
     pub origin: &'a str,
 }
@@ -403,8 +406,8 @@ pub fn known_land(conn: &mut Db, code: &str) -> QueryResult<bool> {
 pub struct ReplicatedParticipation<'a> {
     pub project_id: i32,
     pub organisation_id: i32,
-    pub role: &'a str,
-    pub status: &'a str,
+    pub role: ParticipationRole,
+    pub status: ParticipationStatus,
     pub since: Option<&'a str>,
     pub until: Option<&'a str>,
     pub note: Option<&'a str>,
@@ -439,7 +442,7 @@ pub fn put_participation(conn: &mut Db, id: Option<i32>, p: &ReplicatedParticipa
 pub struct ReplicatedReuse<'a> {
     pub project_id: i32,
     pub organisation_id: i32,
-    pub status: &'a str,
+    pub status: ReuseStatus,
     pub declared_on: Option<&'a str>,
     pub planned_live: Option<&'a str>,
     pub actual_live: Option<&'a str>,
@@ -480,11 +483,11 @@ pub struct ReplicatedCall<'a> {
     pub invites_reuse: bool,
     pub opened_on: &'a str,
     pub closes_on: Option<&'a str>,
-    pub status: &'a str,
+    pub status: CallStatus,
     pub origin: &'a str,
 }
 
-pub fn put_call(conn: &mut Db, id: Option<i32>, c: &ReplicatedCall, roles: &[String]) -> QueryResult<i32> {
+pub fn put_call(conn: &mut Db, id: Option<i32>, c: &ReplicatedCall, roles: &[ParticipationRole]) -> QueryResult<i32> {
     let fields = (
         calls::project_id.eq(c.project_id),
         calls::issuer_id.eq(c.issuer_id),
@@ -534,7 +537,7 @@ pub fn delete_reuse(conn: &mut Db, id: i32) -> QueryResult<usize> {
 pub struct ReplicatedOrganisation<'a> {
     pub slug: &'a str,
     pub name: &'a str,
-    pub kind: &'a str,
+    pub kind: OrganisationKind,
     pub land_code: Option<&'a str>,
     pub ags: Option<&'a str>,
     pub origin: &'a str,

@@ -5,6 +5,8 @@ use diesel::prelude::*;
 use super::Db;
 use super::rows::{DefinitionRow, EditionRow, SubscriberRow};
 use super::schema::*;
+use super::types::columns;
+use crate::domain::SubscriberStatus;
 
 pub fn definitions(conn: &mut Db) -> QueryResult<Vec<DefinitionRow>> {
     definitions_first(conn, i64::MAX)
@@ -153,7 +155,7 @@ pub fn insert_subscriber(
         .values((
             newsletter_subscribers::definition_id.eq(definition_id),
             newsletter_subscribers::email.eq(email),
-            newsletter_subscribers::status.eq("PENDING"),
+            newsletter_subscribers::status.eq(SubscriberStatus::Pending),
             newsletter_subscribers::confirm_token.eq(confirm_token),
             newsletter_subscribers::unsubscribe_token.eq(unsubscribe_token),
             newsletter_subscribers::created_at.eq(now),
@@ -162,17 +164,24 @@ pub fn insert_subscriber(
         .get_result(conn)
 }
 
-pub fn set_subscriber_status(conn: &mut Db, id: i32, status: &str, confirmed_at: Option<&str>) -> QueryResult<usize> {
+/// Sets a subscriber's status; returns the changed subscriber.
+pub fn set_subscriber_status(
+    conn: &mut Db,
+    id: i32,
+    status: SubscriberStatus,
+    confirmed_at: Option<&str>,
+) -> QueryResult<SubscriberRow> {
     diesel::update(newsletter_subscribers::table.find(id))
         .set((newsletter_subscribers::status.eq(status), newsletter_subscribers::confirmed_at.eq(confirmed_at)))
-        .execute(conn)
+        .returning(columns::<SubscriberRow>())
+        .get_result(conn)
 }
 
 /// A subscriber who subscribes again after unsubscribing starts over with fresh tokens.
 pub fn restart_subscriber(conn: &mut Db, id: i32, confirm_token: &str, unsubscribe_token: &str) -> QueryResult<usize> {
     diesel::update(newsletter_subscribers::table.find(id))
         .set((
-            newsletter_subscribers::status.eq("PENDING"),
+            newsletter_subscribers::status.eq(SubscriberStatus::Pending),
             newsletter_subscribers::confirm_token.eq(confirm_token),
             newsletter_subscribers::unsubscribe_token.eq(unsubscribe_token),
             newsletter_subscribers::confirmed_at.eq(None::<String>),

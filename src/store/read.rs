@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use super::Db;
 use super::rows::*;
 use super::schema::*;
+use crate::domain::{CallStatus, ParticipationRole, ParticipationStatus, Phase};
 
 type B = <Db as Connection>::Backend;
 
@@ -213,12 +214,12 @@ pub fn land_organisation(conn: &mut Db, land_code: &str) -> QueryResult<Option<O
 #[derive(Debug, Default, Clone)]
 pub struct ProjectFilter {
     pub topic_field: Option<String>,
-    pub phases: Option<Vec<String>>,
+    pub phases: Option<Vec<Phase>>,
     pub lead_land: Option<String>,
     pub ozg_id: Option<String>,
     pub has_open_call: Option<bool>,
     /// Only projects with an open call that seeks this role (e.g. PILOT).
-    pub open_call_seeking: Option<String>,
+    pub open_call_seeking: Option<ParticipationRole>,
     pub title_contains: Option<String>,
     pub organisation_id: Option<i32>,
     /// `Some(None)`: only projects homed here; `Some(Some(o))`: only those replicated from `o`.
@@ -251,7 +252,7 @@ fn project_query<'a>(f: &'a ProjectFilter) -> projects::BoxedQuery<'a, B> {
         ));
     }
     if let Some(open) = f.has_open_call {
-        let with_open = calls::table.filter(calls::status.eq("OPEN")).select(calls::project_id);
+        let with_open = calls::table.filter(calls::status.eq(CallStatus::Open)).select(calls::project_id);
         q = if open { q.filter(projects::id.eq_any(with_open)) } else { q.filter(projects::id.ne_all(with_open)) };
     }
     if let Some(role) = &f.open_call_seeking {
@@ -259,7 +260,7 @@ fn project_query<'a>(f: &'a ProjectFilter) -> projects::BoxedQuery<'a, B> {
             projects::id.eq_any(
                 calls::table
                     .inner_join(call_roles::table)
-                    .filter(calls::status.eq("OPEN"))
+                    .filter(calls::status.eq(CallStatus::Open))
                     .filter(call_roles::role.eq(role))
                     .select(calls::project_id),
             ),
@@ -281,7 +282,7 @@ fn project_query<'a>(f: &'a ProjectFilter) -> projects::BoxedQuery<'a, B> {
             projects::id.eq_any(
                 participations::table
                     .filter(participations::organisation_id.eq(o))
-                    .filter(participations::status.ne("WITHDRAWN"))
+                    .filter(participations::status.ne(ParticipationStatus::Withdrawn))
                     .select(participations::project_id),
             ),
         );
@@ -413,7 +414,7 @@ pub fn participation_by_key(
     conn: &mut Db,
     project: i32,
     org: i32,
-    role: &str,
+    role: ParticipationRole,
 ) -> QueryResult<Option<ParticipationRow>> {
     participations::table
         .filter(participations::project_id.eq(project))
@@ -424,14 +425,14 @@ pub fn participation_by_key(
         .optional()
 }
 
-pub fn calls_filtered(conn: &mut Db, status: Option<&str>, project: Option<i32>) -> QueryResult<Vec<CallRow>> {
+pub fn calls_filtered(conn: &mut Db, status: Option<CallStatus>, project: Option<i32>) -> QueryResult<Vec<CallRow>> {
     calls_filtered_first(conn, status, project, i64::MAX)
 }
 
 /// The first `limit` calls of [`calls_filtered`].
 pub fn calls_filtered_first(
     conn: &mut Db,
-    status: Option<&str>,
+    status: Option<CallStatus>,
     project: Option<i32>,
     limit: i64,
 ) -> QueryResult<Vec<CallRow>> {

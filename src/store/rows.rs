@@ -4,9 +4,9 @@
 use diesel::prelude::*;
 
 use crate::domain::{
-    CallStatus, ChangeAction, DeliveryModel, EventKind, FederalPriority, FundingStatus, OrganisationKind,
-    ParticipationRole, ParticipationStatus, PartialDate, Phase, PlatformKind, PlatformUsage, RelationKind,
-    ReuseStatus, StepStatus, Timestamp,
+    CallStatus, ChangeAction, ChangeOutcome, DeliveryModel, EventKind, FederalPriority, FundingStatus,
+    OrganisationKind, PartialDate, ParticipationRole, ParticipationStatus, Phase, PlatformKind, PlatformUsage,
+    RelationKind, ReuseStatus, StepStatus, SubscriberStatus, Timestamp,
 };
 
 use super::schema::*;
@@ -275,7 +275,7 @@ pub struct ChangeRow {
     pub actor_organisation_id: Option<i32>,
     pub actor_issuer: Option<String>,
     pub action: ChangeAction,
-    pub outcome: String,
+    pub outcome: ChangeOutcome,
     pub entity_type: String,
     pub entity_id: String,
     pub project_id: Option<i32>,
@@ -361,10 +361,10 @@ pub struct SubscriberRow {
     pub id: i32,
     pub definition_id: i32,
     pub email: String,
-    pub status: String,
+    pub status: SubscriberStatus,
     pub confirm_token: String,
     pub unsubscribe_token: String,
-    pub created_at: String,
+    pub created_at: Timestamp,
     pub confirmed_at: Option<String>,
 }
 

@@ -2,6 +2,7 @@
 //! RFC 3339 text, ids as integers. A stored value that is not valid is an error when it is read,
 //! so rows only ever hold valid values.
 
+use diesel::Selectable;
 use diesel::backend::Backend;
 use diesel::deserialize::{self, FromSql};
 use diesel::serialize::{self, Output, ToSql};
@@ -12,16 +13,22 @@ use crate::domain::*;
 
 macro_rules! stored_as_code {
     ($($t:ty),* $(,)?) => {$(
-        impl FromSql<Text, MultiBackend> for $t {
-            fn from_sql(bytes: <MultiBackend as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
-                let code = <String as FromSql<Text, MultiBackend>>::from_sql(bytes)?;
+        impl<DB: Backend> FromSql<Text, DB> for $t
+        where
+            String: FromSql<Text, DB>,
+        {
+            fn from_sql(bytes: DB::RawValue<'_>) -> deserialize::Result<Self> {
+                let code = <String as FromSql<Text, DB>>::from_sql(bytes)?;
                 <$t as Vocabulary>::parse(&code).map_err(|e| format!("stored value: {e}").into())
             }
         }
 
-        impl ToSql<Text, MultiBackend> for $t {
-            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, MultiBackend>) -> serialize::Result {
-                <str as ToSql<Text, MultiBackend>>::to_sql(self.code(), out)
+        impl<DB: Backend> ToSql<Text, DB> for $t
+        where
+            str: ToSql<Text, DB>,
+        {
+            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, DB>) -> serialize::Result {
+                <str as ToSql<Text, DB>>::to_sql(self.code(), out)
             }
         }
     )*};
@@ -43,6 +50,8 @@ stored_as_code!(
     EventKind,
     FederalPriority,
     ChangeAction,
+    ChangeOutcome,
+    SubscriberStatus,
     PeerErrorCode,
 );
 
@@ -58,4 +67,10 @@ impl FromSql<Text, MultiBackend> for PartialDate {
         let text = <String as FromSql<Text, MultiBackend>>::from_sql(bytes)?;
         PartialDate::parse(&text).map_err(|e| format!("stored date: {e}").into())
     }
+}
+
+/// The columns of a row type, in its field order: what an insert or update returns
+/// (`.returning(columns::<ProjectRow>())`) so that the written row need not be read again.
+pub fn columns<R: Selectable<MultiBackend>>() -> R::SelectExpression {
+    R::construct_selection()
 }

@@ -4,7 +4,13 @@
 use diesel::prelude::*;
 
 use super::Db;
+use super::rows::*;
 use super::schema::*;
+use super::types::columns;
+use crate::domain::{
+    CallStatus, DeliveryModel, EventKind, FederalPriority, FundingStatus, OrganisationKind, ParticipationRole,
+    ParticipationStatus, Phase, PlatformKind, PlatformUsage, RelationKind, ReuseStatus, StepStatus,
+};
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = organisations)]
@@ -12,7 +18,7 @@ pub struct NewOrganisation<'a> {
     pub slug: &'a str,
     pub name: &'a str,
     pub short_name: Option<&'a str>,
-    pub kind: &'a str,
+    pub kind: OrganisationKind,
     pub land_code: Option<&'a str>,
     pub ags: Option<&'a str>,
     pub ars: Option<&'a str>,
@@ -23,8 +29,8 @@ pub struct NewOrganisation<'a> {
     pub updated_at: &'a str,
 }
 
-pub fn insert_organisation(conn: &mut Db, o: &NewOrganisation) -> QueryResult<i32> {
-    diesel::insert_into(organisations::table).values(o).returning(organisations::id).get_result(conn)
+pub fn insert_organisation(conn: &mut Db, o: &NewOrganisation) -> QueryResult<OrganisationRow> {
+    diesel::insert_into(organisations::table).values(o).returning(columns::<OrganisationRow>()).get_result(conn)
 }
 
 #[derive(Debug, Insertable)]
@@ -32,7 +38,7 @@ pub fn insert_organisation(conn: &mut Db, o: &NewOrganisation) -> QueryResult<i3
 pub struct NewPlatform<'a> {
     pub slug: &'a str,
     pub name: &'a str,
-    pub kind: &'a str,
+    pub kind: PlatformKind,
     pub operator_id: Option<i32>,
     pub note: Option<&'a str>,
 }
@@ -48,15 +54,15 @@ pub struct NewProject<'a> {
     pub title: &'a str,
     pub summary: Option<&'a str>,
     pub lead_land_code: Option<&'a str>,
-    pub delivery_model: &'a str,
-    pub phase: &'a str,
+    pub delivery_model: DeliveryModel,
+    pub phase: Phase,
     pub status_note: Option<&'a str>,
     pub created_at: &'a str,
     pub updated_at: &'a str,
 }
 
-pub fn insert_project(conn: &mut Db, p: &NewProject) -> QueryResult<i32> {
-    diesel::insert_into(projects::table).values(p).returning(projects::id).get_result(conn)
+pub fn insert_project(conn: &mut Db, p: &NewProject) -> QueryResult<ProjectRow> {
+    diesel::insert_into(projects::table).values(p).returning(columns::<ProjectRow>()).get_result(conn)
 }
 
 /// The changeable fields of a project; `None` leaves a field as it is.
@@ -66,18 +72,26 @@ pub struct ProjectChanges {
     pub title: Option<String>,
     pub summary: Option<Option<String>>,
     pub lead_land_code: Option<Option<String>>,
-    pub delivery_model: Option<String>,
-    pub phase: Option<String>,
-    pub phase_before_hold: Option<Option<String>>,
+    pub delivery_model: Option<DeliveryModel>,
+    pub phase: Option<Phase>,
+    pub phase_before_hold: Option<Option<Phase>>,
     pub status_note: Option<Option<String>>,
 }
 
-/// Applies the changes if the stored version is still `expected`; returns whether it was.
-pub fn update_project(conn: &mut Db, id: i32, expected: i32, changes: &ProjectChanges, now: &str) -> QueryResult<bool> {
-    let n = diesel::update(projects::table.filter(projects::id.eq(id)).filter(projects::version.eq(expected)))
+/// Applies the changes if the stored version is still `expected`; returns the changed row, or
+/// `None` if the version was not `expected` any more.
+pub fn update_project(
+    conn: &mut Db,
+    id: i32,
+    expected: i32,
+    changes: &ProjectChanges,
+    now: &str,
+) -> QueryResult<Option<ProjectRow>> {
+    diesel::update(projects::table.filter(projects::id.eq(id)).filter(projects::version.eq(expected)))
         .set((changes, projects::version.eq(expected + 1), projects::updated_at.eq(now)))
-        .execute(conn)?;
-    Ok(n == 1)
+        .returning(columns::<ProjectRow>())
+        .get_result(conn)
+        .optional()
 }
 
 pub fn insert_project_service(
@@ -106,7 +120,7 @@ pub fn insert_project_platform(
     conn: &mut Db,
     project_id: i32,
     platform_id: i32,
-    usage: &str,
+    usage: PlatformUsage,
     note: Option<&str>,
 ) -> QueryResult<i32> {
     diesel::insert_into(project_platforms::table)
@@ -126,7 +140,7 @@ pub struct NewFunding<'a> {
     pub project_id: i32,
     pub source: &'a str,
     pub instrument: Option<&'a str>,
-    pub status: &'a str,
+    pub status: FundingStatus,
     pub funder_id: Option<i32>,
     pub note: Option<&'a str>,
 }
@@ -135,9 +149,13 @@ pub fn insert_funding(conn: &mut Db, f: &NewFunding) -> QueryResult<i32> {
     diesel::insert_into(project_fundings::table).values(f).returning(project_fundings::id).get_result(conn)
 }
 
-/// Sets a step's status; returns whether the step exists.
-pub fn set_step_status(conn: &mut Db, id: i32, status: &str) -> QueryResult<bool> {
-    Ok(diesel::update(project_steps::table.find(id)).set(project_steps::status.eq(status)).execute(conn)? == 1)
+/// Sets a step's status; returns the changed step (`None`: there is no such step).
+pub fn set_step_status(conn: &mut Db, id: i32, status: StepStatus) -> QueryResult<Option<StepRow>> {
+    diesel::update(project_steps::table.find(id))
+        .set(project_steps::status.eq(status))
+        .returning(columns::<StepRow>())
+        .get_result(conn)
+        .optional()
 }
 
 #[derive(Debug, Insertable)]
@@ -147,11 +165,11 @@ pub struct NewStep<'a> {
     pub position: i32,
     pub title: &'a str,
     pub description: Option<&'a str>,
-    pub status: &'a str,
+    pub status: StepStatus,
 }
 
-pub fn insert_step(conn: &mut Db, s: &NewStep) -> QueryResult<i32> {
-    diesel::insert_into(project_steps::table).values(s).returning(project_steps::id).get_result(conn)
+pub fn insert_step(conn: &mut Db, s: &NewStep) -> QueryResult<StepRow> {
+    diesel::insert_into(project_steps::table).values(s).returning(columns::<StepRow>()).get_result(conn)
 }
 
 #[derive(Debug, Insertable)]
@@ -159,14 +177,14 @@ pub fn insert_step(conn: &mut Db, s: &NewStep) -> QueryResult<i32> {
 pub struct NewMilestone<'a> {
     pub project_id: i32,
     pub title: &'a str,
-    pub phase: Option<&'a str>,
+    pub phase: Option<Phase>,
     pub planned: Option<&'a str>,
     pub actual: Option<&'a str>,
     pub note: Option<&'a str>,
 }
 
-pub fn insert_milestone(conn: &mut Db, m: &NewMilestone) -> QueryResult<i32> {
-    diesel::insert_into(milestones::table).values(m).returning(milestones::id).get_result(conn)
+pub fn insert_milestone(conn: &mut Db, m: &NewMilestone) -> QueryResult<MilestoneRow> {
+    diesel::insert_into(milestones::table).values(m).returning(columns::<MilestoneRow>()).get_result(conn)
 }
 
 pub fn complete_milestone(
@@ -175,20 +193,23 @@ pub fn complete_milestone(
     expected: i32,
     actual: &str,
     note: Option<&str>,
-) -> QueryResult<bool> {
+) -> QueryResult<Option<MilestoneRow>> {
     let target = milestones::table.filter(milestones::id.eq(id)).filter(milestones::version.eq(expected));
-    let n = match note {
+    match note {
         Some(n) => diesel::update(target)
             .set((milestones::actual.eq(actual), milestones::note.eq(n), milestones::version.eq(expected + 1)))
-            .execute(conn)?,
+            .returning(columns::<MilestoneRow>())
+            .get_result(conn)
+            .optional(),
         None => diesel::update(target)
             .set((milestones::actual.eq(actual), milestones::version.eq(expected + 1)))
-            .execute(conn)?,
-    };
-    Ok(n == 1)
+            .returning(columns::<MilestoneRow>())
+            .get_result(conn)
+            .optional(),
+    }
 }
 
-pub fn insert_relation(conn: &mut Db, from: i32, to: i32, kind: &str, note: Option<&str>) -> QueryResult<i32> {
+pub fn insert_relation(conn: &mut Db, from: i32, to: i32, kind: RelationKind, note: Option<&str>) -> QueryResult<i32> {
     diesel::insert_into(project_relations::table)
         .values((
             project_relations::from_project_id.eq(from),
@@ -205,8 +226,8 @@ pub fn insert_relation(conn: &mut Db, from: i32, to: i32, kind: &str, note: Opti
 pub struct NewParticipation<'a> {
     pub project_id: i32,
     pub organisation_id: i32,
-    pub role: &'a str,
-    pub status: &'a str,
+    pub role: ParticipationRole,
+    pub status: ParticipationStatus,
     pub since: Option<&'a str>,
     pub until: Option<&'a str>,
     pub note: Option<&'a str>,
@@ -214,30 +235,34 @@ pub struct NewParticipation<'a> {
     pub updated_at: &'a str,
 }
 
-pub fn insert_participation(conn: &mut Db, p: &NewParticipation) -> QueryResult<i32> {
-    diesel::insert_into(participations::table).values(p).returning(participations::id).get_result(conn)
+pub fn insert_participation(conn: &mut Db, p: &NewParticipation) -> QueryResult<ParticipationRow> {
+    diesel::insert_into(participations::table).values(p).returning(columns::<ParticipationRow>()).get_result(conn)
 }
 
-/// Sets a participation's status (and optionally its note) if the version is still `expected`.
+/// Sets a participation's status (and optionally its note) if the version is still `expected`;
+/// returns the changed row (`None`: the version was not `expected`).
 pub fn set_participation_status(
     conn: &mut Db,
     id: i32,
     expected: i32,
-    status: &str,
+    status: ParticipationStatus,
     note: Option<&str>,
     now: &str,
-) -> QueryResult<bool> {
+) -> QueryResult<Option<ParticipationRow>> {
     let target = participations::table.filter(participations::id.eq(id)).filter(participations::version.eq(expected));
     let base = (
         participations::status.eq(status),
         participations::version.eq(expected + 1),
         participations::updated_at.eq(now),
     );
-    let n = match note {
-        Some(n) => diesel::update(target).set((base, participations::note.eq(n))).execute(conn)?,
-        None => diesel::update(target).set(base).execute(conn)?,
-    };
-    Ok(n == 1)
+    match note {
+        Some(n) => diesel::update(target)
+            .set((base, participations::note.eq(n)))
+            .returning(columns::<ParticipationRow>())
+            .get_result(conn)
+            .optional(),
+        None => diesel::update(target).set(base).returning(columns::<ParticipationRow>()).get_result(conn).optional(),
+    }
 }
 
 /// Requests a withdrawn participation again (status REQUESTED, new `since`, optional note).
@@ -248,20 +273,23 @@ pub fn reopen_participation(
     note: Option<&str>,
     since: Option<&str>,
     now: &str,
-) -> QueryResult<bool> {
+) -> QueryResult<Option<ParticipationRow>> {
     let target = participations::table.filter(participations::id.eq(id)).filter(participations::version.eq(expected));
     let base = (
-        participations::status.eq("REQUESTED"),
+        participations::status.eq(ParticipationStatus::Requested),
         participations::since.eq(since),
         participations::until.eq(None::<String>),
         participations::version.eq(expected + 1),
         participations::updated_at.eq(now),
     );
-    let n = match note {
-        Some(n) => diesel::update(target).set((base, participations::note.eq(n))).execute(conn)?,
-        None => diesel::update(target).set(base).execute(conn)?,
-    };
-    Ok(n == 1)
+    match note {
+        Some(n) => diesel::update(target)
+            .set((base, participations::note.eq(n)))
+            .returning(columns::<ParticipationRow>())
+            .get_result(conn)
+            .optional(),
+        None => diesel::update(target).set(base).returning(columns::<ParticipationRow>()).get_result(conn).optional(),
+    }
 }
 
 #[derive(Debug, Insertable)]
@@ -274,24 +302,27 @@ pub struct NewCall<'a> {
     pub invites_reuse: bool,
     pub opened_on: &'a str,
     pub closes_on: Option<&'a str>,
-    pub status: &'a str,
+    pub status: CallStatus,
 }
 
-pub fn insert_call(conn: &mut Db, c: &NewCall, roles: &[&str]) -> QueryResult<i32> {
-    let id = diesel::insert_into(calls::table).values(c).returning(calls::id).get_result(conn)?;
+pub fn insert_call(conn: &mut Db, c: &NewCall, roles: &[ParticipationRole]) -> QueryResult<CallRow> {
+    let call: CallRow = diesel::insert_into(calls::table).values(c).returning(columns::<CallRow>()).get_result(conn)?;
     for r in roles {
         diesel::insert_into(call_roles::table)
-            .values((call_roles::call_id.eq(id), call_roles::role.eq(*r)))
+            .values((call_roles::call_id.eq(call.id), call_roles::role.eq(*r)))
             .execute(conn)?;
     }
-    Ok(id)
+    Ok(call)
 }
 
-pub fn close_call(conn: &mut Db, id: i32, expected: i32) -> QueryResult<bool> {
-    let n = diesel::update(calls::table.filter(calls::id.eq(id)).filter(calls::version.eq(expected)))
-        .set((calls::status.eq("CLOSED"), calls::version.eq(expected + 1)))
-        .execute(conn)?;
-    Ok(n == 1)
+/// Closes the call if the version is still `expected`; returns the closed call (`None`: the
+/// version was not `expected`).
+pub fn close_call(conn: &mut Db, id: i32, expected: i32) -> QueryResult<Option<CallRow>> {
+    diesel::update(calls::table.filter(calls::id.eq(id)).filter(calls::version.eq(expected)))
+        .set((calls::status.eq(CallStatus::Closed), calls::version.eq(expected + 1)))
+        .returning(columns::<CallRow>())
+        .get_result(conn)
+        .optional()
 }
 
 #[derive(Debug, Insertable)]
@@ -299,7 +330,7 @@ pub fn close_call(conn: &mut Db, id: i32, expected: i32) -> QueryResult<bool> {
 pub struct NewReuse<'a> {
     pub project_id: i32,
     pub organisation_id: i32,
-    pub status: &'a str,
+    pub status: ReuseStatus,
     pub declared_on: Option<&'a str>,
     pub planned_live: Option<&'a str>,
     pub actual_live: Option<&'a str>,
@@ -308,29 +339,38 @@ pub struct NewReuse<'a> {
     pub updated_at: &'a str,
 }
 
-pub fn insert_reuse(conn: &mut Db, r: &NewReuse) -> QueryResult<i32> {
-    diesel::insert_into(reuse_declarations::table).values(r).returning(reuse_declarations::id).get_result(conn)
+pub fn insert_reuse(conn: &mut Db, r: &NewReuse) -> QueryResult<ReuseRow> {
+    diesel::insert_into(reuse_declarations::table).values(r).returning(columns::<ReuseRow>()).get_result(conn)
 }
 
 #[derive(Debug, Default, AsChangeset)]
 #[diesel(table_name = reuse_declarations)]
 pub struct ReuseChanges {
-    pub status: Option<String>,
+    pub status: Option<ReuseStatus>,
     pub declared_on: Option<Option<String>>,
     pub planned_live: Option<Option<String>>,
     pub actual_live: Option<Option<String>>,
     pub note: Option<Option<String>>,
 }
 
-pub fn update_reuse(conn: &mut Db, id: i32, expected: i32, c: &ReuseChanges, now: &str) -> QueryResult<bool> {
-    let n = diesel::update(
+/// Applies the changes if the version is still `expected`; returns the changed row (`None`: the
+/// version was not `expected`).
+pub fn update_reuse(
+    conn: &mut Db,
+    id: i32,
+    expected: i32,
+    c: &ReuseChanges,
+    now: &str,
+) -> QueryResult<Option<ReuseRow>> {
+    diesel::update(
         reuse_declarations::table
             .filter(reuse_declarations::id.eq(id))
             .filter(reuse_declarations::version.eq(expected)),
     )
     .set((c, reuse_declarations::version.eq(expected + 1), reuse_declarations::updated_at.eq(now)))
-    .execute(conn)?;
-    Ok(n == 1)
+    .returning(columns::<ReuseRow>())
+    .get_result(conn)
+    .optional()
 }
 
 #[derive(Debug, Insertable)]
@@ -338,7 +378,7 @@ pub fn update_reuse(conn: &mut Db, id: i32, expected: i32, c: &ReuseChanges, now
 pub struct NewEvent<'a> {
     pub slug: &'a str,
     pub title: &'a str,
-    pub kind: &'a str,
+    pub kind: EventKind,
     pub held_on: &'a str,
     pub location_id: Option<i32>,
     pub organiser_id: Option<i32>,
@@ -419,7 +459,12 @@ pub fn insert_ozg_service(
         .map(drop)
 }
 
-pub fn set_service_priority(conn: &mut Db, ozg_id: &str, priority: &str, note: Option<&str>) -> QueryResult<usize> {
+pub fn set_service_priority(
+    conn: &mut Db,
+    ozg_id: &str,
+    priority: FederalPriority,
+    note: Option<&str>,
+) -> QueryResult<usize> {
     diesel::update(ozg_services::table.find(ozg_id))
         .set((ozg_services::federal_priority.eq(priority), ozg_services::priority_note.eq(note)))
         .execute(conn)

@@ -153,8 +153,8 @@ fn parse<T: serde::de::DeserializeOwned>(e: &Entry) -> AppResult<T> {
     serde_json::from_value(e.record.clone().unwrap_or_default()).map_err(|x| bad(format!("{} {}: {x}", e.kind, e.id)))
 }
 
-fn vocab<V: Vocabulary>(s: &str) -> AppResult<&'static str> {
-    V::parse(s).map(V::code).map_err(bad)
+fn vocab<V: Vocabulary>(s: &str) -> AppResult<V> {
+    V::parse(s).map_err(bad)
 }
 
 fn opt(v: &Option<String>, field: &str, max: usize) -> AppResult<Option<String>> {

@@ -259,12 +259,7 @@ pub(super) fn put_call(
 ) -> AppResult<Outcome> {
     let r: CallRecord = parse(e)?;
     let status = vocab::<CallStatus>(&r.status)?;
-    let roles = r
-        .roles
-        .iter()
-        .take(20)
-        .map(|x| vocab::<ParticipationRole>(x).map(str::to_owned))
-        .collect::<AppResult<Vec<_>>>()?;
+    let roles = r.roles.iter().take(20).map(|x| vocab::<ParticipationRole>(x)).collect::<AppResult<Vec<_>>>()?;
     let Some(project) = project_of(conn, me, &r.project)? else { return Ok(Outcome::Deferred) };
     let issuer = organisation_of(conn, actor, at, peer, &r.issuer)?;
     let title = service::text(&r.title, "title", 300).map_err(bad)?;

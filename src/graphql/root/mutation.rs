@@ -5,6 +5,7 @@ use juniper::{FieldResult, GraphQLObject, graphql_object};
 use super::super::context::Ctx;
 use super::super::errors::{UserError, field_error, payload};
 use super::super::types::*;
+use crate::domain::Vocabulary;
 use crate::error::AppError;
 use crate::service;
 
@@ -229,14 +230,14 @@ impl Mutation {
     fn confirm_newsletter_subscription(context: &Ctx, token: String) -> FieldResult<SubscriptionState> {
         let s = run(context, "confirmNewsletterSubscription", |c, a| service::newsletter::confirm(c, a, &token))
             .map_err(field_error)?;
-        Ok(SubscriptionState { status: s.status })
+        Ok(SubscriptionState { status: s.status.code().to_owned() })
     }
 
     /// Anyone holding the link from an edition: unsubscribe.
     fn unsubscribe_newsletter(context: &Ctx, token: String) -> FieldResult<SubscriptionState> {
         let s = run(context, "unsubscribeNewsletter", |c, a| service::newsletter::unsubscribe(c, a, &token))
             .map_err(field_error)?;
-        Ok(SubscriptionState { status: s.status })
+        Ok(SubscriptionState { status: s.status.code().to_owned() })
     }
 }
 

@@ -151,8 +151,7 @@ impl Query {
         let mut f = read::ProjectFilter::default();
         if let Some(filter) = filter {
             f.topic_field = filter.topic_field.map(|t| slug_of_topic(context, &t)).transpose()?;
-            f.phases =
-                short_list("filter.phase", filter.phase)?.map(|ps| ps.iter().map(|p| p.code().to_owned()).collect());
+            f.phases = short_list("filter.phase", filter.phase)?;
             f.lead_land = filter.lead_land.map(|l| land_of(context, &l, "filter.leadLand")).transpose()?;
             f.ozg_id = filter.ozg_id.map(|o| o.as_str().to_owned());
             f.has_open_call = filter.has_open_call;
@@ -198,7 +197,7 @@ impl Query {
         open: Option<bool>,
         #[graphql(default = 100, description = "At most this many items (1 to 1000).")] first: i32,
     ) -> FieldResult<Vec<Call>> {
-        let status = open.map(|o| if o { "OPEN" } else { "CLOSED" });
+        let status = open.map(|o| if o { CallStatus::Open } else { CallStatus::Closed });
         let rows = context.read(|c| read::calls_filtered_first(c, status, None, first.max(0).into()))?;
         Ok(context.calls(context.take(rows, first)))
     }

@@ -45,8 +45,8 @@ impl ChangeEntry {
         if context.actor.sees_actors() { self.0.actor_issuer.as_deref() } else { None }
     }
     /// APPLIED, or DENIED for a refused attempt (those are listed for coordinators and admins only).
-    fn outcome(&self) -> &str {
-        &self.0.outcome
+    fn outcome(&self) -> &'static str {
+        self.0.outcome.code()
     }
     fn action(&self) -> FieldResult<ChangeAction> {
         Ok(self.0.action)

@@ -15,7 +15,6 @@ fn n(first: i32) -> usize {
     usize::try_from(first).unwrap_or(0)
 }
 
-
 mod changes;
 mod contacts;
 mod events;

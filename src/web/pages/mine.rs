@@ -9,7 +9,7 @@ use super::super::{Viewer, notice, page, run};
 use crate::auth::Role;
 use crate::error::{AppError, AppResult};
 use crate::http::AppState;
-use crate::newsletter::{day_label};
+use crate::newsletter::day_label;
 use crate::store::{Db, read};
 
 use super::*;
@@ -88,8 +88,10 @@ fn pending(conn: &mut Db, viewer: &Viewer) -> AppResult<Vec<Value>> {
     projects.sort_by(|a, b| a.title.cmp(&b.title).then(a.id.cmp(&b.id)));
     projects.dedup_by_key(|p| p.id);
     let ids: Vec<i32> = projects.iter().map(|p| p.id).collect();
-    let requested: Vec<ParticipationRow> =
-        read::participations_by_projects(conn, &ids)?.into_iter().filter(|p| p.status == ParticipationStatus::Requested).collect();
+    let requested: Vec<ParticipationRow> = read::participations_by_projects(conn, &ids)?
+        .into_iter()
+        .filter(|p| p.status == ParticipationStatus::Requested)
+        .collect();
     let interest: Vec<ReuseRow> =
         read::reuse_by_projects(conn, &ids)?.into_iter().filter(|r| r.status == ReuseStatus::Interest).collect();
     let mut org_ids: Vec<i32> = requested.iter().map(|p| p.organisation_id).collect();

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::super::{page, run};
 use crate::error::{AppError, AppResult};
 use crate::http::AppState;
-use crate::newsletter::{date_label};
+use crate::newsletter::date_label;
 use crate::store::{Db, read};
 
 use super::*;

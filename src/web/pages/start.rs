@@ -16,7 +16,7 @@ pub async fn start(req: HttpRequest, state: web::Data<AppState>, q: web::Query<N
         let topics: Vec<Value> =
             read::topic_fields(conn)?.into_iter().map(|t| json!({ "slug": t.slug, "name": t.name })).collect();
         // The most recently opened calls; the Themenfeld pages filter for the rest.
-        let mut open = read::calls_filtered(conn, Some("OPEN"), None)?;
+        let mut open = read::calls_filtered(conn, Some(CallStatus::Open), None)?;
         let total = open.len();
         open.sort_by(|a, b| b.opened_on.start().cmp(&a.opened_on.start()).then(b.id.cmp(&a.id)));
         open.truncate(START_CALLS);

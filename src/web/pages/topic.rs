@@ -62,9 +62,9 @@ pub async fn topic(
         };
         let filter = read::ProjectFilter {
             topic_field: Some(topic.slug.clone()),
-            phases: phase.map(|p| vec![p.code().to_owned()]),
+            phases: phase.map(|p| vec![p]),
             lead_land: land.clone(),
-            open_call_seeking: seeks_pilots.then(|| "PILOT".to_owned()),
+            open_call_seeking: seeks_pilots.then_some(ParticipationRole::Pilot),
             ..Default::default()
         };
         let total = read::projects_count(conn, &filter)?;
@@ -74,7 +74,8 @@ pub async fn topic(
         let calls: Vec<CallRow> =
             read::calls_by_projects(conn, &ids)?.into_iter().filter(|c| c.status == CallStatus::Open).collect();
         let roles = read::call_roles_by_calls(conn, &calls.iter().map(|c| c.id).collect::<Vec<_>>())?;
-        let pilot_calls: HashSet<i32> = roles.iter().filter(|r| r.role == ParticipationRole::Pilot).map(|r| r.call_id).collect();
+        let pilot_calls: HashSet<i32> =
+            roles.iter().filter(|r| r.role == ParticipationRole::Pilot).map(|r| r.call_id).collect();
         let wanting: HashSet<i32> =
             calls.iter().filter(|c| pilot_calls.contains(&c.id)).map(|c| c.project_id).collect();
         let with_calls: HashSet<i32> = calls.iter().map(|c| c.project_id).collect();
