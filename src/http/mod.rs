@@ -363,18 +363,21 @@ async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
-/// Ready: the database answers (for load balancers).
+/// Ready: the database answers (for load balancers); else 503 with `Retry-After`, also when the
+/// check fails or takes longer than the request timeout.
 async fn readyz(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let pool = state.pool.clone();
-    let ok = web::block(move || -> Result<(), String> {
-        let mut conn = pool.get().map_err(|e| e.to_string())?;
-        diesel::sql_query("SELECT 1").execute(&mut *conn).map(drop).map_err(|e| e.to_string())
+    let ready = blocking(&state, |conn| {
+        diesel::sql_query("SELECT 1")
+            .execute(&mut **conn)
+            .map(drop)
+            .map_err(|e| crate::error::AppError::Internal(format!("readiness check: {e}")))
     })
     .await;
-    match ok {
-        Ok(Ok(())) => HttpResponse::Ok().json(json!({ "status": "ok" })),
-        Ok(Err(detail)) => unavailable(&req, &detail),
-        Err(e) => unavailable(&req, &e.to_string()),
+    match ready {
+        Ok(()) => HttpResponse::Ok().json(json!({ "status": "ok" })),
+        // A database that answers with an error is not ready either: 503, the cause logged.
+        Err(crate::error::AppError::Internal(detail)) => unavailable(&req, &detail),
+        Err(e) => json_error(&req, e),
     }
 }
 
