@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod newsletter;
 pub mod seed;
 pub mod service;
+pub mod settings;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -32,21 +32,32 @@ pub fn server_pool(size: u32, http: &HttpConfig) -> PoolOptions {
     }
 }
 
-/// Opens the pool and applies pending migrations; with `seed_dir`, seeds the database if it is empty.
-/// Migrations and seeding run on a connection of their own, free of the server pool's statement
-/// timeout.
-pub fn prepare(database_url: &str, seed_dir: Option<&Path>, pool: PoolOptions) -> Result<DbPool, String> {
+/// What an empty database is seeded with: the seed folder, and whether its projects too (else
+/// reference data only, for a second registry in a federation: `OZG_REGISTRY_SEED_PROJECTS=off`).
+#[derive(Debug, Clone, Copy)]
+pub struct Seeding<'a> {
+    pub dir: &'a Path,
+    pub projects: bool,
+}
+
+/// Opens the pool and applies pending migrations, and makes sure the instance's token signing key
+/// exists (`auth`); with `seed`, seeds the database if it is empty. Migrations and seeding run on
+/// a connection of their own, free of the server pool's statement timeout.
+pub fn prepare(
+    database_url: &str,
+    seed: Option<Seeding>,
+    auth: &AuthConfig,
+    pool: PoolOptions,
+) -> Result<DbPool, String> {
     let setup = store::connect(database_url, 1)?;
     let mut conn = setup.get().map_err(|e| format!("cannot open a connection: {e}"))?;
     store::migrate(&mut conn)?;
     // The instance's token signing key exists from the first start on.
-    crate::auth::keys::signing_key(&mut conn, &AuthConfig::from_env()?).map_err(|e| e.to_string())?;
-    if let Some(dir) = seed_dir
+    crate::auth::keys::signing_key(&mut conn, auth).map_err(|e| e.to_string())?;
+    if let Some(seed) = seed
         && crate::seed::is_empty(&mut conn).map_err(|e| e.to_string())?
     {
-        // OZG_REGISTRY_SEED_PROJECTS=off: reference data only (a second registry in a federation).
-        let projects = !std::env::var("OZG_REGISTRY_SEED_PROJECTS").is_ok_and(|v| v.trim() == "off");
-        let report = crate::seed::run_scoped(&mut conn, dir, projects).map_err(|e| e.to_string())?;
+        let report = crate::seed::run_scoped(&mut conn, seed.dir, seed.projects).map_err(|e| e.to_string())?;
         log::info!("seeded the empty database: {report}");
     }
     drop(conn);
@@ -54,13 +65,14 @@ pub fn prepare(database_url: &str, seed_dir: Option<&Path>, pool: PoolOptions) -
     store::connect_with(database_url, pool)
 }
 
-/// Options of the HTTP server beyond the listener and the pool.
+/// Options of the HTTP server beyond the listener and the pool (from [`crate::settings::Settings`]).
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
     pub auth: AuthConfig,
     pub workers: usize,
     pub http: HttpConfig,
     pub federation: crate::federation::FederationConfig,
+    pub hooks: crate::settings::TestHooks,
 }
 
 /// Builds the HTTP server on an already bound listener (tests bind port 0).
@@ -68,8 +80,14 @@ pub fn serve(listener: TcpListener, pool: DbPool, options: ServeOptions) -> std:
     let workers = options.workers;
     let auth = Authenticator::new(options.auth.clone(), pool.clone()).map_err(std::io::Error::other)?;
     let shutdown = options.http.shutdown_timeout.as_secs();
-    let state =
-        AppState::new(pool.clone(), Arc::new(auth), Arc::new(schema()), options.http, options.federation.clone());
+    let state = AppState::new(
+        pool.clone(),
+        Arc::new(auth),
+        Arc::new(schema()),
+        options.http,
+        options.federation.clone(),
+        options.hooks,
+    );
     let metrics = state.metrics.clone();
     let state = web::Data::new(state);
     let server = HttpServer::new(move || {

@@ -22,7 +22,7 @@ const PKCS8_ED25519_PREFIX: [u8; 16] =
 /// The `typ` header of access tokens (RFC 9068); local tokens must carry it.
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 
-/// How tokens are issued and checked on this instance.
+/// How tokens are issued and checked on this instance (read at start, see `crate::settings`).
 #[derive(Debug, Clone)]
 pub struct AuthConfig {
     /// `iss` of the tokens this instance issues.
@@ -37,52 +37,14 @@ pub struct AuthConfig {
     pub leeway: u64,
 }
 
-impl AuthConfig {
-    /// The settings from the environment; a malformed value is an error naming the variable, an
-    /// empty one counts as unset.
-    pub fn from_env() -> Result<Self, String> {
-        Self::from_lookup(|k| std::env::var(k).ok())
-    }
-
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
-        let var = |k: &str| get(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-        let refresh = match var("OZG_REGISTRY_JWKS_REFRESH_SECS") {
-            None => 10,
-            Some(v) => v.parse::<u64>().ok().filter(|n| *n <= 86_400).ok_or_else(|| {
-                format!("OZG_REGISTRY_JWKS_REFRESH_SECS: {v:?} is not a number of seconds from 0 to 86400")
-            })?,
-        };
-        Ok(AuthConfig {
-            issuer: var("OZG_REGISTRY_ISSUER").unwrap_or_else(|| "ozg-registry".into()),
-            audience: var("OZG_REGISTRY_AUDIENCE").unwrap_or_else(|| "ozg-registry".into()),
-            signing_key_file: var("OZG_REGISTRY_SIGNING_KEY_FILE").map(PathBuf::from),
-            jwks_refresh_interval: Duration::from_secs(refresh),
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            issuer: "ozg-registry".into(),
+            audience: "ozg-registry".into(),
+            signing_key_file: None,
+            jwks_refresh_interval: Duration::from_secs(10),
             leeway: 30,
-        })
-    }
-}
-
-#[cfg(test)]
-mod settings_tests {
-    use super::AuthConfig;
-
-    fn from(pairs: &[(&str, &str)]) -> Result<AuthConfig, String> {
-        AuthConfig::from_lookup(|k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| (*v).to_owned()))
-    }
-
-    #[test]
-    fn defaults_empty_values_and_malformed_ones() {
-        let c = from(&[]).unwrap();
-        assert_eq!(
-            (c.issuer.as_str(), c.audience.as_str(), c.jwks_refresh_interval.as_secs()),
-            ("ozg-registry", "ozg-registry", 10)
-        );
-        let c = from(&[("OZG_REGISTRY_JWKS_REFRESH_SECS", " "), ("OZG_REGISTRY_ISSUER", "")]).unwrap();
-        assert_eq!((c.issuer.as_str(), c.jwks_refresh_interval.as_secs()), ("ozg-registry", 10));
-        assert_eq!(from(&[("OZG_REGISTRY_JWKS_REFRESH_SECS", "60")]).unwrap().jwks_refresh_interval.as_secs(), 60);
-        for bad in ["ten", "-1", "1.5", "100000"] {
-            let e = from(&[("OZG_REGISTRY_JWKS_REFRESH_SECS", bad)]).unwrap_err();
-            assert!(e.starts_with("OZG_REGISTRY_JWKS_REFRESH_SECS:"), "{e}");
         }
     }
 }

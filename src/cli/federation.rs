@@ -2,6 +2,7 @@
 
 use super::connect;
 use clap::Subcommand;
+use ozg_registry::settings::Settings;
 use ozg_registry::startup::{self};
 use ozg_registry::store::PoolOptions;
 
@@ -49,14 +50,14 @@ pub(crate) enum PeerCommand {
     Remove { instance_id: String },
 }
 
-pub(crate) fn federation(url: &str, cmd: FederationCommand) -> Result<(), String> {
+pub(crate) fn federation(settings: &Settings, cmd: FederationCommand) -> Result<(), String> {
     use ozg_registry::federation::{self, FederationConfig, client::PeerClient, peers, sync};
     use ozg_registry::store::federation as store;
-    let cfg = FederationConfig::from_env()?;
+    let cfg = settings.federation.clone();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
     match cmd {
         FederationCommand::Identity { instance_id, force } => {
-            let mut conn = connect(url)?;
+            let mut conn = connect(settings)?;
             if let Some(id) = &instance_id {
                 federation::check_instance_id(id)?;
                 let stored = store::identity(&mut conn).map_err(|e| e.to_string())?;
@@ -79,7 +80,7 @@ pub(crate) fn federation(url: &str, cmd: FederationCommand) -> Result<(), String
             Ok(())
         }
         FederationCommand::Peer(PeerCommand::Add { url: peer_url, instance_id, public_key, trust_fetched_key }) => {
-            let mut conn = connect(url)?;
+            let mut conn = connect(settings)?;
             let client = PeerClient::new(cfg.peer_timeout)?;
             let done = runtime.block_on(peers::register(
                 &mut conn,
@@ -93,7 +94,7 @@ pub(crate) fn federation(url: &str, cmd: FederationCommand) -> Result<(), String
             Ok(())
         }
         FederationCommand::Peer(PeerCommand::List) => {
-            let mut conn = connect(url)?;
+            let mut conn = connect(settings)?;
             for p in store::peers(&mut conn).map_err(|e| e.to_string())? {
                 println!(
                     "{}\t{}\tcursor {}\timported {}\tlast success {}\tlast error {}",
@@ -108,7 +109,7 @@ pub(crate) fn federation(url: &str, cmd: FederationCommand) -> Result<(), String
             Ok(())
         }
         FederationCommand::Peer(PeerCommand::Remove { instance_id }) => {
-            let mut conn = connect(url)?;
+            let mut conn = connect(settings)?;
             match store::delete_peer(&mut conn, &instance_id).map_err(|e| e.to_string())? {
                 0 => Err(format!("no peer {instance_id}")),
                 _ => {
@@ -118,7 +119,7 @@ pub(crate) fn federation(url: &str, cmd: FederationCommand) -> Result<(), String
             }
         }
         FederationCommand::Sync { peer, force } => {
-            let pool = startup::prepare(url, None, PoolOptions::new(2))?;
+            let pool = startup::prepare(&settings.database_url, None, &settings.auth, PoolOptions::new(2))?;
             let client = PeerClient::new(cfg.peer_timeout)?;
             // One sync at a time per database: wait for the lease as long as a dead holder's lasts.
             let outcomes = runtime

@@ -2,6 +2,7 @@
 
 use super::connect;
 use clap::Subcommand;
+use ozg_registry::settings::Settings;
 
 #[derive(Subcommand)]
 // Parsed once per run: the size of the largest variant does not matter.
@@ -34,8 +35,9 @@ pub(crate) enum IssuerCommand {
         /// publish /.well-known/openid-configuration.
         #[arg(long)]
         web_client_id: Option<String>,
-        /// The client's secret, for a confidential client (else a public client with PKCE only).
-        #[arg(long, env = "OZG_REGISTRY_WEB_CLIENT_SECRET", hide_env_values = true)]
+        /// The client's secret, for a confidential client (else a public client with PKCE only);
+        /// default: OZG_REGISTRY_WEB_CLIENT_SECRET.
+        #[arg(long)]
         web_client_secret: Option<String>,
         /// The name on the sign-in button, e.g. "Servicekonto NRW".
         #[arg(long)]
@@ -47,9 +49,9 @@ pub(crate) enum IssuerCommand {
     Remove { issuer: String },
 }
 
-pub(crate) fn issuer(url: &str, cmd: IssuerCommand) -> Result<(), String> {
+pub(crate) fn issuer(settings: &Settings, cmd: IssuerCommand) -> Result<(), String> {
     use ozg_registry::store::auth as store;
-    let mut conn = connect(url)?;
+    let mut conn = connect(settings)?;
     match cmd {
         IssuerCommand::Add {
             issuer,
@@ -74,6 +76,7 @@ pub(crate) fn issuer(url: &str, cmd: IssuerCommand) -> Result<(), String> {
                     return Err(format!("algorithms: {a:?} is not an asymmetric JWS algorithm"));
                 }
             }
+            let web_client_secret = web_client_secret.or_else(|| settings.web_client_secret.clone());
             let now = ozg_registry::domain::Timestamp::now().to_db();
             store::insert_issuer(
                 &mut conn,

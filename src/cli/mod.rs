@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use ozg_registry::startup::{self, DEFAULT_DATABASE_URL, DEFAULT_LISTEN};
+use ozg_registry::settings::Settings;
+use ozg_registry::startup::{self, Seeding};
 use ozg_registry::store::PoolOptions;
 use ozg_registry::store::changes::Verification;
 use ozg_registry::store::rows::OrganisationRow;
@@ -22,12 +23,16 @@ use newsletter::{NewsletterAction, newsletter_action};
 use token::{TokenCommand, token};
 
 /// ozg-registry: OZG implementation projects, participation and reuse, as a GraphQL API.
+///
+/// Settings come from environment variables (see the README), read once at start; a flag overrides
+/// its variable. Unset, empty or blank is the default; a malformed value stops the command.
 #[derive(Parser)]
 #[command(version, about)]
 pub struct Cli {
-    /// SQLite file path (or sqlite://path) or postgres://… URL.
-    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
-    database_url: String,
+    /// SQLite file path (or sqlite://path) or postgres://… URL [default: DATABASE_URL, else
+    /// ozg-registry.db].
+    #[arg(long, global = true)]
+    database_url: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -36,27 +41,28 @@ pub struct Cli {
 enum Command {
     /// Migrate, seed an empty database, and serve the API.
     Serve {
-        /// Address to listen on.
-        #[arg(long, env = "OZG_REGISTRY_LISTEN", default_value = DEFAULT_LISTEN)]
-        listen: String,
-        /// Folder with the seed files (default: ./seed).
-        #[arg(long, env = "OZG_REGISTRY_SEED_DIR")]
+        /// Address to listen on [default: OZG_REGISTRY_LISTEN, else 127.0.0.1:8080].
+        #[arg(long)]
+        listen: Option<String>,
+        /// Folder with the seed files [default: OZG_REGISTRY_SEED_DIR, else ./seed].
+        #[arg(long)]
         seed_dir: Option<PathBuf>,
         /// Do not seed an empty database.
         #[arg(long)]
         no_seed: bool,
-        /// HTTP worker threads (default: one per core).
-        #[arg(long, env = "OZG_REGISTRY_WORKERS")]
-        workers: Option<usize>,
-        /// Database connections in the pool.
-        #[arg(long, env = "OZG_REGISTRY_POOL_SIZE", default_value_t = 10)]
-        pool_size: u32,
+        /// HTTP worker threads, 1 to 1024 [default: OZG_REGISTRY_WORKERS, else one per core].
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
+        workers: Option<u16>,
+        /// Database connections in the pool, 1 to 1000 [default: OZG_REGISTRY_POOL_SIZE, else 10].
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
+        pool_size: Option<u32>,
     },
     /// Apply pending migrations.
     Migrate,
     /// Load the seed files; records that exist are left as they are.
     Seed {
-        #[arg(long, env = "OZG_REGISTRY_SEED_DIR")]
+        /// Folder with the seed files [default: OZG_REGISTRY_SEED_DIR, else ./seed].
+        #[arg(long)]
         seed_dir: Option<PathBuf>,
     },
     /// Print the GraphQL schema (SDL).
@@ -125,48 +131,59 @@ enum AuditCommand {
 }
 
 pub fn run(cli: Cli) -> Result<(), String> {
+    if let Command::Schema = cli.command {
+        print!("{}", ozg_registry::graphql::sdl());
+        return Ok(());
+    }
+    // Read once, here; a malformed variable stops every command that works with the database.
+    let mut settings = Settings::from_env()?;
+    if let Some(url) = cli.database_url {
+        settings.database_url = url;
+    }
+    let s = &settings;
+    let url = s.database_url.as_str();
     match cli.command {
-        Command::Schema => {
-            print!("{}", ozg_registry::graphql::sdl());
-            Ok(())
-        }
+        // Answered above, without settings.
+        Command::Schema => Ok(()),
         Command::Migrate => {
-            let pool = ozg_registry::store::connect(&cli.database_url, 1)?;
+            let pool = ozg_registry::store::connect(url, 1)?;
             let mut conn = pool.get().map_err(|e| e.to_string())?;
             let n = ozg_registry::store::migrate(&mut conn)?;
             println!("applied {n} migration(s)");
             Ok(())
         }
         Command::Seed { seed_dir } => {
-            let dir = seed_dir.unwrap_or_else(startup::default_seed_dir);
-            let pool = startup::prepare(&cli.database_url, None, PoolOptions::new(1))?;
+            let dir = seed_dir.or_else(|| s.seed_dir.clone()).unwrap_or_else(startup::default_seed_dir);
+            let pool = startup::prepare(url, None, &s.auth, PoolOptions::new(1))?;
             let mut conn = pool.get().map_err(|e| e.to_string())?;
             let report = ozg_registry::seed::run(&mut conn, &dir).map_err(|e| e.to_string())?;
             println!("{report}");
             Ok(())
         }
-        Command::Token(cmd) => token(&cli.database_url, cmd),
+        Command::Token(cmd) => token(s, cmd),
         Command::Backup { file } => {
-            let mut conn = connect(&cli.database_url)?;
-            let done = ozg_registry::store::maintenance::backup(&mut conn, &cli.database_url, &file)?;
+            let mut conn = connect(s)?;
+            let done = ozg_registry::store::maintenance::backup(&mut conn, url, &file)?;
             println!("{done}");
             Ok(())
         }
         Command::Generate { scale, seed } => {
             let scale = ozg_registry::generate::Scale::parse(&scale)?;
-            let pool = startup::prepare(&cli.database_url, Some(&startup::default_seed_dir()), PoolOptions::new(1))?;
+            let dir = s.seed_dir.clone().unwrap_or_else(startup::default_seed_dir);
+            let seeding = Seeding { dir: &dir, projects: s.seed_projects };
+            let pool = startup::prepare(url, Some(seeding), &s.auth, PoolOptions::new(1))?;
             let mut conn = pool.get().map_err(|e| e.to_string())?;
             let report = ozg_registry::generate::generate(&mut conn, scale, seed).map_err(|e| e.to_string())?;
             println!("{report}");
             Ok(())
         }
         Command::Restore { file, force } => {
-            let done = ozg_registry::store::maintenance::restore(&cli.database_url, &file, force)?;
+            let done = ozg_registry::store::maintenance::restore(url, &file, force)?;
             println!("{done}");
             Ok(())
         }
         Command::Check => {
-            let mut conn = connect(&cli.database_url)?;
+            let mut conn = connect(s)?;
             let problems = ozg_registry::store::maintenance::check(&mut conn).map_err(|e| e.to_string())?;
             if problems.is_empty() {
                 println!("database sound: integrity, foreign keys, change-log entries and audit chain checked");
@@ -175,7 +192,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
                 Err(format!("{} problem(s):\n{}", problems.len(), problems.join("\n")))
             }
         }
-        Command::Newsletter { action: Some(action), .. } => newsletter_action(&cli.database_url, action),
+        Command::Newsletter { action: Some(action), .. } => newsletter_action(s, action),
         Command::Newsletter { action: None, topic_field, since, format } => {
             use ozg_registry::newsletter;
             let topic_field = topic_field.ok_or("--topic-field is required")?;
@@ -183,17 +200,17 @@ pub fn run(cli: Cli) -> Result<(), String> {
             let since = since
                 .map(|s| ozg_registry::domain::Timestamp::parse(&s).map_err(|e| format!("since: {e}")))
                 .transpose()?;
-            let mut conn = connect(&cli.database_url)?;
+            let mut conn = connect(s)?;
             let issue = newsletter::build(&mut conn, &topic_field, since.as_ref()).map_err(|e| e.to_string())?;
             let body =
                 newsletter::render(&issue, format, &newsletter::RenderContext::default()).map_err(|e| e.to_string())?;
             print!("{body}");
             Ok(())
         }
-        Command::Issuer(cmd) => issuer(&cli.database_url, cmd),
-        Command::Federation(cmd) => federation(&cli.database_url, cmd),
+        Command::Issuer(cmd) => issuer(s, cmd),
+        Command::Federation(cmd) => federation(s, cmd),
         Command::Audit(AuditCommand::Verify) => {
-            let mut conn = connect(&cli.database_url)?;
+            let mut conn = connect(s)?;
             match ozg_registry::store::changes::verify(&mut conn).map_err(|e| e.to_string())? {
                 Verification::Intact { entries } => {
                     println!("change log intact: {entries} entries, hash chain verified");
@@ -205,29 +222,35 @@ pub fn run(cli: Cli) -> Result<(), String> {
             }
         }
         Command::Serve { listen, seed_dir, no_seed, workers, pool_size } => {
-            let dir = seed_dir.unwrap_or_else(startup::default_seed_dir);
-            let http = ozg_registry::http::HttpConfig::from_env()?;
-            let pool = startup::prepare(
-                &cli.database_url,
-                (!no_seed).then_some(dir.as_path()),
-                startup::server_pool(pool_size, &http),
-            )?;
+            let listen = listen.unwrap_or_else(|| s.listen.clone());
+            let dir = seed_dir.or_else(|| s.seed_dir.clone()).unwrap_or_else(startup::default_seed_dir);
+            let pool_size = pool_size.unwrap_or(s.pool_size);
+            let seed = Seeding { dir: &dir, projects: s.seed_projects };
+            let pool =
+                startup::prepare(url, (!no_seed).then_some(seed), &s.auth, startup::server_pool(pool_size, &s.http))?;
             let listener = TcpListener::bind(&listen).map_err(|e| format!("cannot listen on {listen}: {e}"))?;
             let addr = listener.local_addr().map_err(|e| e.to_string())?;
-            let workers = workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-            if http.graphiql {
+            let workers = workers
+                .map(usize::from)
+                .or(s.workers)
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+            if s.http.graphiql {
                 println!("ozg-registry listening on http://{addr}/graphql (GraphiQL: http://{addr}/graphiql)");
             } else {
                 println!("ozg-registry listening on http://{addr}/graphql (web pages: http://{addr}/)");
             }
-            let federation = ozg_registry::federation::FederationConfig::from_env()?;
             {
                 // Creates this instance's identity on first start; refuses a changed instance id.
                 let mut conn = pool.get().map_err(|e| e.to_string())?;
-                ozg_registry::federation::identity(&mut conn, &federation).map_err(|e| e.to_string())?;
+                ozg_registry::federation::identity(&mut conn, &s.federation).map_err(|e| e.to_string())?;
             }
-            let options =
-                startup::ServeOptions { auth: ozg_registry::auth::AuthConfig::from_env()?, workers, http, federation };
+            let options = startup::ServeOptions {
+                auth: s.auth.clone(),
+                workers,
+                http: s.http.clone(),
+                federation: s.federation.clone(),
+                hooks: s.hooks,
+            };
             let jobs_pool = pool.clone();
             let served = actix_web::rt::System::new().block_on(async move {
                 let server = startup::serve(listener, pool, options).map_err(|e| e.to_string())?;
@@ -240,8 +263,9 @@ pub fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
-pub(crate) fn connect(url: &str) -> Result<ozg_registry::store::PooledDb, String> {
-    let pool = startup::prepare(url, None, PoolOptions::new(1))?;
+/// One connection to the migrated database (whose token signing key exists).
+pub(crate) fn connect(s: &Settings) -> Result<ozg_registry::store::PooledDb, String> {
+    let pool = startup::prepare(&s.database_url, None, &s.auth, PoolOptions::new(1))?;
     pool.get().map_err(|e| e.to_string())
 }
 

@@ -3,6 +3,7 @@
 use super::connect;
 use clap::Subcommand;
 use ozg_registry::domain::SubscriberStatus;
+use ozg_registry::settings::Settings;
 
 #[derive(Subcommand)]
 pub(crate) enum NewsletterAction {
@@ -30,9 +31,9 @@ pub(crate) enum NewsletterAction {
     },
 }
 
-pub(crate) fn newsletter_action(url: &str, action: NewsletterAction) -> Result<(), String> {
+pub(crate) fn newsletter_action(settings: &Settings, action: NewsletterAction) -> Result<(), String> {
     use ozg_registry::store::newsletter as store;
-    let mut conn = connect(url)?;
+    let mut conn = connect(settings)?;
     match action {
         NewsletterAction::Subscribers { definition, base_url } => {
             let def = store::definition_by_slug(&mut conn, &definition)

@@ -3,7 +3,8 @@
 use super::{connect, find_org, parse_ttl};
 use clap::Subcommand;
 use ozg_registry::auth::keys::{self, TokenRequest};
-use ozg_registry::auth::{AuthConfig, Role, Scope};
+use ozg_registry::auth::{Role, Scope};
+use ozg_registry::settings::Settings;
 
 #[derive(Subcommand)]
 pub(crate) enum TokenCommand {
@@ -43,9 +44,10 @@ pub(crate) enum TokenCommand {
         /// Who signs in (a person's name or address); defaults to the role and organisation.
         #[arg(long)]
         subject: Option<String>,
-        /// The registry's public base URL for the link.
-        #[arg(long, env = "OZG_REGISTRY_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
-        base_url: String,
+        /// The registry's public base URL for the link (default: OZG_REGISTRY_PUBLIC_URL, else
+        /// http://127.0.0.1:8080).
+        #[arg(long)]
+        base_url: Option<String>,
     },
     /// Revoke a token by its id (jti); it is refused from then on.
     Revoke {
@@ -55,9 +57,9 @@ pub(crate) enum TokenCommand {
     },
 }
 
-pub(crate) fn token(url: &str, cmd: TokenCommand) -> Result<(), String> {
-    let cfg = AuthConfig::from_env()?;
-    let mut conn = connect(url)?;
+pub(crate) fn token(settings: &Settings, cmd: TokenCommand) -> Result<(), String> {
+    let cfg = &settings.auth;
+    let mut conn = connect(settings)?;
     match cmd {
         TokenCommand::Issue { role, org, scope, ttl, subject } => {
             let role = Role::parse_token_role(&role).ok_or("role: one of municipality, coordinator, admin")?;
@@ -68,7 +70,7 @@ pub(crate) fn token(url: &str, cmd: TokenCommand) -> Result<(), String> {
                 None => role.to_string(),
             });
             let req = TokenRequest { subject, role, organisation_id: org.map(|o| o.id), scope, ttl: parse_ttl(&ttl)? };
-            let (token, claims) = keys::issue(&mut conn, &cfg, &req).map_err(|e| e.to_string())?;
+            let (token, claims) = keys::issue(&mut conn, cfg, &req).map_err(|e| e.to_string())?;
             println!("{token}");
             eprintln!("jti {} expires {}", claims.jti, claims.exp);
             Ok(())
@@ -81,6 +83,9 @@ pub(crate) fn token(url: &str, cmd: TokenCommand) -> Result<(), String> {
             let subject = subject.unwrap_or_else(|| format!("{}@{}", role, org.slug));
             let grant = Grant { subject, role, organisation_id: Some(org.id), scope };
             let code = session::create_link(&mut conn, &grant, parse_ttl(&ttl)?).map_err(|e| e.to_string())?;
+            let base_url = base_url
+                .or_else(|| settings.federation.public_url.clone())
+                .unwrap_or_else(|| "http://127.0.0.1:8080".into());
             println!("{}/anmelden/link?code={code}", base_url.trim_end_matches('/'));
             eprintln!("signs in once as {} for {} within {ttl}", grant.subject, org.name);
             Ok(())

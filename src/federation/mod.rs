@@ -18,7 +18,7 @@ use crate::domain::Timestamp;
 use crate::error::{AppError, AppResult};
 use crate::store::{Db, federation as store};
 
-/// What an operator configures (environment variables, see the README).
+/// What an operator configures (environment variables read at start by `crate::settings`, see the README).
 #[derive(Debug, Clone)]
 pub struct FederationConfig {
     /// `OZG_REGISTRY_INSTANCE_ID`: fixed at the first start; a different value later is refused.
@@ -52,38 +52,6 @@ impl Default for FederationConfig {
             peer_timeout: Duration::from_secs(10),
             lease_ttl: Duration::from_secs(30),
         }
-    }
-}
-
-impl FederationConfig {
-    pub fn from_env() -> Result<Self, String> {
-        let get = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-        let secs = |k: &str, default: Duration| -> Result<Duration, String> {
-            match get(k) {
-                None => Ok(default),
-                Some(v) => v
-                    .trim()
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|n| *n <= 86_400)
-                    .map(Duration::from_secs)
-                    .ok_or_else(|| format!("{k}: {v:?} is not a number of seconds from 0 to 86400")),
-            }
-        };
-        let instance_id = get("OZG_REGISTRY_INSTANCE_ID").map(|v| v.trim().to_owned());
-        if let Some(id) = &instance_id {
-            check_instance_id(id)?;
-        }
-        Ok(FederationConfig {
-            instance_id,
-            instance_name: get("OZG_REGISTRY_INSTANCE_NAME"),
-            public_url: get("OZG_REGISTRY_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_owned()),
-            key_file: get("OZG_REGISTRY_FEDERATION_KEY_FILE").map(PathBuf::from),
-            sync_interval: secs("OZG_REGISTRY_SYNC_INTERVAL_SECS", Duration::from_secs(30))?,
-            reconcile_interval: secs("OZG_REGISTRY_RECONCILE_INTERVAL_SECS", Duration::from_secs(3600))?,
-            peer_timeout: secs("OZG_REGISTRY_PEER_TIMEOUT_SECS", Duration::from_secs(10))?.max(Duration::from_secs(1)),
-            lease_ttl: secs("OZG_REGISTRY_JOB_LEASE_SECS", Duration::from_secs(30))?.max(Duration::from_secs(2)),
-        })
     }
 }
 

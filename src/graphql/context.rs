@@ -11,6 +11,7 @@ use juniper::{FieldError, FieldResult};
 
 use super::errors::field_error;
 use crate::error::AppError;
+use crate::federation::FederationConfig;
 use crate::service::Actor;
 use crate::store::rows::*;
 use crate::store::{Db, PooledDb, read};
@@ -26,15 +27,23 @@ impl<T> Lk<T> for Mutex<T> {
     }
 }
 
-/// What the requests of one server share: reference data that does not change while it runs (the
-/// Länder and the Themenfelder, written only when a database is seeded) and the instance id.
-/// Filled on first use, and only with a non-empty answer.
+/// What the requests of one server share: the federation settings, reference data that does not
+/// change while it runs (the Länder and the Themenfelder, written only when a database is seeded)
+/// and the instance id. The data is filled on first use, and only with a non-empty answer.
 #[derive(Default)]
 pub struct Shared {
+    federation: FederationConfig,
     lands: OnceLock<Vec<LandRow>>,
     topic_fields: OnceLock<Vec<TopicFieldRow>>,
     instance: OnceLock<String>,
     counts: Mutex<CountCache>,
+}
+
+impl Shared {
+    /// Nothing read yet; the instance id is created (or checked) with these settings on first use.
+    pub fn new(federation: FederationConfig) -> Self {
+        Shared { federation, ..Shared::default() }
+    }
 }
 
 /// Exact counts of filtered lists, valid while the change log's head is the one they were counted
@@ -474,9 +483,7 @@ impl Ctx {
             return Ok(id.clone());
         }
         let id = self
-            .with_conn(|c| {
-                crate::federation::identity(c, &crate::federation::FederationConfig::from_env().unwrap_or_default())
-            })
+            .with_conn(|c| crate::federation::identity(c, &self.shared.federation))
             .map(|i| i.instance_id)
             .map_err(super::errors::field_error)?;
         Ok(self.shared.instance.get_or_init(|| id).clone())

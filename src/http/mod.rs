@@ -32,7 +32,7 @@ use rate::{Limiter, Rate};
 /// Largest request body accepted on /graphql.
 pub const MAX_BODY: usize = 256 * 1024;
 
-/// What an operator can switch and tune; read from the environment by [`HttpConfig::from_env`].
+/// What an operator can switch and tune; read at start with the other settings (`crate::settings`).
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
     /// The cost limit and whether introspection is answered.
@@ -70,59 +70,6 @@ impl Default for HttpConfig {
     }
 }
 
-impl HttpConfig {
-    /// The defaults, changed by `OZG_REGISTRY_*` variables (see the README's production section).
-    pub fn from_env() -> Result<Self, String> {
-        Self::from_lookup(|k| std::env::var(k).ok())
-    }
-
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
-        let mut c = HttpConfig::default();
-        let switch = |name: &str, default: bool| -> Result<bool, String> {
-            match get(name).as_deref().map(str::trim) {
-                None => Ok(default),
-                Some("on" | "true" | "1") => Ok(true),
-                Some("off" | "false" | "0") => Ok(false),
-                Some(v) => Err(format!("{name}: {v:?} is not on or off")),
-            }
-        };
-        let number = |name: &str, min: u64, max: u64| -> Result<Option<u64>, String> {
-            get(name)
-                .map(|v| match v.trim().parse::<u64>() {
-                    Ok(n) if (min..=max).contains(&n) => Ok(n),
-                    _ => Err(format!("{name}: {v:?} is not a number from {min} to {max}")),
-                })
-                .transpose()
-        };
-        c.limits.introspection = switch("OZG_REGISTRY_INTROSPECTION", true)?;
-        c.graphiql = switch("OZG_REGISTRY_GRAPHIQL", true)?;
-        c.metrics = switch("OZG_REGISTRY_METRICS", true)?;
-        c.query_count_header = switch("OZG_REGISTRY_QUERY_COUNT_HEADER", false)?;
-        if let Some(n) = number("OZG_REGISTRY_MAX_COST", 100, 1_000_000_000)? {
-            c.limits.max_cost = n;
-        }
-        if let Some(n) = number("OZG_REGISTRY_MAX_OBJECTS", 1_000, 100_000_000)? {
-            c.limits.max_objects = n;
-        }
-        if let Some(n) = number("OZG_REGISTRY_MAX_RESPONSE_BYTES", 65_536, 1 << 32)? {
-            c.limits.max_response_bytes = n;
-        }
-        if let Some(ms) = number("OZG_REGISTRY_REQUEST_TIMEOUT_MS", 1, 600_000)? {
-            c.request_timeout = Duration::from_millis(ms);
-        }
-        if let Some(s) = number("OZG_REGISTRY_SHUTDOWN_TIMEOUT_SECS", 0, 3600)? {
-            c.shutdown_timeout = Duration::from_secs(s);
-        }
-        if let Some(v) = get("OZG_REGISTRY_RATE_LIMIT_ADDRESS") {
-            c.rate_per_address = Rate::parse("OZG_REGISTRY_RATE_LIMIT_ADDRESS", &v)?;
-        }
-        if let Some(v) = get("OZG_REGISTRY_RATE_LIMIT_TOKEN") {
-            c.rate_per_token = Rate::parse("OZG_REGISTRY_RATE_LIMIT_TOKEN", &v)?;
-        }
-        Ok(c)
-    }
-}
-
 pub struct AppState {
     pub pool: DbPool,
     pub federation: crate::federation::FederationConfig,
@@ -132,6 +79,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Reference data and the instance id, shared by all requests.
     pub shared: Arc<crate::graphql::Shared>,
+    /// Hooks for the tests that run the binary (off unless set).
+    pub hooks: crate::settings::TestHooks,
     address_limiter: Option<Limiter>,
     token_limiter: Option<Limiter>,
 }
@@ -143,17 +92,19 @@ impl AppState {
         schema: Arc<Schema>,
         config: HttpConfig,
         federation: crate::federation::FederationConfig,
+        hooks: crate::settings::TestHooks,
     ) -> Self {
         AppState {
             pool,
+            shared: Arc::new(crate::graphql::Shared::new(federation.clone())),
             federation,
+            hooks,
             auth,
             schema,
             address_limiter: config.rate_per_address.map(Limiter::new),
             token_limiter: config.rate_per_token.map(Limiter::new),
             config,
             metrics: Arc::new(Metrics::default()),
-            shared: Arc::default(),
         }
     }
 }
@@ -412,18 +363,21 @@ async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
-/// Ready: the database answers (for load balancers).
+/// Ready: the database answers (for load balancers); else 503 with `Retry-After`, also when the
+/// check fails or takes longer than the request timeout.
 async fn readyz(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let pool = state.pool.clone();
-    let ok = web::block(move || -> Result<(), String> {
-        let mut conn = pool.get().map_err(|e| e.to_string())?;
-        diesel::sql_query("SELECT 1").execute(&mut *conn).map(drop).map_err(|e| e.to_string())
+    let ready = blocking(&state, |conn| {
+        diesel::sql_query("SELECT 1")
+            .execute(&mut **conn)
+            .map(drop)
+            .map_err(|e| crate::error::AppError::Internal(format!("readiness check: {e}")))
     })
     .await;
-    match ok {
-        Ok(Ok(())) => HttpResponse::Ok().json(json!({ "status": "ok" })),
-        Ok(Err(detail)) => unavailable(&req, &detail),
-        Err(e) => unavailable(&req, &e.to_string()),
+    match ready {
+        Ok(()) => HttpResponse::Ok().json(json!({ "status": "ok" })),
+        // A database that answers with an error is not ready either: 503, the cause logged.
+        Err(crate::error::AppError::Internal(detail)) => unavailable(&req, &detail),
+        Err(e) => json_error(&req, e),
     }
 }
 

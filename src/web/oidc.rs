@@ -14,9 +14,9 @@ use serde_json::Value;
 use super::{Reply, Viewer, error_page, respond, set_cookie};
 use crate::auth::session::{self, Grant};
 use crate::error::{AppError, AppResult, ErrorCode};
-use crate::http::AppState;
+use crate::http::{AppState, blocking};
+use crate::store::auth as store;
 use crate::store::rows::IssuerRow;
-use crate::store::{DbPool, auth as store};
 
 /// Largest discovery document or token response read.
 const MAX_RESPONSE: usize = 256 * 1024;
@@ -88,20 +88,6 @@ async fn discover(issuer: &str) -> AppResult<Endpoints> {
     Ok(e)
 }
 
-/// Runs a database step off the async executor.
-async fn blocking<T: Send + 'static>(
-    pool: &DbPool,
-    f: impl FnOnce(&mut crate::store::Db) -> AppResult<T> + Send + 'static,
-) -> AppResult<T> {
-    let pool = pool.clone();
-    web::block(move || {
-        let mut conn = pool.get()?;
-        f(&mut conn)
-    })
-    .await
-    .map_err(|e| AppError::Internal(format!("blocking task: {e}")))?
-}
-
 /// The issuers people can sign in at (those with a web client id).
 pub fn web_issuers(conn: &mut crate::store::Db) -> AppResult<Vec<IssuerRow>> {
     Ok(store::issuers(conn)?.into_iter().filter(|i| i.web_client_id.is_some()).collect())
@@ -122,12 +108,12 @@ const STATE_PATH: &str = "/anmelden/oidc";
 pub async fn start(req: HttpRequest, state: web::Data<AppState>, path: web::Path<i32>) -> HttpResponse {
     let id = path.into_inner();
     let result = async {
-        let issuer = blocking(&state.pool, move |c| Ok(web_issuers(c)?.into_iter().find(|i| i.id == id)))
+        let issuer = blocking(&state, move |c| Ok(web_issuers(c)?.into_iter().find(|i| i.id == id)))
             .await?
             .ok_or_else(|| AppError::not_found("issuer", format!("issuer: no sign-in with id {id}")))?;
         let endpoints = discover(&issuer.issuer).await?;
         let iss = issuer.issuer.clone();
-        let s = blocking(&state.pool, move |c| session::begin_oidc(c, &iss)).await?;
+        let s = blocking(&state, move |c| session::begin_oidc(c, &iss)).await?;
         let query = serde_urlencoded::to_string([
             ("response_type", "code"),
             ("client_id", issuer.web_client_id.as_deref().unwrap_or_default()),
@@ -178,7 +164,7 @@ pub async fn callback(req: HttpRequest, state: web::Data<AppState>, q: web::Quer
             ));
         }
         // The sign-in is used up first, whatever happens next: a state works once.
-        let (iss, verifier, nonce) = blocking(&state.pool, move |c| session::finish_oidc(c, &returned)).await?;
+        let (iss, verifier, nonce) = blocking(&state, move |c| session::finish_oidc(c, &returned)).await?;
         if let Some(e) = q.error.as_deref() {
             let e: String = e.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(64).collect();
             return Err(AppError::user(
@@ -191,7 +177,7 @@ pub async fn callback(req: HttpRequest, state: web::Data<AppState>, q: web::Quer
             AppError::user(ErrorCode::Unauthenticated, Some("code"), "code: the identity provider sent no code")
         })?;
         let lookup = iss.clone();
-        let issuer = blocking(&state.pool, move |c| Ok(web_issuers(c)?.into_iter().find(|i| i.issuer == lookup)))
+        let issuer = blocking(&state, move |c| Ok(web_issuers(c)?.into_iter().find(|i| i.issuer == lookup)))
             .await?
             .ok_or_else(|| AppError::not_found("issuer", "issuer: sign-in at this issuer has been switched off"))?;
         let client_id = issuer.web_client_id.clone().unwrap_or_default();
@@ -235,7 +221,7 @@ pub async fn callback(req: HttpRequest, state: web::Data<AppState>, q: web::Quer
             .verify_id_token(&id_token, &iss, &client_id, &nonce)
             .await
             .map_err(|e| AppError::user(ErrorCode::Unauthenticated, None, e.0))?;
-        let opened = blocking(&state.pool, move |c| {
+        let opened = blocking(&state, move |c| {
             let actor = match verified.resolve(c) {
                 Ok(Ok(a)) => a,
                 Ok(Err(e)) => return Err(AppError::user(ErrorCode::Unauthenticated, None, e.0)),

@@ -193,3 +193,70 @@ fn bounds_are_kept_when_data_comes_in_sqlite() {
 fn bounds_are_kept_when_data_comes_in_postgres() {
     bounds_are_kept_when_data_comes_in(Backend::Postgres);
 }
+
+/// Runs `serve` on port 0 with the given variables (and none of the developer's `OZG_REGISTRY_*`);
+/// returns whether it failed, and its stderr. A server that starts is stopped at once and counts as
+/// not failed.
+fn serve_with(db: &TestDb, vars: &[(&str, &str)]) -> (bool, String) {
+    use std::io::{BufRead, Read};
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ozg-registry"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("OZG_REGISTRY_") {
+            cmd.env_remove(name);
+        }
+    }
+    let mut child = cmd
+        .args(["serve", "--no-seed", "--listen", "127.0.0.1:0"])
+        .env("DATABASE_URL", &db.url)
+        .env("RUST_LOG", "error")
+        .envs(vars.iter().copied())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run the binary");
+    // A server that started prints its address; one that refused to start closes its output.
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    let listening = loop {
+        line.clear();
+        if out.read_line(&mut line).unwrap_or(0) == 0 {
+            break false;
+        }
+        if line.contains("listening on") {
+            break true;
+        }
+    };
+    if listening {
+        child.kill().unwrap();
+    }
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    (!listening && !status.success(), err)
+}
+
+/// The one rule for settings at start: a malformed variable stops `serve` before it touches the
+/// database, with a message naming the variable and what it allows; an empty or blank one is the
+/// default.
+#[test]
+fn serve_refuses_a_malformed_variable_and_takes_empty_ones_as_the_default() {
+    let db = TestDb::empty(Backend::Sqlite);
+    let (failed, err) = serve_with(&db, &[("OZG_REGISTRY_JWKS_REFRESH_SECS", "abc")]);
+    assert!(failed, "serve started with OZG_REGISTRY_JWKS_REFRESH_SECS=abc");
+    assert!(
+        err.contains("OZG_REGISTRY_JWKS_REFRESH_SECS: \"abc\" is not a number of seconds from 0 to 86400"),
+        "{err}"
+    );
+    assert!(!std::path::Path::new(&db.url).exists(), "the database was opened before the settings were checked");
+    let (failed, err) = serve_with(&db, &[("OZG_REGISTRY_WORKERS", " "), ("OZG_REGISTRY_GRAPHIQL", "maybe")]);
+    assert!(failed && err.contains("OZG_REGISTRY_GRAPHIQL: \"maybe\" is not on or off"), "{err}");
+    let blank = [
+        ("OZG_REGISTRY_WORKERS", " "),
+        ("OZG_REGISTRY_POOL_SIZE", ""),
+        ("OZG_REGISTRY_JWKS_REFRESH_SECS", "  "),
+        ("OZG_REGISTRY_GRAPHIQL", ""),
+        ("OZG_REGISTRY_RATE_LIMIT_ADDRESS", " "),
+    ];
+    let (failed, err) = serve_with(&db, &blank);
+    assert!(!failed, "serve refused empty variables: {err}");
+}

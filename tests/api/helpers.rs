@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use actix_web::dev::ServerHandle;
 use diesel::{Connection, RunQueryDsl, pg::PgConnection};
 use ozg_registry::http::HttpConfig;
+use ozg_registry::settings::Settings;
 use ozg_registry::store::PoolOptions;
 use serde_json::{Value, json};
 
@@ -89,8 +90,7 @@ fn sqlite_template() -> &'static PathBuf {
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", building.display()));
         }
-        let pool = ozg_registry::startup::prepare(building.to_str().unwrap(), Some(&seed_dir()), PoolOptions::new(1))
-            .expect("template");
+        let pool = prepare_template(building.to_str().unwrap());
         let mut conn = pool.get().unwrap();
         diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut *conn).unwrap();
         diesel::sql_query("PRAGMA journal_mode = DELETE").execute(&mut *conn).unwrap();
@@ -143,8 +143,7 @@ fn ensure_pg_template(name: &str) {
         let building = format!("{name}_building");
         pg_exec(&format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"));
         pg_exec(&format!("CREATE DATABASE {building}"));
-        let pool = ozg_registry::startup::prepare(&pg_url(&building), Some(&seed_dir()), PoolOptions::new(1))
-            .expect("template");
+        let pool = prepare_template(&pg_url(&building));
         drop(pool);
         pg_exec(&format!("ALTER DATABASE {building} RENAME TO {name}"));
     }
@@ -246,10 +245,26 @@ impl Drop for TestDb {
     }
 }
 
+/// Migrates and seeds (with projects) a template database.
+fn prepare_template(url: &str) -> ozg_registry::store::DbPool {
+    let seed = ozg_registry::startup::Seeding { dir: &seed_dir(), projects: true };
+    ozg_registry::startup::prepare(url, Some(seed), &test_settings().auth, PoolOptions::new(1)).expect("template")
+}
+
 /// The configuration tests run with: production defaults, but no rate limits (tests send many
 /// requests from one address) and the query count header on.
 pub fn test_config() -> HttpConfig {
     HttpConfig { rate_per_address: None, rate_per_token: None, query_count_header: true, ..HttpConfig::default() }
+}
+
+/// The settings tests run with, built in code (the developer's environment is never read): the
+/// defaults with [`test_config`], an unknown `kid` fetching the JWKS again at once, and no
+/// background sync.
+pub fn test_settings() -> Settings {
+    let mut s = Settings { http: test_config(), ..Settings::default() };
+    s.auth.jwks_refresh_interval = std::time::Duration::ZERO;
+    s.federation.sync_interval = std::time::Duration::ZERO;
+    s
 }
 
 pub struct TestApp {
@@ -271,21 +286,23 @@ impl TestApp {
     pub async fn spawn_with(backend: Backend, http: HttpConfig) -> Self {
         let db = tokio::task::spawn_blocking(move || TestDb::new(backend)).await.unwrap();
         let url = db.url.clone();
-        let pool_options = ozg_registry::startup::server_pool(8, &http);
+        let settings = Settings { http, ..test_settings() };
+        let pool_options = ozg_registry::startup::server_pool(8, &settings.http);
+        let auth = settings.auth.clone();
         let pool = tokio::task::spawn_blocking(move || {
-            ozg_registry::startup::prepare(&url, None, pool_options).expect("prepare")
+            ozg_registry::startup::prepare(&url, None, &auth, pool_options).expect("prepare")
         })
         .await
         .unwrap();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = format!("http://{}", listener.local_addr().unwrap());
-        let mut auth = ozg_registry::auth::AuthConfig::from_env().expect("auth settings");
-        auth.jwks_refresh_interval = std::time::Duration::ZERO;
-        let federation = ozg_registry::federation::FederationConfig {
-            sync_interval: std::time::Duration::ZERO,
-            ..Default::default()
+        let options = ozg_registry::startup::ServeOptions {
+            auth: settings.auth,
+            workers: 2,
+            http: settings.http,
+            federation: settings.federation,
+            hooks: settings.hooks,
         };
-        let options = ozg_registry::startup::ServeOptions { auth, workers: 2, http, federation };
         let server = ozg_registry::startup::serve(listener, pool, options).expect("server");
         let handle = server.handle();
         tokio::spawn(server);

@@ -73,8 +73,19 @@ pub(super) fn claim(conn: &mut Db, subject: &str, key: &str, hash: &str) -> Resu
 
 /// Stores the answer and commits everything; if that fails, nothing of the request is kept and
 /// the client is told to retry (503).
-pub(super) fn finish(conn: &mut Db, tx: WriteTx, subject: &str, key: &str, body: &str) -> Result<(), String> {
-    pause_after_mutation();
+/// `pause` is the test hook [`crate::settings::TestHooks::pause_after_mutation`]: the answer is
+/// stored and the transaction committed only after it, so that a test can kill the server then.
+pub(super) fn finish(
+    conn: &mut Db,
+    tx: WriteTx,
+    subject: &str,
+    key: &str,
+    body: &str,
+    pause: Option<std::time::Duration>,
+) -> Result<(), String> {
+    if let Some(pause) = pause {
+        std::thread::sleep(pause);
+    }
     match idem::finish(conn, subject, key, body) {
         Ok(()) => tx.commit(conn),
         Err(e) => {
@@ -92,23 +103,5 @@ pub(super) fn abandon(write: Option<WriteTx>, conn: &mut Db) {
     {
         // The connection is left inside its transaction: the pool closes it, which rolls it back.
         log_internal(&format!("rolling back an idempotent request: {e}"));
-    }
-}
-
-/// Test hook, off by default: `OZG_REGISTRY_TEST_PAUSE_AFTER_MUTATION_MS` makes a mutation sent
-/// with an Idempotency-Key sleep that long after it ran and before its answer is stored and its
-/// transaction commits, so that a test can kill the server at that moment (tests/api/faults.rs).
-/// Unset, empty or not a number, it costs one look at a cached value.
-fn pause_after_mutation() {
-    static PAUSE: std::sync::OnceLock<Option<std::time::Duration>> = std::sync::OnceLock::new();
-    let pause = PAUSE.get_or_init(|| {
-        std::env::var("OZG_REGISTRY_TEST_PAUSE_AFTER_MUTATION_MS")
-            .ok()
-            .and_then(|v| v.trim().parse().ok())
-            .filter(|ms| *ms > 0)
-            .map(std::time::Duration::from_millis)
-    });
-    if let Some(pause) = pause {
-        std::thread::sleep(*pause);
     }
 }

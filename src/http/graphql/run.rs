@@ -224,7 +224,8 @@ fn run(
         return Outcome::Unavailable("the database connection was lost during the request".into());
     }
     if let (Some((key, _)), Some(tx)) = (&job.idempotency, write.take())
-        && let Err(detail) = ctx.with_conn(|c| idempotency::finish(c, tx, &subject, key, &body))
+        && let Err(detail) =
+            ctx.with_conn(|c| idempotency::finish(c, tx, &subject, key, &body, state.hooks.pause_after_mutation))
     {
         return Outcome::Unavailable(detail);
     }
