@@ -47,7 +47,7 @@ pub fn prepare(database_url: &str, seed_dir: Option<&Path>, pool: PoolOptions) -
         // OZG_REGISTRY_SEED_PROJECTS=off: reference data only (a second registry in a federation).
         let projects = !std::env::var("OZG_REGISTRY_SEED_PROJECTS").is_ok_and(|v| v.trim() == "off");
         let report = crate::seed::run_scoped(&mut conn, dir, projects).map_err(|e| e.to_string())?;
-        log::info!("seeded the empty database: {report}");
+        tracing::info!("seeded the empty database: {report}");
     }
     drop(conn);
     drop(setup);
