@@ -1,5 +1,5 @@
 //! Logging: with `OZG_REGISTRY_LOG_FORMAT=json`, every line written for a request carries its
-//! request id, also a line written on the blocking pool. The server runs as its own process (the
+//! request id, also lines written on the blocking pool (by the GraphQL run and `http::blocking`). The server runs as its own process (the
 //! binary, as an operator starts it) and its standard error is read line by line.
 
 use std::io::{BufRead, BufReader};
@@ -11,7 +11,8 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-/// `ozg-registry serve` logging JSON lines at `info`, which are collected as they come.
+/// `ozg-registry serve` logging JSON lines at `info` and the SQL statements at `trace`, which are
+/// collected as they come.
 struct LoggingServer {
     child: Child,
     url: String,
@@ -26,7 +27,7 @@ impl LoggingServer {
             .env("OZG_REGISTRY_RATE_LIMIT_ADDRESS", "off")
             .env("OZG_REGISTRY_RATE_LIMIT_TOKEN", "off")
             .env("OZG_REGISTRY_LOG_FORMAT", "json")
-            .env("RUST_LOG", "info")
+            .env("RUST_LOG", "info,ozg_registry::sql=trace")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -110,4 +111,34 @@ async fn an_incident_on_the_blocking_pool_carries_the_request_id() {
     // Lines outside a request have none: the server's start.
     let lines = server.lines.lock().unwrap();
     assert!(lines.iter().any(|v| v.get("request_id").is_none()), "{lines:#?}");
+}
+
+/// A web page reads the database on the blocking pool through `http::blocking`: its SQL
+/// statements, logged there, carry the page request's id; the access line does too.
+#[tokio::test]
+async fn a_page_s_statements_on_the_blocking_pool_carry_the_request_id() {
+    let db = TestDb::new(Backend::Sqlite);
+    let server = LoggingServer::start(&db.url);
+    let page = server.url.replace("/graphql", "/projekte/aufenthaltskarten");
+    let request_id = "log-test-page-0815";
+    let resp = reqwest::Client::new()
+        .get(&page)
+        .header("x-request-id", request_id)
+        .timeout(Duration::from_secs(20))
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    assert_eq!(resp.headers()["x-request-id"], request_id);
+    let access = server.wait_for("access line", |v| {
+        v["target"] == "ozg_registry::access" && v["path"].as_str().is_some_and(|p| p.starts_with("/projekte/"))
+    });
+    assert_eq!(access["request_id"], request_id, "{access}");
+    assert_eq!(access["status"], status, "{access}");
+    let sql = server.wait_for("SQL statement of the page", |v| {
+        v["target"] == "ozg_registry::sql" && v["message"].as_str().is_some_and(|m| m.contains("projects"))
+    });
+    assert_eq!(sql["level"], "TRACE", "{sql}");
+    assert_eq!(sql["request_id"], request_id, "logged on the blocking pool: {sql}");
+    assert_eq!(sql["method"], "GET", "{sql}");
 }
