@@ -133,7 +133,7 @@ pub fn log_internal(detail: &dyn fmt::Display) -> String {
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos()
         ),
     };
-    log::error!("incident {incident}: {detail}");
+    tracing::error!(incident = incident.as_str(), "incident: {detail}");
     crate::store::suspect_connections();
     incident
 }

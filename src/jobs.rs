@@ -44,11 +44,11 @@ async fn acquire(pool: &DbPool, job: &'static str, ttl: Duration) -> bool {
     match attempt {
         Ok(Ok(held)) => held,
         Ok(Err(e)) => {
-            log::warn!("job {job}: the lease could not be checked: {e}");
+            tracing::warn!(job, "the lease could not be checked: {e}");
             false
         }
         Err(e) => {
-            log::warn!("job {job}: {e}");
+            tracing::warn!(job, "the lease check failed: {e}");
             false
         }
     }
@@ -59,10 +59,10 @@ pub fn release(pool: &DbPool, job: &str) {
     match pool.get() {
         Ok(mut conn) => {
             if let Err(e) = leases::release(&mut conn, job, holder()) {
-                log::warn!("job {job}: the lease could not be given up: {e}");
+                tracing::warn!(job, "the lease could not be given up: {e}");
             }
         }
-        Err(e) => log::warn!("job {job}: the lease could not be given up: {e}"),
+        Err(e) => tracing::warn!(job, "the lease could not be given up: {e}"),
     }
 }
 
@@ -88,7 +88,12 @@ where
             tick.tick().await;
             let now_held = acquire(&pool, job, ttl).await;
             if now_held != held {
-                log::info!("job {job}: {} by {}", if now_held { "taken" } else { "held elsewhere, not run" }, holder());
+                tracing::info!(
+                    job,
+                    holder = holder(),
+                    "lease {}",
+                    if now_held { "taken" } else { "held elsewhere, not run" }
+                );
                 held = now_held;
             }
             if !held {
@@ -101,7 +106,7 @@ where
                     loop {
                         tokio::time::sleep(every).await;
                         if !acquire(&pool, job, ttl).await {
-                            log::warn!("job {job}: the lease was lost during a round");
+                            tracing::warn!(job, "the lease was lost during a round");
                         }
                     }
                 })

@@ -58,7 +58,7 @@ pub fn prepare(
         && crate::seed::is_empty(&mut conn).map_err(|e| e.to_string())?
     {
         let report = crate::seed::run_scoped(&mut conn, seed.dir, seed.projects).map_err(|e| e.to_string())?;
-        log::info!("seeded the empty database: {report}");
+        tracing::info!("seeded the empty database: {report}");
     }
     drop(conn);
     drop(setup);

@@ -207,10 +207,10 @@ impl Authenticator {
         f: impl FnOnce(&mut Db) -> Result<T, String> + Send + 'static,
     ) -> Result<T, AuthError> {
         let pool = self.pool.clone();
-        actix_web::web::block(move || {
+        actix_web::web::block(crate::telemetry::carry_span(move || {
             let mut conn = pool.get().map_err(|e| e.to_string())?;
             f(&mut conn)
-        })
+        }))
         .await
         .map_err(|e| e.to_string())
         .and_then(|r| r)
@@ -311,7 +311,11 @@ impl Authenticator {
 
     async fn fetch_jwks(&self, issuer: &IssuerRow) -> Result<HashMap<String, (DecodingKey, Algorithm)>, AuthError> {
         let fail = |what: &str| {
-            log::warn!("JWKS of {} at {}: {what}", issuer.issuer, issuer.jwks_url);
+            tracing::warn!(
+                issuer = issuer.issuer.as_str(),
+                jwks_url = issuer.jwks_url.as_str(),
+                "JWKS not fetched: {what}"
+            );
             AuthError("the issuer's keys could not be fetched".into())
         };
         let mut resp = self.http.get(&issuer.jwks_url).send().await.map_err(|e| fail(&e.to_string()))?;

@@ -61,10 +61,10 @@ async fn db<T: Send + 'static>(
     f: impl FnOnce(&mut Db) -> AppResult<T> + Send + 'static,
 ) -> AppResult<T> {
     let pool = pool.clone();
-    tokio::task::spawn_blocking(move || {
+    tokio::task::spawn_blocking(crate::telemetry::carry_span(move || {
         let mut conn = pool.get()?;
         f(&mut conn)
-    })
+    }))
     .await
     .map_err(|e| AppError::Internal(format!("sync task: {e}")))?
 }
@@ -252,7 +252,7 @@ async fn record_failure(pool: &DbPool, peer: &PeerRow, code: PeerErrorCode, erro
             .map_err(Into::into)
     })
     .await;
-    log::warn!(peer = peer.instance_id.as_str(); "federation sync with {} failed ({}): {logged}", peer.instance_id, code.code());
+    tracing::warn!(peer = peer.instance_id.as_str(), code = code.code(), "federation sync failed: {logged}");
     if let Err(e) = r {
         crate::error::log_internal(&format!("recording a sync failure: {e}"));
     }
@@ -266,7 +266,7 @@ pub fn spawn(pool: DbPool, cfg: FederationConfig, metrics: Arc<Metrics>) -> Opti
     let client = match PeerClient::new(cfg.peer_timeout) {
         Ok(c) => c,
         Err(e) => {
-            log::error!("federation sync is off: {e}");
+            tracing::error!("federation sync is off: {e}");
             return None;
         }
     };
@@ -279,7 +279,7 @@ pub fn spawn(pool: DbPool, cfg: FederationConfig, metrics: Arc<Metrics>) -> Opti
             match round(&pool, &client, &cfg, None, false, Some(&metrics)).await {
                 Ok(outcomes) => {
                     for o in outcomes.iter().filter(|o| o.report.applied > 0 || o.error.is_some()) {
-                        log::info!("federation: {o}");
+                        tracing::info!("federation: {o}");
                     }
                 }
                 Err(e) => {

@@ -150,13 +150,31 @@ fn new_request_id(req: &ServiceRequest) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Around every request: the request id, the rate limits, the access log line and the metrics.
+/// Around every request: the request id, the `request` span every log line of the request is
+/// written in (at level ERROR, so that it is on whenever anything is logged), the rate limits, the
+/// access log line and the metrics.
 pub async fn observe(
-    mut req: ServiceRequest,
+    req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let started = Instant::now();
+    use tracing::Instrument;
     let id = new_request_id(&req);
+    let span = tracing::error_span!(
+        target: crate::telemetry::REQUEST_TARGET,
+        "request",
+        request_id = id.as_str(),
+        method = req.method().as_str(),
+        path = req.path()
+    );
+    observe_in_span(req, next, id).instrument(span).await
+}
+
+async fn observe_in_span(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+    id: String,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
     req.extensions_mut().insert(RequestId(id.clone()));
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let method = req.method().to_string();
@@ -183,10 +201,11 @@ pub async fn observe(
     if let Some(s) = &state {
         s.metrics.request(&method, &route, status, elapsed.as_secs_f64());
     }
-    log::info!(
+    // The request id, method and path are the span's fields.
+    tracing::info!(
         target: "ozg_registry::access",
-        request_id = id.as_str(), method = method.as_str(), path = path.as_str(), status = status,
-        duration_ms = (elapsed.as_secs_f64() * 100_000.0).round() / 100.0;
+        status = status,
+        duration_ms = (elapsed.as_secs_f64() * 100_000.0).round() / 100.0,
         "{method} {path} {status}"
     );
     Ok(res)
@@ -313,14 +332,14 @@ pub async fn blocking<T: Send + 'static>(
 ) -> crate::error::AppResult<T> {
     use crate::error::{AppError, ErrorCode};
     let pool = state.pool.clone();
-    let work = web::block(move || {
+    let work = web::block(crate::telemetry::carry_span(move || {
         let mut conn = pool.get().map_err(|e| {
             crate::store::suspect_connections();
-            log::warn!("no database connection: {e}");
+            tracing::warn!("no database connection: {e}");
             AppError::user(ErrorCode::Unavailable, None, "the database is not available; retry later")
         })?;
         f(&mut conn)
-    });
+    }));
     match tokio::time::timeout(state.config.request_timeout, work).await {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => Err(AppError::Internal(format!("blocking task: {e}"))),

@@ -139,7 +139,7 @@ impl Seeder<'_> {
                     Ok(k) => Some(k),
                     Err(e) => {
                         // The source dump holds a few test rows ("Test 124") with malformed keys.
-                        log::warn!("seed {}: skipped {:?}: {e}", file.display(), r.name);
+                        tracing::warn!(file = %file.display(), name = r.name.as_str(), "seed: skipped a row: {e}");
                         skipped += 1;
                         continue;
                     }

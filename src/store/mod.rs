@@ -377,13 +377,13 @@ pub fn backend_pid(conn: &mut PooledDb) -> Option<i32> {
 pub fn cancel_backend(pool: &DbPool, pid: i32) {
     use diesel::RunQueryDsl;
     let Ok(mut conn) = pool.get_timeout(Duration::from_secs(1)) else {
-        log::warn!("cancelling PostgreSQL backend {pid}: no connection free");
+        tracing::warn!(pid, "cancelling a PostgreSQL backend: no connection free");
         return;
     };
     if let Db::Pg(c) = &mut *conn
         && let Err(e) = diesel::sql_query(format!("SELECT pg_cancel_backend({pid})")).execute(c)
     {
-        log::warn!("cancelling PostgreSQL backend {pid}: {e}");
+        tracing::warn!(pid, "cancelling a PostgreSQL backend: {e}");
     }
 }
 

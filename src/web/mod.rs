@@ -188,8 +188,9 @@ where
     let counter = statements.clone();
     let result = crate::http::blocking(state, move |conn| -> AppResult<(Viewer, AppResult<Reply>)> {
         conn.set_instrumentation(move |e: InstrumentationEvent<'_>| {
-            if let InstrumentationEvent::StartQuery { .. } = e {
+            if let InstrumentationEvent::StartQuery { query, .. } = e {
                 counter.fetch_add(1, Ordering::Relaxed);
+                tracing::trace!(target: "ozg_registry::sql", "{query}");
             }
         });
         let session = match cookie {

@@ -42,7 +42,7 @@ struct Endpoints {
 }
 
 fn unreachable(issuer: &str, what: &str) -> AppError {
-    log::warn!("OpenID Connect at {issuer}: {what}");
+    tracing::warn!(issuer, "OpenID Connect: {what}");
     AppError::user(ErrorCode::Unavailable, None, "the identity provider cannot be reached or answered unexpectedly")
 }
 
@@ -205,7 +205,7 @@ pub async fn callback(req: HttpRequest, state: web::Data<AppState>, q: web::Quer
         let ok = resp.status().is_success();
         let answer = read_json(resp, &iss).await?;
         if !ok {
-            log::warn!("OpenID Connect at {iss}: the token endpoint refused the code: {answer}");
+            tracing::warn!(issuer = iss.as_str(), "OpenID Connect: the token endpoint refused the code: {answer}");
             return Err(AppError::user(
                 ErrorCode::Unauthenticated,
                 Some("code"),

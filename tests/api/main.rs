@@ -14,6 +14,7 @@ mod federation;
 mod hardening;
 mod http;
 mod jobs;
+mod logging;
 mod newsletter;
 mod newsletter_gen;
 mod oidc;

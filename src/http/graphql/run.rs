@@ -79,7 +79,7 @@ pub(super) async fn dispatch(state: Arc<AppState>, job: Job) -> Outcome {
     let cancel = Arc::new(AtomicBool::new(false));
     let running: Running = Arc::default();
     let _cancel_on_drop = CancelOnDrop { cancel: cancel.clone(), running: running.clone(), pool: state.pool.clone() };
-    let (is_mutation, timeout, rid) = (job.is_mutation, state.config.request_timeout, job.request_id.clone());
+    let (is_mutation, timeout) = (job.is_mutation, state.config.request_timeout);
     let inline = !is_mutation && job.cost.is_some_and(|c| c <= INLINE_MAX_COST);
     if let Some(conn) = if inline { state.pool.try_get() } else { None } {
         let inline_run = std::panic::AssertUnwindSafe(|| run(&state, job, conn, true, cancel, running));
@@ -103,16 +103,16 @@ pub(super) async fn dispatch(state: Arc<AppState>, job: Job) -> Outcome {
         _ => {
             cancel.store(true, Ordering::Relaxed);
             state.metrics.error("TIMEOUT");
-            log::warn!(request_id = rid.as_str(); "request timed out after {timeout:?}");
+            tracing::warn!(timeout_ms = timeout.as_millis() as u64, "request timed out");
             Outcome::TimedOut { mutation: is_mutation }
         }
     }
 }
 
-/// `web::block` (the closure is handed to the blocking pool at once), with a panic of the
-/// closure as its text.
+/// `web::block` (the closure is handed to the blocking pool at once) in the request's span, with
+/// a panic of the closure as its text.
 fn web_block(f: impl FnOnce() -> Outcome + Send + 'static) -> impl Future<Output = Result<Outcome, String>> {
-    let blocking = actix_web::web::block(f);
+    let blocking = actix_web::web::block(crate::telemetry::carry_span(f));
     async move { blocking.await.map_err(|e| e.to_string()) }
 }
 
@@ -163,7 +163,7 @@ fn run(
     conn.set_instrumentation(move |e: InstrumentationEvent<'_>| {
         if let InstrumentationEvent::StartQuery { query, .. } = e {
             counter.fetch_add(1, Ordering::Relaxed);
-            log::trace!(target: "ozg_registry::sql", "{query}");
+            tracing::trace!(target: "ozg_registry::sql", "{query}");
         }
     });
     let limits = &state.config.limits;
@@ -309,12 +309,12 @@ impl Drop for CancelOnDrop {
         let still_running = self.running.lock().is_ok_and(|r| r.is_some());
         if still_running {
             let (running, pool) = (self.running.clone(), self.pool.clone());
-            std::thread::spawn(move || {
+            std::thread::spawn(crate::telemetry::carry_span(move || {
                 let held = running.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                 if let Some(pid) = *held {
                     crate::store::cancel_backend(&pool, pid);
                 }
-            });
+            }));
         }
     }
 }
