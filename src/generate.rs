@@ -118,7 +118,14 @@ struct Log {
 }
 
 impl Log {
-    fn add(&mut self, at: &str, entity_type: &'static str, entity_id: String, project: Option<i32>, summary: String) {
+    fn add(
+        &mut self,
+        at: &str,
+        entity_type: &'static str,
+        entity_id: String,
+        project: Option<crate::domain::ProjectId>,
+        summary: String,
+    ) {
         let changes = "{}".to_owned();
         let c = NewChange {
             at,
@@ -146,7 +153,7 @@ impl Log {
             outcome: "APPLIED",
             entity_type,
             entity_id,
-            project_id: project,
+            project_id: project.map(crate::domain::RecordId::get),
             summary,
             changes,
             personal: false,
@@ -249,7 +256,7 @@ pub fn generate(conn: &mut Db, scale: Scale, seed: u64) -> AppResult<Report> {
                 created_at: created.clone(),
                 updated_at: created.clone(),
             });
-            log.add(&created, "Project", format!("gen-{n}"), Some(id), format!("Projekt „{title}“ angelegt"));
+            log.add(&created, "Project", format!("gen-{n}"), Some(id.into()), format!("Projekt „{title}“ angelegt"));
             links.push(bulk::ProjectService { project_id: id, ozg_id: ozg.clone(), position: 1 });
             let (second, _) = rng.pick(&services);
             if second != &ozg && rng.below(3) == 0 {
@@ -300,7 +307,7 @@ pub fn generate(conn: &mut Db, scale: Scale, seed: u64) -> AppResult<Report> {
                         &at,
                         "Participation",
                         participation_id.to_string(),
-                        Some(id),
+                        Some(id.into()),
                         format!("Beteiligung ({role}) an „{title}“"),
                     );
                 } else {
@@ -319,7 +326,7 @@ pub fn generate(conn: &mut Db, scale: Scale, seed: u64) -> AppResult<Report> {
                         &at,
                         "ReuseDeclaration",
                         reuse_id.to_string(),
-                        Some(id),
+                        Some(id.into()),
                         format!("Nachnutzung von „{title}“ bekundet"),
                     );
                 }
@@ -343,7 +350,7 @@ pub fn generate(conn: &mut Db, scale: Scale, seed: u64) -> AppResult<Report> {
                     &format!("{opened}T09:00:00.000000Z"),
                     "Call",
                     call_id.to_string(),
-                    Some(id),
+                    Some(id.into()),
                     format!("Aufruf zu „{title}“"),
                 );
             }

@@ -156,11 +156,11 @@ pub fn decide(actor: &Actor, op: &Op, project_topics: &[String]) -> AppResult<()
 mod tests {
     use super::*;
     use crate::auth::Scope;
-    use crate::domain::{DeliveryModel, OrganisationKind, Phase, Timestamp};
+    use crate::domain::{DeliveryModel, OrganisationKind, Phase, ProjectId, Timestamp};
 
     fn project(slug: &str, land: Option<&str>) -> ProjectRow {
         ProjectRow {
-            id: 1,
+            id: ProjectId::from(1),
             slug: slug.into(),
             title: "T".into(),
             summary: None,

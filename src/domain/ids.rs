@@ -188,3 +188,84 @@ mod tests {
         assert!(Slug::parse("-x").is_err());
     }
 }
+
+/// A record id of one kind of entity: a loader or a write of one kind cannot be given another
+/// kind's id. Stored as an integer, written as its number.
+pub trait RecordId: Copy + Eq + std::hash::Hash + Ord + fmt::Display + From<i32> + Send + Sync + 'static {
+    fn get(self) -> i32;
+}
+
+/// Record ids in a list, as plain numbers (for `IN (…)` lists and counts).
+pub fn raw_ids<I: RecordId>(ids: &[I]) -> Vec<i32> {
+    ids.iter().map(|i| i.get()).collect()
+}
+
+macro_rules! record_id {
+    ($($(#[$doc:meta])* $name:ident;)*) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+        #[derive(diesel::expression::AsExpression, diesel::deserialize::FromSqlRow)]
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        #[serde(transparent)]
+        pub struct $name(i32);
+
+        impl RecordId for $name {
+            fn get(self) -> i32 {
+                self.0
+            }
+        }
+
+        impl AsRef<i32> for $name {
+            fn as_ref(&self) -> &i32 {
+                &self.0
+            }
+        }
+
+        impl From<i32> for $name {
+            fn from(n: i32) -> Self {
+                Self(n)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}", self.0)
+            }
+        }
+
+        impl From<$name> for serde_json::Value {
+            fn from(id: $name) -> Self {
+                serde_json::Value::from(id.0)
+            }
+        }
+    )*};
+}
+
+record_id! {
+    /// An implementation project.
+    ProjectId;
+    /// An organisation (Land, Kommune, office, provider …).
+    OrganisationId;
+    /// A participation of an organisation in a project.
+    ParticipationId;
+    /// A call for participation.
+    CallId;
+    /// A reuse declaration.
+    ReuseId;
+    /// A milestone of a project.
+    MilestoneId;
+    /// A step of a project's plan.
+    StepId;
+    /// A contact person.
+    ContactId;
+    /// An event (workshop, meeting).
+    EventId;
+    /// A platform (portal, transport, standard).
+    PlatformId;
+    /// A newsletter definition.
+    DefinitionId;
+    /// A newsletter edition.
+    EditionId;
+    /// A Lebenslage.
+    LifeSituationId;
+}

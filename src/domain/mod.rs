@@ -6,5 +6,9 @@ mod ids;
 mod vocab;
 
 pub use dates::{PartialDate, Timestamp};
-pub use ids::{Ags, Ars, DistrictKey, InvalidId, LeikaKey, OzgId, Slug};
+pub use ids::{
+    Ags, Ars, CallId, ContactId, DefinitionId, DistrictKey, EditionId, EventId, InvalidId, LeikaKey, LifeSituationId,
+    MilestoneId, OrganisationId, OzgId, ParticipationId, PlatformId, ProjectId, RecordId, ReuseId, Slug, StepId,
+    raw_ids,
+};
 pub use vocab::*;

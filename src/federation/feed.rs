@@ -7,7 +7,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use super::{Identity, global_id};
-use crate::domain::Vocabulary;
+use crate::domain::{ProjectId, Vocabulary, raw_ids};
 use crate::error::{AppError, AppResult};
 use crate::store::rows::OrganisationRow;
 use crate::store::{Db, federation as store, read};
@@ -157,7 +157,7 @@ fn org_ref(o: &OrganisationRow) -> OrgRef {
 /// Which record a change is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum Key {
-    Project(i32),
+    Project(ProjectId),
     Participation(i32),
     Call(i32),
     Reuse(i32),
@@ -211,7 +211,8 @@ fn scan(conn: &mut Db, me: &Identity, after: i64, limit: i64) -> AppResult<(Vec<
         }
     }
     let ids = |f: fn(&Key) -> Option<i32>| last.keys().filter_map(f).collect::<Vec<i32>>();
-    let project_ids = ids(|k| if let Key::Project(i) = k { Some(*i) } else { None });
+    let project_ids: Vec<ProjectId> =
+        last.keys().filter_map(|k| if let Key::Project(i) = k { Some(*i) } else { None }).collect();
     let participation_ids = ids(|k| if let Key::Participation(i) = k { Some(*i) } else { None });
     let call_ids = ids(|k| if let Key::Call(i) = k { Some(*i) } else { None });
     let reuse_ids = ids(|k| if let Key::Reuse(i) = k { Some(*i) } else { None });
@@ -227,13 +228,13 @@ fn scan(conn: &mut Db, me: &Identity, after: i64, limit: i64) -> AppResult<(Vec<
     all_projects.extend(reuse.values().map(|r| r.project_id));
     all_projects.sort_unstable();
     all_projects.dedup();
-    let projects: HashMap<i32, _> =
+    let projects: HashMap<ProjectId, _> =
         read::projects_by_ids(conn, &all_projects)?.into_iter().map(|r| (r.id, r)).collect();
-    let replicated: HashMap<i32, String> = store::federated_by_local(conn, "Project", &all_projects)?
+    let replicated: HashMap<ProjectId, String> = store::federated_by_local(conn, "Project", &raw_ids(&all_projects))?
         .into_iter()
-        .map(|f| (f.local_id, f.global_id))
+        .map(|f| (ProjectId::from(f.local_id), f.global_id))
         .collect();
-    let project_gid = |id: i32| -> Option<String> {
+    let project_gid = |id: ProjectId| -> Option<String> {
         let p = projects.get(&id)?;
         match &p.origin {
             None => Some(global_id(&me.instance_id, "project", &p.slug)),

@@ -10,6 +10,7 @@ use diesel::QueryResult;
 use juniper::{FieldError, FieldResult};
 
 use super::errors::field_error;
+use crate::domain::ProjectId;
 use crate::error::AppError;
 use crate::federation::FederationConfig;
 use crate::service::Actor;
@@ -105,7 +106,7 @@ impl juniper::Context for Ctx {}
 /// has not fetched yet in one query when the first of them is asked for.
 #[derive(Default)]
 pub struct Keys {
-    pub projects: Mutex<HashSet<i32>>,
+    pub projects: Mutex<HashSet<ProjectId>>,
     pub orgs: Mutex<HashSet<i32>>,
     pub services: Mutex<HashSet<String>>,
     pub calls: Mutex<HashSet<i32>>,
@@ -117,34 +118,34 @@ pub struct Keys {
 
 #[derive(Default)]
 pub struct Loaders {
-    pub project: Loader<i32, Arc<ProjectRow>>,
+    pub project: Loader<ProjectId, Arc<ProjectRow>>,
     pub org: Loader<i32, Arc<OrganisationRow>>,
     pub service: Loader<String, Arc<OzgServiceRow>>,
     pub platform: Loader<i32, Arc<PlatformRow>>,
     pub life_situation: Loader<i32, Arc<LifeSituationRow>>,
     pub event: Loader<i32, Arc<EventRow>>,
-    pub project_services: Loader<i32, Vec<ProjectServiceRow>>,
+    pub project_services: Loader<ProjectId, Vec<ProjectServiceRow>>,
     pub service_projects: Loader<String, Vec<ProjectServiceRow>>,
-    pub project_platforms: Loader<i32, Vec<ProjectPlatformRow>>,
-    pub fundings: Loader<i32, Vec<FundingRow>>,
-    pub steps: Loader<i32, Vec<StepRow>>,
-    pub milestones: Loader<i32, Vec<MilestoneRow>>,
-    pub relations_from: Loader<i32, Vec<RelationRow>>,
-    pub relations_to: Loader<i32, Vec<RelationRow>>,
-    pub project_participations: Loader<i32, Vec<ParticipationRow>>,
+    pub project_platforms: Loader<ProjectId, Vec<ProjectPlatformRow>>,
+    pub fundings: Loader<ProjectId, Vec<FundingRow>>,
+    pub steps: Loader<ProjectId, Vec<StepRow>>,
+    pub milestones: Loader<ProjectId, Vec<MilestoneRow>>,
+    pub relations_from: Loader<ProjectId, Vec<RelationRow>>,
+    pub relations_to: Loader<ProjectId, Vec<RelationRow>>,
+    pub project_participations: Loader<ProjectId, Vec<ParticipationRow>>,
     pub org_participations: Loader<i32, Vec<ParticipationRow>>,
-    pub project_calls: Loader<i32, Vec<CallRow>>,
+    pub project_calls: Loader<ProjectId, Vec<CallRow>>,
     pub call_roles: Loader<i32, Vec<CallRoleRow>>,
-    pub project_reuse: Loader<i32, Vec<ReuseRow>>,
+    pub project_reuse: Loader<ProjectId, Vec<ReuseRow>>,
     pub org_reuse: Loader<i32, Vec<ReuseRow>>,
     pub org_children: Loader<i32, Vec<OrganisationRow>>,
     pub leika: Loader<String, Vec<LeikaServiceRow>>,
     pub topic_leads: Loader<String, Vec<TopicFieldLeadRow>>,
     pub topic_life_situations: Loader<String, Vec<LifeSituationRow>>,
-    pub project_events: Loader<i32, Vec<EventProjectRow>>,
+    pub project_events: Loader<ProjectId, Vec<EventProjectRow>>,
     pub event_projects: Loader<i32, Vec<EventProjectRow>>,
     pub org_contacts: Loader<i32, Vec<ContactRow>>,
-    pub project_contacts: Loader<i32, Vec<ContactRow>>,
+    pub project_contacts: Loader<ProjectId, Vec<ContactRow>>,
 }
 
 pub struct Loader<K, V> {
@@ -418,12 +419,12 @@ impl Ctx {
     /// organisation is resolved, so all their organisations come in one statement whatever the
     /// data (depth-first execution would otherwise fetch a project's participants before the
     /// next list's organisations are known).
-    pub fn prefetch_project_lists(&self, first: i32, selected: &[&str]) -> FieldResult<()> {
+    pub fn prefetch_project_lists(&self, any: ProjectId, selected: &[&str]) -> FieldResult<()> {
         use crate::store::read;
         if selected.contains(&"participations") {
             self.l.project_participations.many_first(
                 self,
-                &first,
+                &any,
                 &self.keys.projects,
                 read::participations_by_projects,
                 |r| r.project_id,
@@ -433,7 +434,7 @@ impl Ctx {
         if selected.contains(&"calls") {
             self.l.project_calls.many_first(
                 self,
-                &first,
+                &any,
                 &self.keys.projects,
                 read::calls_by_projects,
                 |r| r.project_id,
@@ -443,7 +444,7 @@ impl Ctx {
         if selected.contains(&"reuseDeclarations") {
             self.l.project_reuse.many_first(
                 self,
-                &first,
+                &any,
                 &self.keys.projects,
                 read::reuse_by_projects,
                 |r| r.project_id,

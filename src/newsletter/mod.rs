@@ -192,8 +192,8 @@ pub(crate) fn day_label(ts: &Timestamp) -> String {
 }
 
 /// Rows grouped by the project they belong to.
-fn by_project<R>(rows: &[R], key: impl Fn(&R) -> i32) -> HashMap<i32, Vec<&R>> {
-    let mut groups: HashMap<i32, Vec<&R>> = HashMap::new();
+fn by_project<R>(rows: &[R], key: impl Fn(&R) -> ProjectId) -> HashMap<ProjectId, Vec<&R>> {
+    let mut groups: HashMap<ProjectId, Vec<&R>> = HashMap::new();
     for r in rows {
         groups.entry(key(r)).or_default().push(r);
     }
@@ -201,7 +201,7 @@ fn by_project<R>(rows: &[R], key: impl Fn(&R) -> i32) -> HashMap<i32, Vec<&R>> {
 }
 
 /// A project's rows of one kind, in their original order.
-fn of<'a, R>(groups: &'a HashMap<i32, Vec<&'a R>>, project: i32) -> impl Iterator<Item = &'a R> {
+fn of<'a, R>(groups: &'a HashMap<ProjectId, Vec<&'a R>>, project: ProjectId) -> impl Iterator<Item = &'a R> {
     groups.get(&project).into_iter().flatten().copied()
 }
 
@@ -225,11 +225,11 @@ pub fn build(conn: &mut Db, topic_slug: &str, since: Option<&Timestamp>) -> AppR
     let filter = read::ProjectFilter { topic_field: Some(topic.slug.clone()), ..Default::default() };
     let projects = read::projects_rows(conn, &filter, 0, 1000)?;
     let Built { sections, open_calls, titles } = sections(conn, &projects, &topics, &lands)?;
-    let ids: Vec<i32> = projects.iter().map(|p| p.id).collect();
+    let ids: Vec<ProjectId> = projects.iter().map(|p| p.id).collect();
 
     // What changed: public entries about these projects since the given time, oldest first.
     let mut change_items = Vec::new();
-    let id_set: HashSet<i32> = ids.iter().copied().collect();
+    let id_set: HashSet<ProjectId> = ids.iter().copied().collect();
     if let Some(since) = since {
         let mut f = changes::ChangeFilter { since: Some(since.to_db()), ..Default::default() };
         loop {
@@ -267,7 +267,7 @@ pub fn build(conn: &mut Db, topic_slug: &str, since: Option<&Timestamp>) -> AppR
 pub struct Built {
     pub sections: Vec<Section>,
     pub open_calls: Vec<CallItem>,
-    pub titles: HashMap<i32, String>,
+    pub titles: HashMap<ProjectId, String>,
 }
 
 /// Builds a section per project with one query per kind of detail for all of them at once.
@@ -277,7 +277,7 @@ pub fn sections(
     topics: &[TopicFieldRow],
     lands: &HashMap<String, String>,
 ) -> AppResult<Built> {
-    let ids: Vec<i32> = projects.iter().map(|p| p.id).collect();
+    let ids: Vec<ProjectId> = projects.iter().map(|p| p.id).collect();
 
     // One query per kind of detail, for all projects at once.
     let links = read::project_services_by_projects(conn, &ids)?;
@@ -310,9 +310,9 @@ pub fn sections(
     org_ids.extend(events.values().filter_map(|e| e.location_id));
     let orgs: HashMap<i32, String> =
         read::organisations_by_ids(conn, &org_ids)?.into_iter().map(|o| (o.id, o.name)).collect();
-    let mut other_ids: Vec<i32> = relations.iter().flat_map(|r| [r.from_project_id, r.to_project_id]).collect();
+    let mut other_ids: Vec<ProjectId> = relations.iter().flat_map(|r| [r.from_project_id, r.to_project_id]).collect();
     other_ids.retain(|i| !ids.contains(i));
-    let mut titles: HashMap<i32, String> = projects.iter().map(|p| (p.id, p.title.clone())).collect();
+    let mut titles: HashMap<ProjectId, String> = projects.iter().map(|p| (p.id, p.title.clone())).collect();
     titles.extend(read::projects_by_ids(conn, &other_ids)?.into_iter().map(|p| (p.id, p.title)));
     let org = |id: i32| orgs.get(&id).cloned().unwrap_or_default();
 
@@ -336,7 +336,7 @@ pub fn sections(
     let platform_uses = by_project(&platform_uses, |x| x.project_id);
     let reuse = by_project(&reuse, |x| x.project_id);
     let event_links = by_project(&event_links, |x| x.project_id);
-    let mut relations_of: HashMap<i32, Vec<&RelationRow>> = HashMap::new();
+    let mut relations_of: HashMap<ProjectId, Vec<&RelationRow>> = HashMap::new();
     for r in &relations {
         relations_of.entry(r.from_project_id).or_default().push(r);
         if r.to_project_id != r.from_project_id {

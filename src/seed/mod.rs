@@ -117,7 +117,7 @@ impl Seeder<'_> {
         &mut self,
         entity_type: &str,
         id: String,
-        project: Option<i32>,
+        project: Option<crate::domain::ProjectId>,
         summary: String,
         fields: &[(&str, serde_json::Value)],
     ) -> AppResult<()> {

@@ -188,7 +188,7 @@ impl Seeder<'_> {
         Ok(())
     }
 
-    pub(super) fn project_details(&mut self, file: &Path, id: i32, p: &ProjectFile) -> AppResult<()> {
+    pub(super) fn project_details(&mut self, file: &Path, id: ProjectId, p: &ProjectFile) -> AppResult<()> {
         for (i, s) in p.service.iter().enumerate() {
             OzgId::parse(&s.ozg_id).map_err(|e| seed_error(file, e))?;
             if read::ozg_services_by_ids(self.conn, std::slice::from_ref(&s.ozg_id))?.is_empty() {

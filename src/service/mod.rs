@@ -51,7 +51,7 @@ pub struct Change<'a> {
     pub action: ChangeAction,
     pub entity_type: &'a str,
     pub entity_id: String,
-    pub project_id: Option<i32>,
+    pub project_id: Option<crate::domain::ProjectId>,
     pub summary: String,
     pub diff: Diff,
 }

@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::auth::policy::{self, Op};
-use crate::domain::{CallStatus, OzgId, PartialDate, Phase, RelationKind, StepStatus, Vocabulary};
+use crate::domain::{CallStatus, OzgId, PartialDate, Phase, ProjectId, RelationKind, StepStatus, Vocabulary};
 use crate::store::rows::{MilestoneRow, StepRow};
 use crate::store::{write, write_tx};
 
@@ -186,7 +186,7 @@ pub fn update_project(conn: &mut Db, actor: &Actor, input: UpdateProjectInput) -
     })
 }
 
-fn current_conflict(conn: &mut Db, id: i32) -> AppError {
+fn current_conflict(conn: &mut Db, id: ProjectId) -> AppError {
     match read::project_by_id(conn, id) {
         Ok(Some(p)) => AppError::conflict(p.version),
         Ok(None) => AppError::not_found("slug", "the project no longer exists"),

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use super::Db;
 use super::rows::{ContactRow, IssuerRow, SigningKeyRow};
 use super::schema::*;
+use crate::domain::ProjectId;
 
 pub fn signing_keys(conn: &mut Db) -> QueryResult<Vec<SigningKeyRow>> {
     signing_keys::table.order(signing_keys::created_at.desc()).select(SigningKeyRow::as_select()).load(conn)
@@ -112,7 +113,7 @@ pub fn contacts_by_organisations(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<
         .load(conn)
 }
 
-pub fn contacts_by_projects(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<ContactRow>> {
+pub fn contacts_by_projects(conn: &mut Db, ids: &[ProjectId]) -> QueryResult<Vec<ContactRow>> {
     contacts::table
         .filter(contacts::project_id.eq_any(ids))
         .order(contacts::id)
@@ -122,7 +123,7 @@ pub fn contacts_by_projects(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<Conta
 
 pub struct NewContact<'a> {
     pub organisation_id: Option<i32>,
-    pub project_id: Option<i32>,
+    pub project_id: Option<ProjectId>,
     pub name: &'a str,
     pub function: Option<&'a str>,
     pub email: Option<&'a str>,
@@ -150,7 +151,7 @@ pub fn contact_by_id(conn: &mut Db, id: i32) -> QueryResult<Option<ContactRow>> 
 }
 
 /// The topic fields of a project's OZG-Leistungen (for scope checks).
-pub fn project_topic_fields(conn: &mut Db, project_id: i32) -> QueryResult<Vec<String>> {
+pub fn project_topic_fields(conn: &mut Db, project_id: ProjectId) -> QueryResult<Vec<String>> {
     project_services::table
         .inner_join(ozg_services::table)
         .filter(project_services::project_id.eq(project_id))

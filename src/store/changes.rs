@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use super::Db;
 use super::rows::ChangeRow;
 use super::schema::{audit_head, change_log};
-use crate::domain::{ChangeAction, ChangeOutcome, Vocabulary};
+use crate::domain::{ChangeAction, ChangeOutcome, ProjectId, Vocabulary};
 
 /// One entry to append.
 #[derive(Debug)]
@@ -23,7 +23,7 @@ pub struct NewChange<'a> {
     pub outcome: ChangeOutcome,
     pub entity_type: &'a str,
     pub entity_id: &'a str,
-    pub project_id: Option<i32>,
+    pub project_id: Option<ProjectId>,
     pub summary: &'a str,
     pub changes: &'a str,
     pub personal: bool,
@@ -64,7 +64,7 @@ struct ChangeFields<'a> {
     outcome: &'a str,
     entity_type: &'a str,
     entity_id: &'a str,
-    project_id: Option<i32>,
+    project_id: Option<ProjectId>,
     summary: &'a str,
     changes: &'a str,
     personal: bool,
@@ -251,7 +251,7 @@ pub fn verify(conn: &mut Db) -> QueryResult<Verification> {
 #[derive(Debug, Default, Clone)]
 pub struct ChangeFilter {
     pub since: Option<String>,
-    pub project_id: Option<i32>,
+    pub project_id: Option<ProjectId>,
     pub entity_type: Option<String>,
     pub after_id: Option<i64>,
     /// Include denied attempts (only those who may see actors see them).
@@ -289,7 +289,7 @@ pub fn page(conn: &mut Db, f: &ChangeFilter, limit: i64) -> QueryResult<(Vec<Cha
 }
 
 /// The latest applied, public entries about a project, newest first.
-pub fn recent_public(conn: &mut Db, project_id: i32, limit: i64) -> QueryResult<Vec<ChangeRow>> {
+pub fn recent_public(conn: &mut Db, project_id: ProjectId, limit: i64) -> QueryResult<Vec<ChangeRow>> {
     change_log::table
         .filter(change_log::project_id.eq(project_id))
         .filter(change_log::outcome.eq(ChangeOutcome::Applied))

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use super::Db;
 use super::schema::*;
 use crate::domain::{
-    CallStatus, DeliveryModel, OrganisationKind, ParticipationRole, ParticipationStatus, Phase, ReuseStatus,
+    CallStatus, DeliveryModel, OrganisationKind, ParticipationRole, ParticipationStatus, Phase, ProjectId, ReuseStatus,
 };
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -145,7 +145,7 @@ pub struct ChangeRef {
     pub action: String,
     pub entity_type: String,
     pub entity_id: String,
-    pub project_id: Option<i32>,
+    pub project_id: Option<ProjectId>,
 }
 
 /// The subject of the change-log entries imports write.
@@ -362,7 +362,7 @@ pub struct ReplicatedProject<'a> {
 }
 
 /// Inserts or overwrites a replicated project (by id); returns its id.
-pub fn put_project(conn: &mut Db, id: Option<i32>, p: &ReplicatedProject, at: &str) -> QueryResult<i32> {
+pub fn put_project(conn: &mut Db, id: Option<ProjectId>, p: &ReplicatedProject, at: &str) -> QueryResult<ProjectId> {
     let fields = (
         projects::title.eq(p.title),
         projects::summary.eq(p.summary),
@@ -388,7 +388,7 @@ pub fn put_project(conn: &mut Db, id: Option<i32>, p: &ReplicatedProject, at: &s
 }
 
 /// Replaces a replicated project's services, steps and milestones.
-pub fn clear_project_parts(conn: &mut Db, id: i32) -> QueryResult<()> {
+pub fn clear_project_parts(conn: &mut Db, id: ProjectId) -> QueryResult<()> {
     diesel::delete(project_services::table.filter(project_services::project_id.eq(id))).execute(conn)?;
     diesel::delete(project_steps::table.filter(project_steps::project_id.eq(id))).execute(conn)?;
     diesel::delete(milestones::table.filter(milestones::project_id.eq(id))).execute(conn)?;
@@ -404,7 +404,7 @@ pub fn known_land(conn: &mut Db, code: &str) -> QueryResult<bool> {
 }
 
 pub struct ReplicatedParticipation<'a> {
-    pub project_id: i32,
+    pub project_id: ProjectId,
     pub organisation_id: i32,
     pub role: ParticipationRole,
     pub status: ParticipationStatus,
@@ -440,7 +440,7 @@ pub fn put_participation(conn: &mut Db, id: Option<i32>, p: &ReplicatedParticipa
 }
 
 pub struct ReplicatedReuse<'a> {
-    pub project_id: i32,
+    pub project_id: ProjectId,
     pub organisation_id: i32,
     pub status: ReuseStatus,
     pub declared_on: Option<&'a str>,
@@ -476,7 +476,7 @@ pub fn put_reuse(conn: &mut Db, id: Option<i32>, r: &ReplicatedReuse, at: &str) 
 }
 
 pub struct ReplicatedCall<'a> {
-    pub project_id: i32,
+    pub project_id: ProjectId,
     pub issuer_id: i32,
     pub title: &'a str,
     pub body: &'a str,

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use super::Db;
 use super::rows::*;
 use super::schema::*;
-use crate::domain::{CallStatus, ParticipationRole, ParticipationStatus, Phase};
+use crate::domain::{CallStatus, ParticipationRole, ParticipationStatus, Phase, ProjectId};
 
 type B = <Db as Connection>::Backend;
 
@@ -303,7 +303,7 @@ pub fn projects_rows(conn: &mut Db, f: &ProjectFilter, offset: i64, limit: i64) 
         .load(conn)
 }
 
-pub fn projects_by_ids(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<ProjectRow>> {
+pub fn projects_by_ids(conn: &mut Db, ids: &[ProjectId]) -> QueryResult<Vec<ProjectRow>> {
     projects::table.filter(projects::id.eq_any(ids)).select(ProjectRow::as_select()).load(conn)
 }
 
@@ -311,11 +311,11 @@ pub fn project_by_slug(conn: &mut Db, slug: &str) -> QueryResult<Option<ProjectR
     projects::table.filter(projects::slug.eq(slug)).select(ProjectRow::as_select()).first(conn).optional()
 }
 
-pub fn project_by_id(conn: &mut Db, id: i32) -> QueryResult<Option<ProjectRow>> {
+pub fn project_by_id(conn: &mut Db, id: ProjectId) -> QueryResult<Option<ProjectRow>> {
     projects::table.find(id).select(ProjectRow::as_select()).first(conn).optional()
 }
 
-pub fn project_services_by_projects(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<ProjectServiceRow>> {
+pub fn project_services_by_projects(conn: &mut Db, ids: &[ProjectId]) -> QueryResult<Vec<ProjectServiceRow>> {
     project_services::table
         .filter(project_services::project_id.eq_any(ids))
         .order((project_services::project_id, project_services::position))
@@ -331,7 +331,7 @@ pub fn project_services_by_services(conn: &mut Db, ozg_ids: &[String]) -> QueryR
         .load(conn)
 }
 
-pub fn project_platforms_by_projects(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<ProjectPlatformRow>> {
+pub fn project_platforms_by_projects(conn: &mut Db, ids: &[ProjectId]) -> QueryResult<Vec<ProjectPlatformRow>> {
     project_platforms::table
         .filter(project_platforms::project_id.eq_any(ids))
         .order(project_platforms::id)
@@ -347,7 +347,7 @@ pub fn platform_by_slug(conn: &mut Db, slug: &str) -> QueryResult<Option<Platfor
     platforms::table.filter(platforms::slug.eq(slug)).select(PlatformRow::as_select()).first(conn).optional()
 }
 
-pub fn fundings_by_projects(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<FundingRow>> {
+pub fn fundings_by_projects(conn: &mut Db, ids: &[ProjectId]) -> QueryResult<Vec<FundingRow>> {
     project_fundings::table
         .filter(project_fundings::project_id.eq_any(ids))
         .order(project_fundings::id)
@@ -355,7 +355,7 @@ pub fn fundings_by_projects(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<Fundi
         .load(conn)
 }
 
-pub fn steps_by_projects(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<StepRow>> {
+pub fn steps_by_projects(conn: &mut Db, ids: &[ProjectId]) -> QueryResult<Vec<StepRow>> {
     project_steps::table
         .filter(project_steps::project_id.eq_any(ids))
         .order((project_steps::project_id, project_steps::position))
@@ -363,7 +363,7 @@ pub fn steps_by_projects(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<StepRow>
         .load(conn)
 }
 
-pub fn milestones_by_projects(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<MilestoneRow>> {
+pub fn milestones_by_projects(conn: &mut Db, ids: &[ProjectId]) -> QueryResult<Vec<MilestoneRow>> {
     milestones::table
         .filter(milestones::project_id.eq_any(ids))
         .order(milestones::id)
@@ -380,7 +380,7 @@ pub fn milestone_by_id(conn: &mut Db, id: i32) -> QueryResult<Option<MilestoneRo
 }
 
 /// Relations where any of the projects is on either side.
-pub fn relations_by_projects(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<RelationRow>> {
+pub fn relations_by_projects(conn: &mut Db, ids: &[ProjectId]) -> QueryResult<Vec<RelationRow>> {
     project_relations::table
         .filter(project_relations::from_project_id.eq_any(ids).or(project_relations::to_project_id.eq_any(ids)))
         .order(project_relations::id)
@@ -390,7 +390,7 @@ pub fn relations_by_projects(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<Rela
 
 // ---- participation, calls, reuse -------------------------------------------------------------
 
-pub fn participations_by_projects(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<ParticipationRow>> {
+pub fn participations_by_projects(conn: &mut Db, ids: &[ProjectId]) -> QueryResult<Vec<ParticipationRow>> {
     participations::table
         .filter(participations::project_id.eq_any(ids))
         .order(participations::id)
@@ -412,7 +412,7 @@ pub fn participation_by_id(conn: &mut Db, id: i32) -> QueryResult<Option<Partici
 
 pub fn participation_by_key(
     conn: &mut Db,
-    project: i32,
+    project: ProjectId,
     org: i32,
     role: ParticipationRole,
 ) -> QueryResult<Option<ParticipationRow>> {
@@ -425,7 +425,11 @@ pub fn participation_by_key(
         .optional()
 }
 
-pub fn calls_filtered(conn: &mut Db, status: Option<CallStatus>, project: Option<i32>) -> QueryResult<Vec<CallRow>> {
+pub fn calls_filtered(
+    conn: &mut Db,
+    status: Option<CallStatus>,
+    project: Option<ProjectId>,
+) -> QueryResult<Vec<CallRow>> {
     calls_filtered_first(conn, status, project, i64::MAX)
 }
 
@@ -433,7 +437,7 @@ pub fn calls_filtered(conn: &mut Db, status: Option<CallStatus>, project: Option
 pub fn calls_filtered_first(
     conn: &mut Db,
     status: Option<CallStatus>,
-    project: Option<i32>,
+    project: Option<ProjectId>,
     limit: i64,
 ) -> QueryResult<Vec<CallRow>> {
     let mut q = calls::table.into_boxed();
@@ -449,7 +453,7 @@ pub fn calls_filtered_first(
     q.order(calls::id).select(CallRow::as_select()).load(conn)
 }
 
-pub fn calls_by_projects(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<CallRow>> {
+pub fn calls_by_projects(conn: &mut Db, ids: &[ProjectId]) -> QueryResult<Vec<CallRow>> {
     calls::table.filter(calls::project_id.eq_any(ids)).order(calls::id).select(CallRow::as_select()).load(conn)
 }
 
@@ -463,7 +467,7 @@ pub fn call_roles_by_calls(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<CallRo
 
 #[derive(Debug, Default, Clone)]
 pub struct ReuseFilter {
-    pub project_id: Option<i32>,
+    pub project_id: Option<ProjectId>,
     /// At most this many (all when `None`).
     pub limit: Option<i64>,
     pub organisation_id: Option<i32>,
@@ -487,7 +491,7 @@ pub fn reuse_filtered(conn: &mut Db, f: &ReuseFilter) -> QueryResult<Vec<ReuseRo
     q.order(reuse_declarations::id).select(ReuseRow::as_select()).load(conn)
 }
 
-pub fn reuse_by_projects(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<ReuseRow>> {
+pub fn reuse_by_projects(conn: &mut Db, ids: &[ProjectId]) -> QueryResult<Vec<ReuseRow>> {
     reuse_declarations::table
         .filter(reuse_declarations::project_id.eq_any(ids))
         .order(reuse_declarations::id)
@@ -507,7 +511,7 @@ pub fn reuse_by_id(conn: &mut Db, id: i32) -> QueryResult<Option<ReuseRow>> {
     reuse_declarations::table.find(id).select(ReuseRow::as_select()).first(conn).optional()
 }
 
-pub fn reuse_by_key(conn: &mut Db, project: i32, org: i32) -> QueryResult<Option<ReuseRow>> {
+pub fn reuse_by_key(conn: &mut Db, project: ProjectId, org: i32) -> QueryResult<Option<ReuseRow>> {
     reuse_declarations::table
         .filter(reuse_declarations::project_id.eq(project))
         .filter(reuse_declarations::organisation_id.eq(org))
@@ -531,7 +535,7 @@ pub fn event_projects_by_events(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<E
     event_projects::table.filter(event_projects::event_id.eq_any(ids)).select(EventProjectRow::as_select()).load(conn)
 }
 
-pub fn event_projects_by_projects(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<EventProjectRow>> {
+pub fn event_projects_by_projects(conn: &mut Db, ids: &[ProjectId]) -> QueryResult<Vec<EventProjectRow>> {
     event_projects::table.filter(event_projects::project_id.eq_any(ids)).select(EventProjectRow::as_select()).load(conn)
 }
 

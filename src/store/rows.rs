@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use crate::domain::{
     CallStatus, ChangeAction, ChangeOutcome, DeliveryModel, EventKind, FederalPriority, FundingStatus,
     OrganisationKind, PartialDate, ParticipationRole, ParticipationStatus, Phase, PlatformKind, PlatformUsage,
-    RelationKind, ReuseStatus, StepStatus, SubscriberStatus, Timestamp,
+    ProjectId, RelationKind, ReuseStatus, StepStatus, SubscriberStatus, Timestamp,
 };
 
 use super::schema::*;
@@ -102,7 +102,7 @@ pub struct PlatformRow {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = projects)]
 pub struct ProjectRow {
-    pub id: i32,
+    pub id: ProjectId,
     pub slug: String,
     pub title: String,
     pub summary: Option<String>,
@@ -121,7 +121,7 @@ pub struct ProjectRow {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = project_services)]
 pub struct ProjectServiceRow {
-    pub project_id: i32,
+    pub project_id: ProjectId,
     pub ozg_id: String,
     pub position: i32,
     pub note: Option<String>,
@@ -131,7 +131,7 @@ pub struct ProjectServiceRow {
 #[diesel(table_name = project_platforms)]
 pub struct ProjectPlatformRow {
     pub id: i32,
-    pub project_id: i32,
+    pub project_id: ProjectId,
     pub platform_id: i32,
     pub usage: PlatformUsage,
     pub note: Option<String>,
@@ -141,7 +141,7 @@ pub struct ProjectPlatformRow {
 #[diesel(table_name = project_fundings)]
 pub struct FundingRow {
     pub id: i32,
-    pub project_id: i32,
+    pub project_id: ProjectId,
     pub source: String,
     pub instrument: Option<String>,
     pub status: FundingStatus,
@@ -153,7 +153,7 @@ pub struct FundingRow {
 #[diesel(table_name = project_steps)]
 pub struct StepRow {
     pub id: i32,
-    pub project_id: i32,
+    pub project_id: ProjectId,
     pub position: i32,
     pub title: String,
     pub description: Option<String>,
@@ -164,7 +164,7 @@ pub struct StepRow {
 #[diesel(table_name = milestones)]
 pub struct MilestoneRow {
     pub id: i32,
-    pub project_id: i32,
+    pub project_id: ProjectId,
     pub title: String,
     pub phase: Option<Phase>,
     pub planned: Option<PartialDate>,
@@ -177,8 +177,8 @@ pub struct MilestoneRow {
 #[diesel(table_name = project_relations)]
 pub struct RelationRow {
     pub id: i32,
-    pub from_project_id: i32,
-    pub to_project_id: i32,
+    pub from_project_id: ProjectId,
+    pub to_project_id: ProjectId,
     pub kind: RelationKind,
     pub note: Option<String>,
 }
@@ -187,7 +187,7 @@ pub struct RelationRow {
 #[diesel(table_name = participations)]
 pub struct ParticipationRow {
     pub id: i32,
-    pub project_id: i32,
+    pub project_id: ProjectId,
     pub organisation_id: i32,
     pub role: ParticipationRole,
     pub status: ParticipationStatus,
@@ -205,7 +205,7 @@ pub struct ParticipationRow {
 #[diesel(table_name = calls)]
 pub struct CallRow {
     pub id: i32,
-    pub project_id: i32,
+    pub project_id: ProjectId,
     pub issuer_id: i32,
     pub title: String,
     pub body: String,
@@ -230,7 +230,7 @@ pub struct CallRoleRow {
 #[diesel(table_name = reuse_declarations)]
 pub struct ReuseRow {
     pub id: i32,
-    pub project_id: i32,
+    pub project_id: ProjectId,
     pub organisation_id: i32,
     pub status: ReuseStatus,
     pub declared_on: Option<PartialDate>,
@@ -261,7 +261,7 @@ pub struct EventRow {
 #[diesel(table_name = event_projects)]
 pub struct EventProjectRow {
     pub event_id: i32,
-    pub project_id: i32,
+    pub project_id: ProjectId,
     pub outcome: Option<String>,
 }
 
@@ -278,7 +278,7 @@ pub struct ChangeRow {
     pub outcome: ChangeOutcome,
     pub entity_type: String,
     pub entity_id: String,
-    pub project_id: Option<i32>,
+    pub project_id: Option<ProjectId>,
     pub summary: String,
     pub changes: String,
     pub personal: bool,
@@ -320,7 +320,7 @@ pub struct IssuerRow {
 pub struct ContactRow {
     pub id: i32,
     pub organisation_id: Option<i32>,
-    pub project_id: Option<i32>,
+    pub project_id: Option<ProjectId>,
     pub name: String,
     pub function: Option<String>,
     pub email: Option<String>,

@@ -6,7 +6,7 @@ use diesel::Selectable;
 use diesel::backend::Backend;
 use diesel::deserialize::{self, FromSql};
 use diesel::serialize::{self, Output, ToSql};
-use diesel::sql_types::Text;
+use diesel::sql_types::{Integer, Text};
 
 use super::MultiBackend;
 use crate::domain::*;
@@ -74,3 +74,42 @@ impl FromSql<Text, MultiBackend> for PartialDate {
 pub fn columns<R: Selectable<MultiBackend>>() -> R::SelectExpression {
     R::construct_selection()
 }
+
+macro_rules! stored_as_integer {
+    ($($t:ty),* $(,)?) => {$(
+        impl<DB: Backend> FromSql<Integer, DB> for $t
+        where
+            i32: FromSql<Integer, DB>,
+        {
+            fn from_sql(bytes: DB::RawValue<'_>) -> deserialize::Result<Self> {
+                <i32 as FromSql<Integer, DB>>::from_sql(bytes).map(<$t>::from)
+            }
+        }
+
+        impl<DB: Backend> ToSql<Integer, DB> for $t
+        where
+            i32: ToSql<Integer, DB>,
+        {
+            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, DB>) -> serialize::Result {
+                // The id is a field of `self`, so the borrow lives as long as the output.
+                <i32 as ToSql<Integer, DB>>::to_sql(self.as_ref(), out)
+            }
+        }
+    )*};
+}
+
+stored_as_integer!(
+    ProjectId,
+    OrganisationId,
+    ParticipationId,
+    CallId,
+    ReuseId,
+    MilestoneId,
+    StepId,
+    ContactId,
+    EventId,
+    PlatformId,
+    DefinitionId,
+    EditionId,
+    LifeSituationId,
+);

@@ -9,7 +9,7 @@ use super::schema::*;
 use super::types::columns;
 use crate::domain::{
     CallStatus, DeliveryModel, EventKind, FederalPriority, FundingStatus, OrganisationKind, ParticipationRole,
-    ParticipationStatus, Phase, PlatformKind, PlatformUsage, RelationKind, ReuseStatus, StepStatus,
+    ParticipationStatus, Phase, PlatformKind, PlatformUsage, ProjectId, RelationKind, ReuseStatus, StepStatus,
 };
 
 #[derive(Debug, Insertable)]
@@ -82,7 +82,7 @@ pub struct ProjectChanges {
 /// `None` if the version was not `expected` any more.
 pub fn update_project(
     conn: &mut Db,
-    id: i32,
+    id: ProjectId,
     expected: i32,
     changes: &ProjectChanges,
     now: &str,
@@ -96,7 +96,7 @@ pub fn update_project(
 
 pub fn insert_project_service(
     conn: &mut Db,
-    project_id: i32,
+    project_id: ProjectId,
     ozg_id: &str,
     position: i32,
     note: Option<&str>,
@@ -112,13 +112,13 @@ pub fn insert_project_service(
         .map(drop)
 }
 
-pub fn delete_project_services(conn: &mut Db, project_id: i32) -> QueryResult<usize> {
+pub fn delete_project_services(conn: &mut Db, project_id: ProjectId) -> QueryResult<usize> {
     diesel::delete(project_services::table.filter(project_services::project_id.eq(project_id))).execute(conn)
 }
 
 pub fn insert_project_platform(
     conn: &mut Db,
-    project_id: i32,
+    project_id: ProjectId,
     platform_id: i32,
     usage: PlatformUsage,
     note: Option<&str>,
@@ -137,7 +137,7 @@ pub fn insert_project_platform(
 #[derive(Debug, Insertable)]
 #[diesel(table_name = project_fundings)]
 pub struct NewFunding<'a> {
-    pub project_id: i32,
+    pub project_id: ProjectId,
     pub source: &'a str,
     pub instrument: Option<&'a str>,
     pub status: FundingStatus,
@@ -161,7 +161,7 @@ pub fn set_step_status(conn: &mut Db, id: i32, status: StepStatus) -> QueryResul
 #[derive(Debug, Insertable)]
 #[diesel(table_name = project_steps)]
 pub struct NewStep<'a> {
-    pub project_id: i32,
+    pub project_id: ProjectId,
     pub position: i32,
     pub title: &'a str,
     pub description: Option<&'a str>,
@@ -175,7 +175,7 @@ pub fn insert_step(conn: &mut Db, s: &NewStep) -> QueryResult<StepRow> {
 #[derive(Debug, Insertable)]
 #[diesel(table_name = milestones)]
 pub struct NewMilestone<'a> {
-    pub project_id: i32,
+    pub project_id: ProjectId,
     pub title: &'a str,
     pub phase: Option<Phase>,
     pub planned: Option<&'a str>,
@@ -209,7 +209,13 @@ pub fn complete_milestone(
     }
 }
 
-pub fn insert_relation(conn: &mut Db, from: i32, to: i32, kind: RelationKind, note: Option<&str>) -> QueryResult<i32> {
+pub fn insert_relation(
+    conn: &mut Db,
+    from: ProjectId,
+    to: ProjectId,
+    kind: RelationKind,
+    note: Option<&str>,
+) -> QueryResult<i32> {
     diesel::insert_into(project_relations::table)
         .values((
             project_relations::from_project_id.eq(from),
@@ -224,7 +230,7 @@ pub fn insert_relation(conn: &mut Db, from: i32, to: i32, kind: RelationKind, no
 #[derive(Debug, Insertable)]
 #[diesel(table_name = participations)]
 pub struct NewParticipation<'a> {
-    pub project_id: i32,
+    pub project_id: ProjectId,
     pub organisation_id: i32,
     pub role: ParticipationRole,
     pub status: ParticipationStatus,
@@ -295,7 +301,7 @@ pub fn reopen_participation(
 #[derive(Debug, Insertable)]
 #[diesel(table_name = calls)]
 pub struct NewCall<'a> {
-    pub project_id: i32,
+    pub project_id: ProjectId,
     pub issuer_id: i32,
     pub title: &'a str,
     pub body: &'a str,
@@ -328,7 +334,7 @@ pub fn close_call(conn: &mut Db, id: i32, expected: i32) -> QueryResult<Option<C
 #[derive(Debug, Insertable)]
 #[diesel(table_name = reuse_declarations)]
 pub struct NewReuse<'a> {
-    pub project_id: i32,
+    pub project_id: ProjectId,
     pub organisation_id: i32,
     pub status: ReuseStatus,
     pub declared_on: Option<&'a str>,
@@ -389,7 +395,12 @@ pub fn insert_event(conn: &mut Db, e: &NewEvent) -> QueryResult<i32> {
     diesel::insert_into(events::table).values(e).returning(events::id).get_result(conn)
 }
 
-pub fn insert_event_project(conn: &mut Db, event_id: i32, project_id: i32, outcome: Option<&str>) -> QueryResult<()> {
+pub fn insert_event_project(
+    conn: &mut Db,
+    event_id: i32,
+    project_id: ProjectId,
+    outcome: Option<&str>,
+) -> QueryResult<()> {
     diesel::insert_into(event_projects::table)
         .values((
             event_projects::event_id.eq(event_id),

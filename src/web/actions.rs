@@ -33,7 +33,7 @@ fn date(form: &Form, field: &str) -> AppResult<Option<PartialDate>> {
     form.text(field).map(|d| PartialDate::parse(&d).map_err(|e| AppError::invalid_id(field, e))).transpose()
 }
 
-fn project_slug_of(conn: &mut Db, project_id: i32) -> AppResult<String> {
+fn project_slug_of(conn: &mut Db, project_id: ProjectId) -> AppResult<String> {
     Ok(read::project_by_id(conn, project_id)?.map(|p| p.slug).unwrap_or_default())
 }
 

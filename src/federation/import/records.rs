@@ -2,6 +2,7 @@
 //! its change-log entry.
 
 use super::*;
+use crate::domain::{ProjectId, RecordId};
 
 pub(super) enum Outcome {
     Done(i32),
@@ -13,7 +14,7 @@ pub(super) fn change(
     action: ChangeAction,
     kind: &'static str,
     id: String,
-    project: Option<i32>,
+    project: Option<ProjectId>,
     summary: String,
     diff: Diff,
 ) -> Change<'static> {
@@ -50,7 +51,7 @@ pub(super) fn put_project(
         origin: &peer.instance_id,
     };
     let current = match existing {
-        Some(x) => Some(x.local_id),
+        Some(x) => Some(ProjectId::from(x.local_id)),
         None => {
             if read::project_by_slug(conn, &slug)?.is_some() {
                 return Ok(Outcome::Conflict);
@@ -94,7 +95,7 @@ pub(super) fn put_project(
     let diff = Diff::created(&[("title", title.clone().into()), ("phase", r.phase.clone().into())]);
     let summary = format!("Übernommen von {}: Projekt {title}", peer.instance_id);
     service::record(conn, actor, at, change(ChangeAction::Import, "Project", slug, Some(id), summary, diff))?;
-    Ok(Outcome::Done(id))
+    Ok(Outcome::Done(id.get()))
 }
 
 /// The local slug of a replicated project: the origin and the home slug, `a-test--einbuergerung`
@@ -109,12 +110,12 @@ pub(super) fn replicated_slug(origin: &str, slug: &str, gid: &str) -> String {
 }
 
 /// The local project a record refers to by global id: one homed here, or a replicated one.
-pub(super) fn project_of(conn: &mut Db, me: &str, gid: &str) -> AppResult<Option<i32>> {
+pub(super) fn project_of(conn: &mut Db, me: &str, gid: &str) -> AppResult<Option<ProjectId>> {
     if origin_of(gid) == Some(me) {
         let slug = gid.rsplit('/').next().unwrap_or_default();
         return Ok(read::project_by_slug(conn, slug)?.filter(|p| p.origin.is_none()).map(|p| p.id));
     }
-    Ok(store::federated(conn, gid)?.filter(|f| f.entity_type == "Project").map(|f| f.local_id))
+    Ok(store::federated(conn, gid)?.filter(|f| f.entity_type == "Project").map(|f| ProjectId::from(f.local_id)))
 }
 
 /// The local organisation a record refers to, if there is one: by AGS, else by slug.
@@ -299,7 +300,7 @@ pub(super) fn delete(conn: &mut Db, actor: &Actor, at: &Timestamp, x: &Federated
         "Participation" => read::participation_by_id(conn, x.local_id)?.map(|p| p.project_id),
         "ReuseDeclaration" => read::reuse_by_id(conn, x.local_id)?.map(|p| p.project_id),
         "Call" => read::call_by_id(conn, x.local_id)?.map(|p| p.project_id),
-        _ => Some(x.local_id),
+        _ => Some(ProjectId::from(x.local_id)),
     };
     match x.entity_type.as_str() {
         "Participation" => store::delete_participation(conn, x.local_id).map(drop)?,

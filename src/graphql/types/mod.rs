@@ -93,7 +93,7 @@ impl Ctx {
         rows.into_iter().map(TopicField).collect()
     }
 
-    fn project_by_id(&self, id: i32) -> FieldResult<Project> {
+    fn project_by_id(&self, id: ProjectId) -> FieldResult<Project> {
         let row = self.l.project.one(self, &id, &self.keys.projects, read::projects_by_ids, |r| r.id)?;
         row.map(Project).ok_or_else(|| internal_error(&format!("project {id} vanished")))
     }

@@ -259,7 +259,7 @@ impl Project {
             &self.0.id,
             &context.keys.projects,
             crate::store::auth::contacts_by_projects,
-            |r| r.project_id.unwrap_or_default(),
+            |r| r.project_id.unwrap_or(ProjectId::from(0)),
             n(first),
         )?;
         Ok(Some(rows.into_iter().map(Contact).collect()))
@@ -451,7 +451,7 @@ impl Milestone {
 
 pub struct ProjectRelation {
     row: RelationRow,
-    other: i32,
+    other: ProjectId,
 }
 
 #[graphql_object(context = Ctx)]

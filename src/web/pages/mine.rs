@@ -87,7 +87,7 @@ fn pending(conn: &mut Db, viewer: &Viewer) -> AppResult<Vec<Value>> {
     }
     projects.sort_by(|a, b| a.title.cmp(&b.title).then(a.id.cmp(&b.id)));
     projects.dedup_by_key(|p| p.id);
-    let ids: Vec<i32> = projects.iter().map(|p| p.id).collect();
+    let ids: Vec<ProjectId> = projects.iter().map(|p| p.id).collect();
     let requested: Vec<ParticipationRow> = read::participations_by_projects(conn, &ids)?
         .into_iter()
         .filter(|p| p.status == ParticipationStatus::Requested)

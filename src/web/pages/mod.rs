@@ -61,7 +61,7 @@ fn org_json(orgs: &HashMap<i32, OrganisationRow>, id: i32) -> Value {
 /// Open calls with their project, issuer and the roles they seek.
 fn open_calls(conn: &mut Db, calls: Vec<CallRow>) -> AppResult<Vec<Value>> {
     let calls: Vec<CallRow> = calls.into_iter().filter(|c| c.status == CallStatus::Open).collect();
-    let projects: HashMap<i32, ProjectRow> =
+    let projects: HashMap<ProjectId, ProjectRow> =
         read::projects_by_ids(conn, &calls.iter().map(|c| c.project_id).collect::<Vec<_>>())?
             .into_iter()
             .map(|p| (p.id, p))

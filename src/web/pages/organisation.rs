@@ -49,11 +49,11 @@ pub async fn organisation(req: HttpRequest, state: web::Data<AppState>, path: we
 pub(super) fn involvement(conn: &mut Db, org: i32) -> AppResult<(Vec<Value>, Vec<Value>)> {
     let participations = read::participations_by_organisations(conn, &[org])?;
     let reuse = read::reuse_by_organisations(conn, &[org])?;
-    let mut ids: Vec<i32> = participations.iter().map(|p| p.project_id).collect();
+    let mut ids: Vec<ProjectId> = participations.iter().map(|p| p.project_id).collect();
     ids.extend(reuse.iter().map(|r| r.project_id));
-    let projects: HashMap<i32, ProjectRow> =
+    let projects: HashMap<ProjectId, ProjectRow> =
         read::projects_by_ids(conn, &ids)?.into_iter().map(|p| (p.id, p)).collect();
-    let project = |id: i32| {
+    let project = |id: ProjectId| {
         projects.get(&id).map(|p| json!({ "slug": p.slug, "title": p.title, "phase": p.phase.label().to_owned() }))
     };
     let parts = participations

@@ -70,15 +70,15 @@ pub async fn topic(
         let total = read::projects_count(conn, &filter)?;
         let pages = ((total + TOPIC_PAGE - 1) / TOPIC_PAGE).max(1);
         let projects = read::projects_rows(conn, &filter, (page_no - 1) * TOPIC_PAGE, TOPIC_PAGE)?;
-        let ids: Vec<i32> = projects.iter().map(|p| p.id).collect();
+        let ids: Vec<ProjectId> = projects.iter().map(|p| p.id).collect();
         let calls: Vec<CallRow> =
             read::calls_by_projects(conn, &ids)?.into_iter().filter(|c| c.status == CallStatus::Open).collect();
         let roles = read::call_roles_by_calls(conn, &calls.iter().map(|c| c.id).collect::<Vec<_>>())?;
         let pilot_calls: HashSet<i32> =
             roles.iter().filter(|r| r.role == ParticipationRole::Pilot).map(|r| r.call_id).collect();
-        let wanting: HashSet<i32> =
+        let wanting: HashSet<ProjectId> =
             calls.iter().filter(|c| pilot_calls.contains(&c.id)).map(|c| c.project_id).collect();
-        let with_calls: HashSet<i32> = calls.iter().map(|c| c.project_id).collect();
+        let with_calls: HashSet<ProjectId> = calls.iter().map(|c| c.project_id).collect();
         let project_rows: Vec<Value> = projects
             .iter()
             .map(|p| {
@@ -101,7 +101,7 @@ pub async fn topic(
         )?;
         let links =
             read::project_services_by_services(conn, &services.iter().map(|s| s.ozg_id.clone()).collect::<Vec<_>>())?;
-        let all_projects: HashMap<i32, ProjectRow> =
+        let all_projects: HashMap<ProjectId, ProjectRow> =
             read::projects_by_ids(conn, &links.iter().map(|l| l.project_id).collect::<Vec<_>>())?
                 .into_iter()
                 .map(|p| (p.id, p))
