@@ -347,18 +347,36 @@ pub async fn blocking<T: Send + 'static>(
     }
 }
 
-/// 503 with `Retry-After` while the database is away; the cause is logged, not shown.
+/// 503 with `Retry-After` while the database is away; the cause is logged, not shown. The API's
+/// answer (JSON with the code); pages and the newsletter's documents answer in German instead
+/// (`web::error_page`, [`unavailable_text`]).
 pub(crate) fn unavailable(req: &HttpRequest, detail: &str) -> HttpResponse {
     let incident = log_internal(&detail);
-    with_header(
-        fail(
-            req,
-            StatusCode::SERVICE_UNAVAILABLE,
-            "UNAVAILABLE",
-            &format!("the database is not available; retry later (incident {incident})"),
-        ),
-        header::RETRY_AFTER,
-        "1",
+    retry_later(fail(
+        req,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "UNAVAILABLE",
+        &format!("the database is not available; retry later (incident {incident})"),
+    ))
+}
+
+/// What a person reads while the database is away or slow (pages and documents).
+pub(crate) const UNAVAILABLE_DE: &str =
+    "Der Dienst ist gerade nicht erreichbar. Bitte versuchen Sie es in Kürze erneut.";
+
+/// Adds `Retry-After` to a 503 answer: every 503 of the service asks to retry after a second.
+pub(crate) fn retry_later(resp: HttpResponse) -> HttpResponse {
+    with_header(resp, header::RETRY_AFTER, "1")
+}
+
+/// The 503 of a text document (Markdown, plain text, a feed) while the database is away or slow:
+/// plain German text with the incident the cause is logged under, and `Retry-After`.
+pub(crate) fn unavailable_text(e: &crate::error::AppError) -> HttpResponse {
+    let incident = log_internal(e);
+    retry_later(
+        HttpResponse::ServiceUnavailable()
+            .content_type("text/plain; charset=utf-8")
+            .body(format!("{UNAVAILABLE_DE} Die Störung ist unter Vorgang {incident} protokolliert.\n")),
     )
 }
 

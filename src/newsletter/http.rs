@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::error::{AppError, ErrorCode, log_internal};
-use crate::http::{AppState, base_url, blocking, status_of, unavailable};
+use crate::http::{AppState, base_url, blocking, status_of, unavailable_text};
 use crate::service::Actor;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -26,14 +26,19 @@ fn plain_error(status: StatusCode, message: &str) -> HttpResponse {
 
 /// An error of the newsletter's documents for the person who opened the link, in German and without
 /// slugs or field names, with the status its code maps to (one mapping for all handlers,
-/// `http::status_of`); internal causes are logged under an incident id, never shown.
-fn document_error(req: &HttpRequest, e: AppError) -> HttpResponse {
+/// `http::status_of`); internal causes are logged under an incident id, never shown. While the
+/// database is away or slow: 503 with `Retry-After`, for an HTML document the site's page
+/// (`web::unavailable_page`), else plain text.
+fn document_error(e: AppError, html: bool) -> HttpResponse {
     match e {
         // The topic field is a path segment here: one that does not exist is a page not found.
         AppError::User { code: ErrorCode::BadUserInput, field: Some(f), .. } if f == "topicField" => {
             plain_error(StatusCode::NOT_FOUND, "Ein Themenfeld unter dieser Adresse gibt es nicht.")
         }
-        AppError::User { code: ErrorCode::Unavailable | ErrorCode::Timeout, .. } => unavailable(req, &e.to_string()),
+        AppError::User { code: ErrorCode::Unavailable | ErrorCode::Timeout, .. } if html => {
+            crate::web::unavailable_page(e)
+        }
+        AppError::User { code: ErrorCode::Unavailable | ErrorCode::Timeout, .. } => unavailable_text(&e),
         AppError::User { code, .. } => {
             plain_error(status_of(code), "Diese Anfrage kann nicht beantwortet werden. Bitte prüfen Sie die Adresse.")
         }
@@ -83,7 +88,7 @@ async fn newsletter_page(
     };
     match result {
         Ok(body) => HttpResponse::Ok().content_type(content_type).body(body),
-        Err(e) => document_error(&req, e),
+        Err(e) => document_error(e, format == Format::Html),
     }
 }
 
@@ -110,7 +115,6 @@ fn subscriber_page(status: StatusCode, message: &str) -> HttpResponse {
 }
 
 async fn subscription_link(
-    req: HttpRequest,
     state: web::Data<AppState>,
     token: Option<String>,
     act: fn(&mut crate::store::Db, &Actor, &str) -> crate::error::AppResult<crate::store::rows::SubscriberRow>,
@@ -127,7 +131,7 @@ async fn subscription_link(
             subscriber_page(StatusCode::NOT_FOUND, "Dieser Link ist nicht (mehr) gültig.")
         }
         Err(e @ AppError::User { code: ErrorCode::Unavailable | ErrorCode::Timeout, .. }) => {
-            unavailable(&req, &e.to_string())
+            crate::web::unavailable_page(e)
         }
         Err(AppError::User { code, .. }) => {
             subscriber_page(status_of(code), "Der Link konnte nicht verarbeitet werden. Bitte versuchen Sie es erneut.")
@@ -140,9 +144,8 @@ async fn subscription_link(
 }
 
 /// `GET /newsletter/confirm?token=…`: the double opt-in link.
-async fn confirm_subscription(req: HttpRequest, state: web::Data<AppState>, q: web::Query<TokenQuery>) -> HttpResponse {
+async fn confirm_subscription(state: web::Data<AppState>, q: web::Query<TokenQuery>) -> HttpResponse {
     subscription_link(
-        req,
         state,
         q.into_inner().token,
         crate::service::newsletter::confirm,
@@ -152,9 +155,8 @@ async fn confirm_subscription(req: HttpRequest, state: web::Data<AppState>, q: w
 }
 
 /// `GET /newsletter/unsubscribe?token=…`: the link in every edition.
-async fn unsubscribe(req: HttpRequest, state: web::Data<AppState>, q: web::Query<TokenQuery>) -> HttpResponse {
+async fn unsubscribe(state: web::Data<AppState>, q: web::Query<TokenQuery>) -> HttpResponse {
     subscription_link(
-        req,
         state,
         q.into_inner().token,
         crate::service::newsletter::unsubscribe,
@@ -172,6 +174,6 @@ async fn atom_feed(req: HttpRequest, path: web::Path<String>, state: web::Data<A
     let result = blocking(&state, move |conn| crate::newsletter::feed(conn, &topic, &base_url)).await;
     match result {
         Ok(body) => HttpResponse::Ok().content_type("application/atom+xml; charset=utf-8").body(body),
-        Err(e) => document_error(&req, e),
+        Err(e) => document_error(e, false),
     }
 }

@@ -16,7 +16,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use diesel::connection::{Connection, InstrumentationEvent};
 use minijinja::Environment;
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use crate::auth::session::{self, Session};
 use crate::auth::{Actor, Role};
@@ -114,19 +114,46 @@ impl Viewer {
         self.session.as_ref().and_then(|s| s.actor.organisation_id)
     }
 
-    fn json(&self) -> Value {
-        match &self.session {
-            None => json!({ "signed_in": false }),
-            Some(s) => json!({
-                "signed_in": true,
-                "subject": s.actor.subject,
-                "role": s.actor.role.code(),
-                "role_label": role_label(s.actor.role),
-                "organisation": s.organisation.as_ref().map(|o| json!({ "name": o.name, "slug": o.slug })),
-                "csrf": s.csrf,
+    /// What every page's layout shows of the viewer (`viewer` in the templates).
+    fn view(&self) -> ViewerView {
+        ViewerView {
+            signed_in: self.session.is_some(),
+            session: self.session.as_ref().map(|s| SessionView {
+                subject: s.actor.subject.clone(),
+                role: s.actor.role.code(),
+                role_label: role_label(s.actor.role),
+                organisation: s
+                    .organisation
+                    .as_ref()
+                    .map(|o| OrganisationLink { name: o.name.clone(), slug: o.slug.clone() }),
+                csrf: s.csrf.clone(),
             }),
         }
     }
+}
+
+/// The viewer as the templates see it; signed out, only `signed_in` (false).
+#[derive(Serialize)]
+struct ViewerView {
+    signed_in: bool,
+    #[serde(flatten)]
+    session: Option<SessionView>,
+}
+
+#[derive(Serialize)]
+struct SessionView {
+    subject: String,
+    role: &'static str,
+    role_label: &'static str,
+    organisation: Option<OrganisationLink>,
+    /// The token every form of the session carries.
+    csrf: String,
+}
+
+#[derive(Serialize)]
+struct OrganisationLink {
+    name: String,
+    slug: String,
 }
 
 fn role_label(role: Role) -> &'static str {
@@ -144,21 +171,25 @@ pub enum Reply {
     Page {
         template: &'static str,
         status: StatusCode,
-        ctx: Value,
+        /// The page's view model (a typed struct in `pages`), as the template engine's value.
+        ctx: minijinja::Value,
     },
     /// 303 See Other: after a form, to the page that shows its outcome.
     Redirect(String),
     /// Signed in: set the session cookie, then go on.
-    SignedIn {
-        location: String,
-        cookie: String,
-    },
+    SignedIn { location: String, cookie: String },
     /// Signed out: clear the cookie.
     SignedOut,
 }
 
-pub fn page(template: &'static str, ctx: Value) -> Reply {
-    Reply::Page { template, status: StatusCode::OK, ctx }
+/// A view model as the template engine's value.
+fn view_value(model: impl Serialize) -> minijinja::Value {
+    minijinja::Value::from(minijinja::value::Serde(&model))
+}
+
+/// A page: its template and its view model.
+pub fn page(template: &'static str, ctx: impl Serialize) -> Reply {
+    Reply::Page { template, status: StatusCode::OK, ctx: view_value(&ctx) }
 }
 
 /// A cookie of a request, if it was sent.
@@ -233,8 +264,9 @@ impl Form {
         self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect()
     }
 
-    pub fn fields(&self) -> Value {
-        Value::Object(self.0.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect())
+    /// The fields by name (of a name sent twice, the last).
+    pub fn fields(&self) -> std::collections::BTreeMap<String, String> {
+        self.0.iter().cloned().collect()
     }
 
     /// A whole number field, or a clear error naming it.
@@ -326,13 +358,11 @@ fn secure_headers(mut resp: HttpResponse, private: bool) -> HttpResponse {
     resp
 }
 
-fn render(viewer: &Viewer, template: &str, status: StatusCode, mut ctx: Value) -> HttpResponse {
-    if let Value::Object(m) = &mut ctx {
-        m.insert("viewer".into(), viewer.json());
-    }
+fn render(viewer: &Viewer, template: &str, status: StatusCode, ctx: minijinja::Value) -> HttpResponse {
+    let ctx = minijinja::context! { viewer => view_value(viewer.view()), ..ctx };
     let body = environment()
         .get_template(template)
-        .and_then(|t| t.render(minijinja::Value::from(minijinja::value::Serde(&ctx))))
+        .and_then(|t| t.render(ctx))
         .map_err(|e| format!("rendering {template}: {e:#}"));
     match body {
         Ok(body) => secure_headers(
@@ -368,7 +398,22 @@ fn respond(viewer: &Viewer, reply: Reply) -> HttpResponse {
     }
 }
 
-/// A German page for an error: what happened, what the field was, what to do.
+/// What the error page (`message.html`) shows: what happened, what the field was, what to do,
+/// and for an internal error or an unavailable database the incident the cause is logged under.
+#[derive(Serialize)]
+struct MessagePage {
+    title: &'static str,
+    hint: &'static str,
+    detail: Option<String>,
+    field: Option<String>,
+    incident: Option<String>,
+    code: &'static str,
+}
+
+/// A German page for an error: what happened, what the field was, what to do. The one mapping of
+/// errors to pages: every page and form answers its errors here, with the status of
+/// `http::status_of`. While the database is away or slow (`UNAVAILABLE`, `TIMEOUT`) it is 503
+/// with `Retry-After` and no detail: the cause is logged under the incident the page names.
 fn error_page(viewer: &Viewer, e: AppError) -> HttpResponse {
     let status = crate::http::status_of(e.code());
     let (title, hint) = match e.code() {
@@ -390,24 +435,24 @@ fn error_page(viewer: &Viewer, e: AppError) -> HttpResponse {
         }
         ErrorCode::RateLimited => ("Zu viele Anfragen", "Bitte versuchen Sie es gleich noch einmal."),
         ErrorCode::LimitExceeded => ("Anfrage zu umfangreich", "Bitte fragen Sie nach weniger Einträgen."),
-        ErrorCode::Timeout | ErrorCode::Unavailable => {
-            ("Vorübergehend nicht erreichbar", "Bitte versuchen Sie es in einigen Minuten erneut.")
-        }
+        ErrorCode::Timeout | ErrorCode::Unavailable => ("Vorübergehend nicht erreichbar", crate::http::UNAVAILABLE_DE),
         ErrorCode::Internal => ("Interner Fehler", ""),
     };
+    let retry = matches!(e.code(), ErrorCode::Timeout | ErrorCode::Unavailable);
     let (detail, field, incident) = match &e {
+        AppError::User { message, .. } if retry => (None, None, Some(log_internal(message))),
         AppError::User { message, field, .. } => (Some(message.clone()), field.clone(), None),
         AppError::Internal(detail) => (None, None, Some(log_internal(detail))),
     };
-    let ctx = json!({
-        "title": title,
-        "hint": hint,
-        "detail": detail,
-        "field": field,
-        "incident": incident,
-        "code": e.code().as_str(),
-    });
-    render(viewer, "message.html", status, ctx)
+    let ctx = MessagePage { title, hint, detail, field, incident, code: e.code().as_str() };
+    let resp = render(viewer, "message.html", status, view_value(&ctx));
+    if retry { crate::http::retry_later(resp) } else { resp }
+}
+
+/// The 503 page of the site for a document outside the pages (the newsletter's HTML, the
+/// subscribers' links) that the database cannot answer now: the same page as the pages'.
+pub(crate) fn unavailable_page(e: AppError) -> HttpResponse {
+    error_page(&Viewer::default(), e)
 }
 
 /// Fixed notices a redirect may ask a page to show (`?hinweis=…`); anything else shows nothing.

@@ -462,6 +462,24 @@ pub fn user_error(data: &Value, mutation: &str) -> Value {
 
 /// Declares a test scenario that runs against both backends, each with a fresh database.
 /// Like `both_backends!`, for one scenario that needs its own HTTP configuration.
+/// Holds an ACCESS EXCLUSIVE lock on PostgreSQL tables of the app's database until the returned
+/// connection is dropped: every statement of the server that touches them waits, so a request
+/// outlives its request timeout (the server's answer to a slow or stuck database).
+pub async fn lock_tables(app: &TestApp, tables: &[&str]) -> diesel::PgConnection {
+    assert_eq!(app.backend(), Backend::Postgres, "table locks are taken on PostgreSQL");
+    let url = app.db_url();
+    let sql = format!("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE", tables.join(", "));
+    tokio::task::spawn_blocking(move || {
+        use diesel::{Connection, RunQueryDsl};
+        let mut c = diesel::PgConnection::establish(&url).unwrap();
+        diesel::sql_query("BEGIN").execute(&mut c).unwrap();
+        diesel::sql_query(sql).execute(&mut c).unwrap();
+        c
+    })
+    .await
+    .unwrap()
+}
+
 macro_rules! both_backends_with {
     ($name:ident, $config:expr) => {
         mod $name {

@@ -1,8 +1,12 @@
 //! The newsletter generated from the data: every fact of the source, what changed, the Atom feed.
 
+use std::time::Duration;
+
+use ozg_registry::http::HttpConfig;
 use serde_json::json;
 
 use crate::helpers::*;
+use crate::web::{Browser, LOCKED, assert_unavailable_in_german};
 
 async fn get(app: &TestApp, path: &str) -> (u16, String, String) {
     let r = app.client.get(format!("{}{path}", app.addr)).send().await.unwrap();
@@ -297,3 +301,36 @@ async fn subscribers_double_opt_in(app: &TestApp) {
 }
 
 both_backends!(editions_are_exact_and_idempotent, subscribers_double_opt_in);
+
+/// While the database does not answer in time, the newsletter's documents are 503 with
+/// `Retry-After` in their own format and in German: plain text for Markdown, text and the feed,
+/// the site's page for the HTML edition and the subscribers' links.
+async fn documents_answer_503_in_german(app: &TestApp) {
+    let mut b = Browser::new(app);
+    for path in ["/newsletter/ein_auswanderung.txt", "/newsletter/ein_auswanderung.md", "/feeds/ein_auswanderung.atom"]
+    {
+        let doc = b.get(path).await;
+        assert_unavailable_in_german(&doc, "text/plain; charset=utf-8");
+        assert!(!doc.body.contains('<'), "plain text: {}", doc.body);
+    }
+    for path in [
+        "/newsletter/ein_auswanderung",
+        "/newsletter/confirm?token=7PfxSNUkFp_ymQurrg_ZzHyuN9y2ts2fUXCMnBZ3aW8",
+        "/newsletter/unsubscribe?token=7PfxSNUkFp_ymQurrg_ZzHyuN9y2ts2fUXCMnBZ3aW8",
+    ] {
+        let page = b.get(path).await;
+        assert_unavailable_in_german(&page, "text/html; charset=utf-8");
+        assert!(page.body.contains("<h1>Vorübergehend nicht erreichbar</h1>"), "{}", page.body);
+    }
+}
+
+/// On PostgreSQL, where the test can hold a lock the server's statements wait for (an embedded
+/// SQLite database is not stuck from outside; a zero timeout is beaten by quick pages there).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn documents_answer_503_in_german_postgres() {
+    let config = HttpConfig { request_timeout: Duration::from_millis(500), ..test_config() };
+    let app = TestApp::spawn_with(Backend::Postgres, config).await;
+    let lock = lock_tables(&app, LOCKED).await;
+    documents_answer_503_in_german(&app).await;
+    tokio::task::spawn_blocking(move || drop(lock)).await.unwrap();
+}

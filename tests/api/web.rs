@@ -1,9 +1,12 @@
 //! The web pages over HTTP, as a browser without JavaScript uses them: pages, sign-in link, session
 //! cookie, forms with CSRF tokens, and the same rules as the GraphQL API.
 
+use std::time::Duration;
+
+use ozg_registry::http::HttpConfig;
 use serde_json::json;
 
-use crate::helpers::{TestApp, run_cli};
+use crate::helpers::{Backend, TestApp, lock_tables, run_cli, test_config};
 
 /// A browser: keeps the session cookie (and any other cookie the site sets), sends forms like a
 /// browser on the same site does.
@@ -614,6 +617,60 @@ async fn pages_take_a_fixed_number_of_statements(app: &TestApp) {
     let bad = b.get(&format!("/themenfelder/{topic}?seite=null")).await;
     assert_eq!(bad.status, 400);
     assert!(bad.body.contains("seite"));
+}
+
+/// A 503 answer for a person: `Retry-After`, the content type, and German text naming the incident
+/// ("Vorgang…") without the API's English message, code or JSON.
+pub fn assert_unavailable_in_german(a: &Answer, content_type: &str) {
+    assert_eq!(a.status, 503, "{}", a.body);
+    assert_eq!(a.headers.get("retry-after").map(|v| v.to_str().unwrap()), Some("1"), "{:?}", a.headers);
+    assert_eq!(a.headers.get("content-type").map(|v| v.to_str().unwrap()), Some(content_type));
+    assert!(
+        a.body.contains("Der Dienst ist gerade nicht erreichbar. Bitte versuchen Sie es in Kürze erneut."),
+        "{}",
+        a.body
+    );
+    let incident = a.body.split("Vorgang").nth(1).expect("an incident").trim_start_matches("snummer <strong>");
+    let incident = incident.trim_start();
+    assert!(incident.len() >= 16 && incident[..16].bytes().all(|b| b.is_ascii_hexdigit()), "{}", a.body);
+    for english in ["database", "retry", "request", "UNAVAILABLE", "TIMEOUT", "incident", "\"errors\"", "{\""] {
+        assert!(!a.body.contains(english), "{english:?} in {}", a.body);
+    }
+}
+
+/// The tables the pages and the newsletter's documents of the 503 tests read first.
+pub const LOCKED: &[&str] = &["topic_fields", "projects", "issuers", "sign_in_links", "newsletter_subscribers"];
+
+/// While the database does not answer in time (the same answer as for a database that is away),
+/// pages are 503 with `Retry-After`: the site's German error page.
+async fn pages_answer_503_in_german(app: &TestApp) {
+    let mut b = Browser::new(app);
+    for path in ["/", &format!("/projekte/{PROJECT}"), "/suche?q=Aufenthalt", "/anmelden"] {
+        let page = b.get(path).await;
+        assert_unavailable_in_german(&page, "text/html; charset=utf-8");
+        assert!(page.body.contains("<h1>Vorübergehend nicht erreichbar</h1>"), "{}", page.body);
+        assert!(page.body.contains("<a class=\"brand\" href=\"/\">OZG-Register</a>"), "the site's layout");
+    }
+    // A form: refused the same way (nothing can have been written).
+    let sent = b.post("/anmelden/link", &[("code", "7PfxSNUkFp_ymQurrg_ZzHyuN9y2ts2fUXCMnBZ3aW8")]).await;
+    assert_unavailable_in_german(&sent, "text/html; charset=utf-8");
+    // The API keeps its JSON error with the code (here a field's error, the statement cancelled).
+    let r = app
+        .post_with(json!({ "query": "{ projects(first: 1) { totalCount } }" }).to_string(), "application/json", None)
+        .await;
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["errors"][0]["extensions"]["code"], "TIMEOUT", "{v}");
+}
+
+/// On PostgreSQL, where the test can hold a lock the server's statements wait for (an embedded
+/// SQLite database is not stuck from outside; a zero timeout is beaten by quick pages there).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_answer_503_in_german_postgres() {
+    let config = HttpConfig { request_timeout: Duration::from_millis(500), ..test_config() };
+    let app = TestApp::spawn_with(Backend::Postgres, config).await;
+    let lock = lock_tables(&app, LOCKED).await;
+    pages_answer_503_in_german(&app).await;
+    tokio::task::spawn_blocking(move || drop(lock)).await.unwrap();
 }
 
 both_backends!(

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use super::super::{Viewer, notice, page, run};
 use crate::auth::Role;
@@ -13,6 +13,60 @@ use crate::newsletter::day_label;
 use crate::store::{Db, read};
 
 use super::*;
+
+/// What "Meine Beteiligungen" shows.
+#[derive(Serialize)]
+struct MinePage {
+    title: &'static str,
+    nav: &'static str,
+    participations: Vec<Involvement>,
+    reuse: Vec<ReuseInvolvement>,
+    coordinator: bool,
+    pending: Vec<PendingProject>,
+    newsletters: Vec<NewsletterView>,
+    notice: Option<&'static str>,
+}
+
+/// A newsletter a coordinator may publish an edition of.
+#[derive(Serialize)]
+struct NewsletterView {
+    slug: String,
+    title: String,
+    topic: TopicRef,
+    last: Option<EditionView>,
+    /// A fresh idempotency key for the publish form.
+    key: String,
+}
+
+#[derive(Serialize)]
+struct EditionView {
+    number: i32,
+    published: String,
+}
+
+/// A project with sign-ups or reuse declarations waiting for a coordinator's decision.
+#[derive(Serialize)]
+struct PendingProject {
+    slug: String,
+    title: String,
+    signups: Vec<PendingSignUp>,
+    reuse: Vec<PendingReuse>,
+}
+
+#[derive(Serialize)]
+struct PendingSignUp {
+    id: i32,
+    version: i32,
+    organisation: OrgLink,
+    role: &'static str,
+    note: Option<String>,
+}
+
+#[derive(Serialize)]
+struct PendingReuse {
+    organisation: OrgLink,
+    note: Option<String>,
+}
 
 /// `GET /meine-beteiligungen`: the signed-in organisation's participations and reuse; for
 /// coordinators also the sign-ups and reuse declarations waiting for a decision in their scope.
@@ -31,16 +85,16 @@ pub async fn mine(req: HttpRequest, state: web::Data<AppState>, q: web::Query<No
         let newsletters = if coordinator { newsletters(conn, viewer)? } else { vec![] };
         Ok(page(
             "mine.html",
-            json!({
-                "title": "Meine Beteiligungen",
-                "nav": "mine",
-                "participations": participations,
-                "reuse": reuse,
-                "coordinator": session.actor.role == Role::Coordinator,
-                "pending": pending,
-                "newsletters": newsletters,
-                "notice": hint,
-            }),
+            MinePage {
+                title: "Meine Beteiligungen",
+                nav: "mine",
+                participations,
+                reuse,
+                coordinator,
+                pending,
+                newsletters,
+                notice: hint,
+            },
         ))
     })
     .await
@@ -48,7 +102,7 @@ pub async fn mine(req: HttpRequest, state: web::Data<AppState>, q: web::Query<No
 
 /// The newsletters of the Themenfelder in a coordinator's scope, with their last edition and a
 /// fresh key for the publish form (a form sent twice publishes once).
-fn newsletters(conn: &mut Db, viewer: &Viewer) -> AppResult<Vec<Value>> {
+fn newsletters(conn: &mut Db, viewer: &Viewer) -> AppResult<Vec<NewsletterView>> {
     let actor = viewer.actor();
     let topics: HashMap<String, String> = read::topic_fields(conn)?.into_iter().map(|t| (t.slug, t.name)).collect();
     let mut out = Vec::new();
@@ -57,19 +111,19 @@ fn newsletters(conn: &mut Db, viewer: &Viewer) -> AppResult<Vec<Value>> {
             continue;
         }
         let last = crate::store::newsletter::last_edition(conn, d.id)?;
-        out.push(json!({
-            "slug": d.slug,
-            "title": d.title,
-            "topic": { "slug": d.topic_field_slug, "name": topics.get(&d.topic_field_slug) },
-            "last": last.map(|e| json!({ "number": e.number, "published": day_label(&e.published_at) })),
-            "key": crate::auth::session::form_key()?,
-        }));
+        out.push(NewsletterView {
+            topic: TopicRef { name: topics.get(&d.topic_field_slug).cloned(), slug: d.topic_field_slug },
+            slug: d.slug,
+            title: d.title,
+            last: last.map(|e| EditionView { number: e.number, published: day_label(&e.published_at) }),
+            key: crate::auth::session::form_key()?,
+        });
     }
     Ok(out)
 }
 
 /// Projects in a coordinator's scope with sign-ups or reuse declarations waiting for a decision.
-fn pending(conn: &mut Db, viewer: &Viewer) -> AppResult<Vec<Value>> {
+fn pending(conn: &mut Db, viewer: &Viewer) -> AppResult<Vec<PendingProject>> {
     let actor = viewer.actor();
     let mut projects: Vec<ProjectRow> = Vec::new();
     let mut filters: Vec<read::ProjectFilter> = Vec::new();
@@ -100,21 +154,28 @@ fn pending(conn: &mut Db, viewer: &Viewer) -> AppResult<Vec<Value>> {
     Ok(projects
         .iter()
         .filter_map(|p| {
-            let signups: Vec<Value> = requested
+            let signups: Vec<PendingSignUp> = requested
                 .iter()
                 .filter(|r| r.project_id == p.id)
-                .map(|r| {
-                    json!({ "id": r.id, "version": r.version, "organisation": org_json(&orgs, r.organisation_id),
-                            "role": r.role.label().to_owned(), "note": r.note })
+                .map(|r| PendingSignUp {
+                    id: r.id,
+                    version: r.version,
+                    organisation: org_link(&orgs, r.organisation_id),
+                    role: r.role.label(),
+                    note: r.note.clone(),
                 })
                 .collect();
-            let reuse: Vec<Value> = interest
+            let reuse: Vec<PendingReuse> = interest
                 .iter()
                 .filter(|r| r.project_id == p.id)
-                .map(|r| json!({ "organisation": org_json(&orgs, r.organisation_id), "note": r.note }))
+                .map(|r| PendingReuse { organisation: org_link(&orgs, r.organisation_id), note: r.note.clone() })
                 .collect();
-            (!signups.is_empty() || !reuse.is_empty())
-                .then(|| json!({ "slug": p.slug, "title": p.title, "signups": signups, "reuse": reuse }))
+            (!signups.is_empty() || !reuse.is_empty()).then(|| PendingProject {
+                slug: p.slug.clone(),
+                title: p.title.clone(),
+                signups,
+                reuse,
+            })
         })
         .collect())
 }

@@ -1,12 +1,12 @@
 //! The pages people read: start, Themenfeld, project, organisation, search, sign-in, "Meine
 //! Beteiligungen" and the coordinator's edit page. Each loads what it shows with a fixed number of
 //! queries (one per kind of row), never one per row.
-//! One file per page; the helpers several pages share are here.
+//! One file per page, each with its typed view model (what its template sees, built from rows);
+//! the helpers and view parts several pages share are here.
 
 use std::collections::HashMap;
 
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
 use crate::domain::*;
 use crate::error::AppResult;
@@ -37,8 +37,62 @@ pub struct Notice {
     hinweis: Option<String>,
 }
 
-fn code_label<T: Vocabulary>(v: T) -> Value {
-    json!({ "code": v.code(), "label": v.label() })
+/// A vocabulary value as a form's option: its code and its German label.
+#[derive(Serialize)]
+struct CodeLabel {
+    code: &'static str,
+    label: &'static str,
+}
+
+fn code_label<T: Vocabulary>(v: T) -> CodeLabel {
+    CodeLabel { code: v.code(), label: v.label() }
+}
+
+/// A link to an organisation's page.
+#[derive(Serialize)]
+struct OrgLink {
+    name: String,
+    slug: String,
+}
+
+impl OrgLink {
+    fn of(o: &OrganisationRow) -> Self {
+        OrgLink { name: o.name.clone(), slug: o.slug.clone() }
+    }
+}
+
+/// A link to a project's page.
+#[derive(Serialize)]
+struct ProjectLink {
+    slug: String,
+    title: String,
+}
+
+impl ProjectLink {
+    fn of(p: &ProjectRow) -> Self {
+        ProjectLink { slug: p.slug.clone(), title: p.title.clone() }
+    }
+}
+
+/// A link to a project's page with its phase.
+#[derive(Serialize)]
+struct ProjectPhase {
+    slug: String,
+    title: String,
+    phase: &'static str,
+}
+
+impl ProjectPhase {
+    fn of(p: &ProjectRow) -> Self {
+        ProjectPhase { slug: p.slug.clone(), title: p.title.clone(), phase: p.phase.label() }
+    }
+}
+
+/// A Themenfeld by its slug; the name is absent when the slug is unknown.
+#[derive(Serialize)]
+struct TopicRef {
+    slug: String,
+    name: Option<String>,
 }
 
 fn organisations(conn: &mut Db, mut ids: Vec<i32>) -> AppResult<HashMap<i32, OrganisationRow>> {
@@ -51,15 +105,39 @@ fn lands(conn: &mut Db) -> AppResult<HashMap<String, String>> {
     Ok(read::lands(conn)?.into_iter().map(|l| (l.code, l.name)).collect())
 }
 
-fn org_json(orgs: &HashMap<i32, OrganisationRow>, id: i32) -> Value {
+/// The organisation of an id as a link; empty when it is not among `orgs`.
+fn org_link(orgs: &HashMap<i32, OrganisationRow>, id: i32) -> OrgLink {
     match orgs.get(&id) {
-        Some(o) => json!({ "name": o.name, "slug": o.slug }),
-        None => json!({ "name": "", "slug": "" }),
+        Some(o) => OrgLink::of(o),
+        None => OrgLink { name: String::new(), slug: String::new() },
     }
 }
 
+/// An open call for participation, as the start, project and edit pages list it.
+#[derive(Serialize)]
+struct OpenCall {
+    id: i32,
+    version: i32,
+    title: String,
+    body: String,
+    project: Option<ProjectLink>,
+    issuer: OrgLink,
+    opened: Option<String>,
+    closes: Option<String>,
+    invites_reuse: bool,
+    roles: Vec<SoughtRole>,
+}
+
+/// A role a call seeks; `self_service` when a Kommune can answer it itself.
+#[derive(Serialize)]
+struct SoughtRole {
+    code: &'static str,
+    label: &'static str,
+    self_service: bool,
+}
+
 /// Open calls with their project, issuer and the roles they seek.
-fn open_calls(conn: &mut Db, calls: Vec<CallRow>) -> AppResult<Vec<Value>> {
+fn open_calls(conn: &mut Db, calls: Vec<CallRow>) -> AppResult<Vec<OpenCall>> {
     let calls: Vec<CallRow> = calls.into_iter().filter(|c| c.status == CallStatus::Open).collect();
     let projects: HashMap<ProjectId, ProjectRow> =
         read::projects_by_ids(conn, &calls.iter().map(|c| c.project_id).collect::<Vec<_>>())?
@@ -69,30 +147,30 @@ fn open_calls(conn: &mut Db, calls: Vec<CallRow>) -> AppResult<Vec<Value>> {
     let orgs = organisations(conn, calls.iter().map(|c| c.issuer_id).collect())?;
     let roles = read::call_roles_by_calls(conn, &calls.iter().map(|c| c.id).collect::<Vec<_>>())?;
     Ok(calls
-        .iter()
+        .into_iter()
         .map(|c| {
-            let p = projects.get(&c.project_id);
-            let sought: Vec<Value> = roles
+            let roles = roles
                 .iter()
                 .filter(|r| r.call_id == c.id)
                 .map(|r| r.role)
-                .map(|r| {
-                    json!({ "code": r.code(), "label": r.label(),
-                            "self_service": ParticipationRole::SELF_SERVICE.contains(&r) })
+                .map(|r| SoughtRole {
+                    code: r.code(),
+                    label: r.label(),
+                    self_service: ParticipationRole::SELF_SERVICE.contains(&r),
                 })
                 .collect();
-            json!({
-                "id": c.id,
-                "version": c.version,
-                "title": c.title,
-                "body": c.body,
-                "project": p.map(|p| json!({ "slug": p.slug, "title": p.title })),
-                "issuer": org_json(&orgs, c.issuer_id),
-                "opened": Some(c.opened_on.label()),
-                "closes": date_label(c.closes_on),
-                "invites_reuse": c.invites_reuse,
-                "roles": sought,
-            })
+            OpenCall {
+                id: c.id,
+                version: c.version,
+                project: projects.get(&c.project_id).map(ProjectLink::of),
+                issuer: org_link(&orgs, c.issuer_id),
+                opened: Some(c.opened_on.label()),
+                closes: date_label(c.closes_on),
+                invites_reuse: c.invites_reuse,
+                roles,
+                title: c.title,
+                body: c.body,
+            }
         })
         .collect())
 }

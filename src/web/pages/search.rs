@@ -3,8 +3,7 @@
 use std::collections::HashMap;
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use super::super::{page, run};
 use crate::error::AppError;
@@ -12,6 +11,44 @@ use crate::http::AppState;
 use crate::store::read;
 
 use super::*;
+
+/// What `/suche` shows: what was searched for, taken as which kind of key, and what was found.
+#[derive(Serialize)]
+struct SearchPage {
+    title: String,
+    nav: &'static str,
+    q: String,
+    kind: &'static str,
+    found: bool,
+    projects: Vec<ProjectPhase>,
+    services: Vec<ServiceHit>,
+    leika: Vec<LeikaHit>,
+    organisations: Vec<OrganisationHit>,
+}
+
+/// An OZG-Leistung found, with its Themenfeld.
+#[derive(Serialize)]
+struct ServiceHit {
+    ozg_id: String,
+    name: String,
+    topic: TopicRef,
+}
+
+/// A LeiKa-Leistung found by its key.
+#[derive(Serialize)]
+struct LeikaHit {
+    key: Option<String>,
+    name: String,
+}
+
+/// An organisation found.
+#[derive(Serialize)]
+struct OrganisationHit {
+    slug: String,
+    name: String,
+    kind: &'static str,
+    ags: Option<String>,
+}
 
 #[derive(Deserialize)]
 pub struct SearchQuery {
@@ -61,26 +98,30 @@ pub async fn search(req: HttpRequest, state: web::Data<AppState>, q: web::Query<
         }
         let topics: HashMap<String, String> = read::topic_fields(conn)?.into_iter().map(|t| (t.slug, t.name)).collect();
         let found = !(services.is_empty() && projects.is_empty() && orgs.is_empty());
+        let services = services
+            .into_iter()
+            .map(|s| ServiceHit {
+                topic: TopicRef { name: topics.get(&s.topic_field_slug).cloned(), slug: s.topic_field_slug },
+                ozg_id: s.ozg_id,
+                name: s.name,
+            })
+            .collect();
         Ok(page(
             "search.html",
-            json!({
-                "title": if text.is_empty() { "Suche".to_owned() } else { format!("Suche: {text}") },
-                "nav": "search",
-                "q": text,
-                "kind": kind,
-                "found": found,
-                "projects": projects.iter().map(|p| json!({
-                    "slug": p.slug, "title": p.title, "phase": p.phase.label().to_owned(),
-                })).collect::<Vec<_>>(),
-                "services": services.iter().map(|s| json!({
-                    "ozg_id": s.ozg_id, "name": s.name,
-                    "topic": { "slug": s.topic_field_slug, "name": topics.get(&s.topic_field_slug) },
-                })).collect::<Vec<_>>(),
-                "leika": leika.iter().map(|l| json!({ "key": l.leika_key, "name": l.name })).collect::<Vec<_>>(),
-                "organisations": orgs.iter().map(|o| json!({
-                    "slug": o.slug, "name": o.name, "kind": o.kind.label().to_owned(), "ags": o.ags,
-                })).collect::<Vec<_>>(),
-            }),
+            SearchPage {
+                title: if text.is_empty() { "Suche".to_owned() } else { format!("Suche: {text}") },
+                nav: "search",
+                kind,
+                found,
+                projects: projects.iter().map(ProjectPhase::of).collect(),
+                services,
+                leika: leika.into_iter().map(|l| LeikaHit { key: l.leika_key, name: l.name }).collect(),
+                organisations: orgs
+                    .into_iter()
+                    .map(|o| OrganisationHit { kind: o.kind.label(), slug: o.slug, name: o.name, ags: o.ags })
+                    .collect(),
+                q: text,
+            },
         ))
     })
     .await

@@ -1,22 +1,45 @@
 //! `/anmelden` and `/anmelden/link`: how to sign in, and a one-time sign-in link.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
 use super::super::{page, run};
 use crate::error::AppError;
 use crate::http::AppState;
 use crate::store::read;
 
+/// What `/anmelden` shows: the identity providers one can sign in with.
+#[derive(Serialize)]
+struct SignInPage {
+    title: &'static str,
+    nav: &'static str,
+    issuers: Vec<IssuerLink>,
+}
+
+/// An identity provider people of this site sign in with.
+#[derive(Serialize)]
+struct IssuerLink {
+    id: i32,
+    name: String,
+}
+
+/// What `/anmelden/link` shows: whom the link signs in, before it is used.
+#[derive(Serialize)]
+struct SignInLinkPage {
+    title: &'static str,
+    code: String,
+    organisation: Option<String>,
+    role: &'static str,
+}
+
 /// `GET /anmelden`: how to sign in.
 pub async fn sign_in(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     run(&req, &state, move |conn, _| {
-        let issuers: Vec<Value> = crate::web::oidc::web_issuers(conn)?
+        let issuers = crate::web::oidc::web_issuers(conn)?
             .into_iter()
-            .map(|i| json!({ "id": i.id, "name": i.display_name.unwrap_or(i.issuer) }))
+            .map(|i| IssuerLink { id: i.id, name: i.display_name.unwrap_or(i.issuer) })
             .collect();
-        Ok(page("sign_in.html", json!({ "title": "Anmelden", "nav": "sign_in", "issuers": issuers })))
+        Ok(page("sign_in.html", SignInPage { title: "Anmelden", nav: "sign_in", issuers }))
     })
     .await
 }
@@ -39,12 +62,12 @@ pub async fn sign_in_link(req: HttpRequest, state: web::Data<AppState>, q: web::
         };
         Ok(page(
             "sign_in_link.html",
-            json!({
-                "title": "Anmelden",
-                "code": code,
-                "organisation": org.map(|o| o.name),
-                "role": crate::web::role_label(grant.role),
-            }),
+            SignInLinkPage {
+                title: "Anmelden",
+                code,
+                organisation: org.map(|o| o.name),
+                role: crate::web::role_label(grant.role),
+            },
         ))
     })
     .await

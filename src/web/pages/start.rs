@@ -1,7 +1,7 @@
 //! `/`: the Themenfelder and the open calls for participation.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use super::super::{notice, page, run};
 use crate::http::AppState;
@@ -9,12 +9,30 @@ use crate::store::read;
 
 use super::*;
 
+/// What the start page shows.
+#[derive(Serialize)]
+struct StartPage {
+    title: &'static str,
+    nav: &'static str,
+    topics: Vec<TopicLink>,
+    calls: Vec<OpenCall>,
+    /// Open calls beyond the ones shown.
+    more_calls: usize,
+    notice: Option<&'static str>,
+}
+
+/// A link to a Themenfeld's page.
+#[derive(Serialize)]
+struct TopicLink {
+    slug: String,
+    name: String,
+}
+
 /// `GET /`: the Themenfelder and the open calls for participation.
 pub async fn start(req: HttpRequest, state: web::Data<AppState>, q: web::Query<Notice>) -> HttpResponse {
     let hint = notice(q.hinweis.as_deref());
     run(&req, &state, move |conn, _| {
-        let topics: Vec<Value> =
-            read::topic_fields(conn)?.into_iter().map(|t| json!({ "slug": t.slug, "name": t.name })).collect();
+        let topics = read::topic_fields(conn)?.into_iter().map(|t| TopicLink { slug: t.slug, name: t.name }).collect();
         // The most recently opened calls; the Themenfeld pages filter for the rest.
         let mut open = read::calls_filtered(conn, Some(CallStatus::Open), None)?;
         let total = open.len();
@@ -23,8 +41,14 @@ pub async fn start(req: HttpRequest, state: web::Data<AppState>, q: web::Query<N
         let calls = open_calls(conn, open)?;
         Ok(page(
             "start.html",
-            json!({ "title": "Start", "nav": "start", "topics": topics, "calls": calls,
-                    "more_calls": total.saturating_sub(START_CALLS), "notice": hint }),
+            StartPage {
+                title: "Start",
+                nav: "start",
+                topics,
+                calls,
+                more_calls: total.saturating_sub(START_CALLS),
+                notice: hint,
+            },
         ))
     })
     .await

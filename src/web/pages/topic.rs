@@ -3,8 +3,7 @@
 use std::collections::{HashMap, HashSet};
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
 use super::super::{page, run};
 use crate::domain::*;
@@ -13,6 +12,63 @@ use crate::http::AppState;
 use crate::store::read;
 
 use super::*;
+
+/// What a Themenfeld's page shows.
+#[derive(Serialize)]
+struct TopicPage {
+    title: String,
+    topic: TopicLink,
+    projects: Vec<TopicProject>,
+    services: Vec<TopicService>,
+    filter: TopicFilter,
+    total: i64,
+    page: i64,
+    pages: i64,
+    /// The filter as a query string, for the paging links.
+    query: String,
+    filtered: bool,
+    phases: Vec<CodeLabel>,
+    lands: Vec<LandOption>,
+}
+
+#[derive(Serialize)]
+struct TopicLink {
+    slug: String,
+    name: String,
+}
+
+/// A project of the Themenfeld, with whether it has open calls and seeks pilots.
+#[derive(Serialize)]
+struct TopicProject {
+    slug: String,
+    title: String,
+    phase: &'static str,
+    lead_land: Option<String>,
+    open_call: bool,
+    seeks_pilots: bool,
+}
+
+/// An OZG-Leistung of the Themenfeld with the projects implementing it.
+#[derive(Serialize)]
+struct TopicService {
+    ozg_id: String,
+    name: String,
+    projects: Vec<ProjectLink>,
+}
+
+/// The filter as chosen (empty: not filtered by it).
+#[derive(Serialize)]
+struct TopicFilter {
+    phase: Option<&'static str>,
+    land: Option<String>,
+    pilot: bool,
+}
+
+#[derive(Serialize)]
+struct LandOption {
+    code: String,
+    name: String,
+}
 
 #[derive(Deserialize)]
 pub struct TopicQuery {
@@ -79,17 +135,15 @@ pub async fn topic(
         let wanting: HashSet<ProjectId> =
             calls.iter().filter(|c| pilot_calls.contains(&c.id)).map(|c| c.project_id).collect();
         let with_calls: HashSet<ProjectId> = calls.iter().map(|c| c.project_id).collect();
-        let project_rows: Vec<Value> = projects
+        let project_rows: Vec<TopicProject> = projects
             .iter()
-            .map(|p| {
-                json!({
-                    "slug": p.slug,
-                    "title": p.title,
-                    "phase": p.phase.label().to_owned(),
-                    "lead_land": p.lead_land_code.as_ref().and_then(|c| lands.get(c)),
-                    "open_call": with_calls.contains(&p.id),
-                    "seeks_pilots": wanting.contains(&p.id),
-                })
+            .map(|p| TopicProject {
+                slug: p.slug.clone(),
+                title: p.title.clone(),
+                phase: p.phase.label(),
+                lead_land: p.lead_land_code.as_ref().and_then(|c| lands.get(c)).cloned(),
+                open_call: with_calls.contains(&p.id),
+                seeks_pilots: wanting.contains(&p.id),
             })
             .collect();
 
@@ -106,41 +160,45 @@ pub async fn topic(
                 .into_iter()
                 .map(|p| (p.id, p))
                 .collect();
-        let service_rows: Vec<Value> = services
-            .iter()
+        let service_rows: Vec<TopicService> = services
+            .into_iter()
             .map(|s| {
-                let implemented: Vec<Value> = links
+                let projects = links
                     .iter()
                     .filter(|l| l.ozg_id == s.ozg_id)
                     .filter_map(|l| all_projects.get(&l.project_id))
-                    .map(|p| json!({ "slug": p.slug, "title": p.title }))
+                    .map(ProjectLink::of)
                     .collect();
-                json!({ "ozg_id": s.ozg_id, "name": s.name, "projects": implemented })
+                TopicService { ozg_id: s.ozg_id, name: s.name, projects }
             })
             .collect();
         let mut land_options: Vec<(&String, &String)> = lands.iter().collect();
         land_options.sort_by(|a, b| a.1.cmp(b.1));
+        let query = serde_urlencoded::to_string([
+            ("phase", phase.map(|p| p.code()).unwrap_or_default()),
+            ("land", land.as_deref().unwrap_or_default()),
+            ("pilot", if seeks_pilots { "1" } else { "" }),
+        ])
+        .unwrap_or_default();
         Ok(page(
             "topic.html",
-            json!({
-                "title": topic.name,
-                "topic": { "slug": topic.slug, "name": topic.name },
-                "projects": project_rows,
-                "services": service_rows,
-                "filter": { "phase": phase.map(|p| p.code()), "land": land, "pilot": seeks_pilots },
-                "total": total,
-                "page": page_no,
-                "pages": pages,
-                "query": serde_urlencoded::to_string([
-                    ("phase", phase.map(|p| p.code()).unwrap_or_default()),
-                    ("land", land.as_deref().unwrap_or_default()),
-                    ("pilot", if seeks_pilots { "1" } else { "" }),
-                ])
-                .unwrap_or_default(),
-                "filtered": phase.is_some() || land.is_some() || seeks_pilots,
-                "phases": Phase::ALL.iter().map(|p| code_label(*p)).collect::<Vec<_>>(),
-                "lands": land_options.iter().map(|(c, n)| json!({ "code": c, "name": n })).collect::<Vec<_>>(),
-            }),
+            TopicPage {
+                title: topic.name.clone(),
+                topic: TopicLink { slug: topic.slug.clone(), name: topic.name.clone() },
+                projects: project_rows,
+                services: service_rows,
+                filtered: phase.is_some() || land.is_some() || seeks_pilots,
+                filter: TopicFilter { phase: phase.map(|p| p.code()), land, pilot: seeks_pilots },
+                total,
+                page: page_no,
+                pages,
+                query,
+                phases: Phase::ALL.iter().map(|p| code_label(*p)).collect(),
+                lands: land_options
+                    .iter()
+                    .map(|(c, n)| LandOption { code: (*c).clone(), name: (*n).clone() })
+                    .collect(),
+            },
         ))
     })
     .await
