@@ -88,7 +88,7 @@ pub struct Actor {
     /// The token's `sub`, or "anonymous", or the system component ("seed", "cli").
     pub subject: String,
     pub role: Role,
-    pub organisation_id: Option<i32>,
+    pub organisation_id: Option<crate::domain::OrganisationId>,
     pub scope: Scope,
     /// The token's issuer.
     pub issuer: Option<String>,

@@ -168,14 +168,14 @@ pub struct LocalClaims {
 pub struct TokenRequest {
     pub subject: String,
     pub role: Role,
-    pub organisation_id: Option<i32>,
+    pub organisation_id: Option<crate::domain::OrganisationId>,
     pub scope: Scope,
     pub ttl: Duration,
 }
 
 /// What a token or sign-in link may grant: a municipality is bound to one organisation, a coordinator
 /// to an organisation and a scope; anonymous and system are never granted.
-pub fn check_grant(role: Role, organisation_id: Option<i32>, scope: &Scope) -> AppResult<()> {
+pub fn check_grant(role: Role, organisation_id: Option<crate::domain::OrganisationId>, scope: &Scope) -> AppResult<()> {
     if matches!(role, Role::Municipality) && organisation_id.is_none() {
         return Err(AppError::bad_input("org", "org: a municipality token is bound to one organisation"));
     }
@@ -204,7 +204,7 @@ pub fn issue(conn: &mut Db, cfg: &AuthConfig, req: &TokenRequest) -> AppResult<(
         exp: now + req.ttl.as_secs() as i64,
         jti: jti_bytes.iter().map(|b| format!("{b:02x}")).collect(),
         role: req.role.code().to_owned(),
-        org: req.organisation_id,
+        org: req.organisation_id.map(crate::domain::RecordId::get),
         scope: req.scope.items(),
     };
     let mut header = Header::new(Algorithm::EdDSA);
@@ -218,7 +218,7 @@ pub fn issue(conn: &mut Db, cfg: &AuthConfig, req: &TokenRequest) -> AppResult<(
             jti: &claims.jti,
             subject: &claims.sub,
             role: &claims.role,
-            organisation_id: claims.org,
+            organisation_id: claims.org.map(crate::domain::OrganisationId::from),
             scope: &claims.scope.join(" "),
             issued_at: &ts(claims.iat),
             expires_at: &ts(claims.exp),

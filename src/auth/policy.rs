@@ -178,7 +178,7 @@ mod tests {
 
     fn org(id: i32, parent: Option<i32>) -> OrganisationRow {
         OrganisationRow {
-            id,
+            id: id.into(),
             slug: format!("o{id}"),
             name: format!("Organisation {id}"),
             short_name: None,
@@ -187,7 +187,7 @@ mod tests {
             ags: None,
             ars: None,
             district_key: None,
-            parent_id: parent,
+            parent_id: parent.map(Into::into),
             note: None,
             version: 1,
             created_at: Timestamp::now(),
@@ -200,7 +200,7 @@ mod tests {
         Actor {
             subject: "t".into(),
             role,
-            organisation_id: org,
+            organisation_id: org.map(Into::into),
             scope: Scope {
                 topic_fields: topics.iter().map(|s| (*s).into()).collect(),
                 lands: lands.iter().map(|s| (*s).into()).collect(),

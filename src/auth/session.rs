@@ -48,7 +48,7 @@ fn well_formed(s: &str) -> bool {
 pub struct Grant {
     pub subject: String,
     pub role: Role,
-    pub organisation_id: Option<i32>,
+    pub organisation_id: Option<crate::domain::OrganisationId>,
     pub scope: Scope,
 }
 
@@ -85,7 +85,12 @@ pub fn peek_link(conn: &mut Db, code: &str) -> AppResult<Option<Grant>> {
     row.map(|r| grant_of(&r.subject, &r.role, r.organisation_id, &r.scope)).transpose()
 }
 
-fn grant_of(subject: &str, role: &str, organisation_id: Option<i32>, scope: &str) -> AppResult<Grant> {
+fn grant_of(
+    subject: &str,
+    role: &str,
+    organisation_id: Option<crate::domain::OrganisationId>,
+    scope: &str,
+) -> AppResult<Grant> {
     let role = Role::parse_token_role(role).ok_or_else(|| AppError::Internal(format!("stored role {role:?}")))?;
     let scope = Scope::parse(scope.split(' ')).map_err(AppError::Internal)?;
     Ok(Grant { subject: subject.to_owned(), role, organisation_id, scope })

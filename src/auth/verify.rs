@@ -63,7 +63,7 @@ impl Verified {
         }
         let org = match &self.org {
             OrgClaim::None => None,
-            OrgClaim::Id(id) => read::organisation_by_id(conn, *id).map_err(db)?,
+            OrgClaim::Id(id) => read::organisation_by_id(conn, (*id).into()).map_err(db)?,
             OrgClaim::Ags(a) => read::organisation_by_ags(conn, a).map_err(db)?,
             OrgClaim::Slug(s) => read::organisation_by_slug(conn, s).map_err(db)?,
         };

@@ -291,7 +291,7 @@ pub(crate) fn find_org(conn: &mut ozg_registry::store::Db, r: &str) -> Result<Or
     let found = if let Some(a) = r.strip_prefix("ags:") {
         read::organisation_by_ags(conn, a)
     } else if let Some(id) = r.strip_prefix("id:") {
-        read::organisation_by_id(conn, id.parse().map_err(|_| format!("org: {r:?} is not id:<number>"))?)
+        read::organisation_by_id(conn, id.parse::<i32>().map_err(|_| format!("org: {r:?} is not id:<number>"))?.into())
     } else {
         read::organisation_by_slug(conn, r)
     };

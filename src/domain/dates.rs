@@ -208,6 +208,20 @@ impl Timestamp {
     }
 }
 
+/// The stored form (`2020-12`), as the change log writes it.
+impl From<PartialDate> for serde_json::Value {
+    fn from(d: PartialDate) -> Self {
+        serde_json::Value::from(d.to_string())
+    }
+}
+
+/// The stored form, as the change log writes it.
+impl From<Timestamp> for serde_json::Value {
+    fn from(t: Timestamp) -> Self {
+        serde_json::Value::from(t.to_db())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,19 +249,5 @@ mod tests {
         assert!(a < b);
         assert_eq!(a, "2020-12-01T00:00:00.000000Z");
         assert!(Timestamp::parse("9999-12-31T23:59:59-23:59").is_err());
-    }
-}
-
-/// The stored form (`2020-12`), as the change log writes it.
-impl From<PartialDate> for serde_json::Value {
-    fn from(d: PartialDate) -> Self {
-        serde_json::Value::from(d.to_string())
-    }
-}
-
-/// The stored form, as the change log writes it.
-impl From<Timestamp> for serde_json::Value {
-    fn from(t: Timestamp) -> Self {
-        serde_json::Value::from(t.to_db())
     }
 }

@@ -7,7 +7,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use super::{Identity, global_id};
-use crate::domain::{ProjectId, Vocabulary, raw_ids};
+use crate::domain::{OrganisationId, ProjectId, Vocabulary, raw_ids};
 use crate::error::{AppError, AppResult};
 use crate::store::rows::OrganisationRow;
 use crate::store::{Db, federation as store, read};
@@ -241,10 +241,11 @@ fn scan(conn: &mut Db, me: &Identity, after: i64, limit: i64) -> AppResult<(Vec<
             Some(_) => replicated.get(&id).cloned(),
         }
     };
-    let mut org_ids: Vec<i32> = participations.values().map(|r| r.organisation_id).collect();
+    let mut org_ids: Vec<OrganisationId> = participations.values().map(|r| r.organisation_id).collect();
     org_ids.extend(calls.values().map(|r| r.issuer_id));
     org_ids.extend(reuse.values().map(|r| r.organisation_id));
-    let orgs: HashMap<i32, _> = read::organisations_by_ids(conn, &org_ids)?.into_iter().map(|o| (o.id, o)).collect();
+    let orgs: HashMap<OrganisationId, _> =
+        read::organisations_by_ids(conn, &org_ids)?.into_iter().map(|o| (o.id, o)).collect();
     // Each record's children, grouped by their parent once (not searched per entry).
     fn by<K: std::hash::Hash + Eq, R>(rows: Vec<R>, key: impl Fn(&R) -> K) -> HashMap<K, Vec<R>> {
         let mut m: HashMap<K, Vec<R>> = HashMap::new();

@@ -10,7 +10,7 @@ use diesel::QueryResult;
 use juniper::{FieldError, FieldResult};
 
 use super::errors::field_error;
-use crate::domain::ProjectId;
+use crate::domain::{OrganisationId, ProjectId};
 use crate::error::AppError;
 use crate::federation::FederationConfig;
 use crate::service::Actor;
@@ -107,7 +107,7 @@ impl juniper::Context for Ctx {}
 #[derive(Default)]
 pub struct Keys {
     pub projects: Mutex<HashSet<ProjectId>>,
-    pub orgs: Mutex<HashSet<i32>>,
+    pub orgs: Mutex<HashSet<OrganisationId>>,
     pub services: Mutex<HashSet<String>>,
     pub calls: Mutex<HashSet<i32>>,
     pub events: Mutex<HashSet<i32>>,
@@ -119,7 +119,7 @@ pub struct Keys {
 #[derive(Default)]
 pub struct Loaders {
     pub project: Loader<ProjectId, Arc<ProjectRow>>,
-    pub org: Loader<i32, Arc<OrganisationRow>>,
+    pub org: Loader<OrganisationId, Arc<OrganisationRow>>,
     pub service: Loader<String, Arc<OzgServiceRow>>,
     pub platform: Loader<i32, Arc<PlatformRow>>,
     pub life_situation: Loader<i32, Arc<LifeSituationRow>>,
@@ -133,18 +133,18 @@ pub struct Loaders {
     pub relations_from: Loader<ProjectId, Vec<RelationRow>>,
     pub relations_to: Loader<ProjectId, Vec<RelationRow>>,
     pub project_participations: Loader<ProjectId, Vec<ParticipationRow>>,
-    pub org_participations: Loader<i32, Vec<ParticipationRow>>,
+    pub org_participations: Loader<OrganisationId, Vec<ParticipationRow>>,
     pub project_calls: Loader<ProjectId, Vec<CallRow>>,
     pub call_roles: Loader<i32, Vec<CallRoleRow>>,
     pub project_reuse: Loader<ProjectId, Vec<ReuseRow>>,
-    pub org_reuse: Loader<i32, Vec<ReuseRow>>,
-    pub org_children: Loader<i32, Vec<OrganisationRow>>,
+    pub org_reuse: Loader<OrganisationId, Vec<ReuseRow>>,
+    pub org_children: Loader<OrganisationId, Vec<OrganisationRow>>,
     pub leika: Loader<String, Vec<LeikaServiceRow>>,
     pub topic_leads: Loader<String, Vec<TopicFieldLeadRow>>,
     pub topic_life_situations: Loader<String, Vec<LifeSituationRow>>,
     pub project_events: Loader<ProjectId, Vec<EventProjectRow>>,
     pub event_projects: Loader<i32, Vec<EventProjectRow>>,
-    pub org_contacts: Loader<i32, Vec<ContactRow>>,
+    pub org_contacts: Loader<OrganisationId, Vec<ContactRow>>,
     pub project_contacts: Loader<ProjectId, Vec<ContactRow>>,
 }
 

@@ -256,7 +256,7 @@ pub fn build(conn: &mut Db, topic_slug: &str, since: Option<&Timestamp>) -> AppR
         generated_label: day_label(&now),
         generated_at: now.to_db(),
         since: since.map(|s| s.to_db()),
-        since_label: since.map(|s| day_label(&s)),
+        since_label: since.map(day_label),
         sections,
         changes: change_items,
         open_calls,
@@ -304,17 +304,17 @@ pub fn sections(
             .into_iter()
             .map(|e| (e.id, e))
             .collect();
-    let mut org_ids: Vec<i32> = participations.iter().map(|p| p.organisation_id).collect();
+    let mut org_ids: Vec<OrganisationId> = participations.iter().map(|p| p.organisation_id).collect();
     org_ids.extend(reuse.iter().map(|r| r.organisation_id));
     org_ids.extend(calls.iter().map(|c| c.issuer_id));
     org_ids.extend(events.values().filter_map(|e| e.location_id));
-    let orgs: HashMap<i32, String> =
+    let orgs: HashMap<OrganisationId, String> =
         read::organisations_by_ids(conn, &org_ids)?.into_iter().map(|o| (o.id, o.name)).collect();
     let mut other_ids: Vec<ProjectId> = relations.iter().flat_map(|r| [r.from_project_id, r.to_project_id]).collect();
     other_ids.retain(|i| !ids.contains(i));
     let mut titles: HashMap<ProjectId, String> = projects.iter().map(|p| (p.id, p.title.clone())).collect();
     titles.extend(read::projects_by_ids(conn, &other_ids)?.into_iter().map(|p| (p.id, p.title)));
-    let org = |id: i32| orgs.get(&id).cloned().unwrap_or_default();
+    let org = |id: OrganisationId| orgs.get(&id).cloned().unwrap_or_default();
 
     let call_item = |c: &CallRow, project: &str| CallItem {
         project: project.to_owned(),

@@ -12,7 +12,7 @@ use crate::store::{read, write};
 
 impl Seeder<'_> {
     /// Resolves an organisation reference of the seed files (see seed/FORMAT.md).
-    pub(super) fn org(&mut self, file: &Path, r: &str) -> AppResult<i32> {
+    pub(super) fn org(&mut self, file: &Path, r: &str) -> AppResult<OrganisationId> {
         let found = if let Some(a) = r.strip_prefix("ags:") {
             read::organisation_by_ags(self.conn, a)?
         } else if let Some(d) = r.strip_prefix("district:") {

@@ -142,7 +142,7 @@ pub fn find_organisation(conn: &mut Db, r: &OrganisationRef, field: &str) -> App
     }
     let found = if let Some(id) = &r.id {
         let id = parse_id(id, &format!("{field}.id"))?;
-        read::organisation_by_id(conn, id)?
+        read::organisation_by_id(conn, id.into())?
     } else if let Some(ags) = &r.ags {
         read::organisation_by_ags(conn, ags.as_str())?
     } else {

@@ -66,7 +66,7 @@ fn create_or_reopen(
         };
         let mut diff = Diff::default();
         if since.is_some() {
-            diff.set("since", existing.since.clone(), since.clone());
+            diff.set("since", existing.since, since.clone());
         }
         diff.set("status", existing.status, status);
         if note.is_some() {

@@ -137,7 +137,7 @@ pub fn update_project(conn: &mut Db, actor: &Actor, input: UpdateProjectInput) -
             diff.set("leadLand", p.lead_land_code.clone(), l.clone());
         }
         if let Some(d) = input.delivery_model {
-            diff.set("deliveryModel", p.delivery_model.clone(), d.code());
+            diff.set("deliveryModel", p.delivery_model, d.code());
         }
         if let Some(s) = &status_note {
             diff.set("statusNote", p.status_note.clone(), s.clone());

@@ -71,9 +71,9 @@ pub fn declare_reuse(conn: &mut Db, actor: &Actor, input: DeclareReuseInput) -> 
             require_home(conn, &existing.origin, "reuse declaration", "organisation")?;
             let mut diff = Diff::default();
             diff.set("status", existing.status, ReuseStatus::Interest);
-            diff.set("declaredOn", existing.declared_on.clone(), today);
-            diff.set("plannedLive", existing.planned_live.clone(), planned);
-            diff.set("actualLive", existing.actual_live.clone(), Value::Null);
+            diff.set("declaredOn", existing.declared_on, today);
+            diff.set("plannedLive", existing.planned_live, planned);
+            diff.set("actualLive", existing.actual_live, Value::Null);
             if note.is_some() {
                 diff.set("note", existing.note.clone(), note);
             }
@@ -203,11 +203,11 @@ fn move_reuse(conn: &mut Db, actor: &Actor, step: ReuseStep) -> AppResult<ReuseR
         diff.set("status", from, to);
         let mut changes = write::ReuseChanges { status: Some(to), ..Default::default() };
         if let Some(p) = planned {
-            diff.set("plannedLive", row.planned_live.clone(), p.to_string());
+            diff.set("plannedLive", row.planned_live, p.to_string());
             changes.planned_live = Some(Some(p.to_string()));
         }
         if let Some(a) = actual {
-            diff.set("actualLive", row.actual_live.clone(), a.to_string());
+            diff.set("actualLive", row.actual_live, a.to_string());
             changes.actual_live = Some(Some(a.to_string()));
         }
         if let Some(n) = &note {

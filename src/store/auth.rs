@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use super::Db;
 use super::rows::{ContactRow, IssuerRow, SigningKeyRow};
 use super::schema::*;
-use crate::domain::ProjectId;
+use crate::domain::{OrganisationId, ProjectId};
 
 pub fn signing_keys(conn: &mut Db) -> QueryResult<Vec<SigningKeyRow>> {
     signing_keys::table.order(signing_keys::created_at.desc()).select(SigningKeyRow::as_select()).load(conn)
@@ -28,7 +28,7 @@ pub struct NewIssuedToken<'a> {
     pub jti: &'a str,
     pub subject: &'a str,
     pub role: &'a str,
-    pub organisation_id: Option<i32>,
+    pub organisation_id: Option<OrganisationId>,
     pub scope: &'a str,
     pub issued_at: &'a str,
     pub expires_at: &'a str,
@@ -105,7 +105,7 @@ pub fn delete_issuer(conn: &mut Db, issuer: &str) -> QueryResult<usize> {
     diesel::delete(issuers::table.filter(issuers::issuer.eq(issuer))).execute(conn)
 }
 
-pub fn contacts_by_organisations(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<ContactRow>> {
+pub fn contacts_by_organisations(conn: &mut Db, ids: &[OrganisationId]) -> QueryResult<Vec<ContactRow>> {
     contacts::table
         .filter(contacts::organisation_id.eq_any(ids))
         .order(contacts::id)
@@ -122,7 +122,7 @@ pub fn contacts_by_projects(conn: &mut Db, ids: &[ProjectId]) -> QueryResult<Vec
 }
 
 pub struct NewContact<'a> {
-    pub organisation_id: Option<i32>,
+    pub organisation_id: Option<OrganisationId>,
     pub project_id: Option<ProjectId>,
     pub name: &'a str,
     pub function: Option<&'a str>,

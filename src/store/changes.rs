@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use super::Db;
 use super::rows::ChangeRow;
 use super::schema::{audit_head, change_log};
-use crate::domain::{ChangeAction, ChangeOutcome, ProjectId, Vocabulary};
+use crate::domain::{ChangeAction, ChangeOutcome, OrganisationId, ProjectId, Vocabulary};
 
 /// One entry to append.
 #[derive(Debug)]
@@ -17,7 +17,7 @@ pub struct NewChange<'a> {
     pub at: &'a str,
     pub actor: &'a str,
     pub actor_role: &'a str,
-    pub actor_organisation_id: Option<i32>,
+    pub actor_organisation_id: Option<OrganisationId>,
     pub actor_issuer: Option<&'a str>,
     pub action: ChangeAction,
     pub outcome: ChangeOutcome,
@@ -58,7 +58,7 @@ struct ChangeFields<'a> {
     at: std::borrow::Cow<'a, str>,
     actor: &'a str,
     actor_role: &'a str,
-    actor_organisation_id: Option<i32>,
+    actor_organisation_id: Option<OrganisationId>,
     actor_issuer: Option<&'a str>,
     action: &'a str,
     outcome: &'a str,

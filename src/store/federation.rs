@@ -6,7 +6,8 @@ use diesel::prelude::*;
 use super::Db;
 use super::schema::*;
 use crate::domain::{
-    CallStatus, DeliveryModel, OrganisationKind, ParticipationRole, ParticipationStatus, Phase, ProjectId, ReuseStatus,
+    CallStatus, DeliveryModel, OrganisationId, OrganisationKind, ParticipationRole, ParticipationStatus, Phase,
+    ProjectId, ReuseStatus,
 };
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -405,7 +406,7 @@ pub fn known_land(conn: &mut Db, code: &str) -> QueryResult<bool> {
 
 pub struct ReplicatedParticipation<'a> {
     pub project_id: ProjectId,
-    pub organisation_id: i32,
+    pub organisation_id: OrganisationId,
     pub role: ParticipationRole,
     pub status: ParticipationStatus,
     pub since: Option<&'a str>,
@@ -441,7 +442,7 @@ pub fn put_participation(conn: &mut Db, id: Option<i32>, p: &ReplicatedParticipa
 
 pub struct ReplicatedReuse<'a> {
     pub project_id: ProjectId,
-    pub organisation_id: i32,
+    pub organisation_id: OrganisationId,
     pub status: ReuseStatus,
     pub declared_on: Option<&'a str>,
     pub planned_live: Option<&'a str>,
@@ -477,7 +478,7 @@ pub fn put_reuse(conn: &mut Db, id: Option<i32>, r: &ReplicatedReuse, at: &str) 
 
 pub struct ReplicatedCall<'a> {
     pub project_id: ProjectId,
-    pub issuer_id: i32,
+    pub issuer_id: OrganisationId,
     pub title: &'a str,
     pub body: &'a str,
     pub invites_reuse: bool,
@@ -543,7 +544,11 @@ pub struct ReplicatedOrganisation<'a> {
     pub origin: &'a str,
 }
 
-pub fn insert_replicated_organisation(conn: &mut Db, o: &ReplicatedOrganisation, at: &str) -> QueryResult<i32> {
+pub fn insert_replicated_organisation(
+    conn: &mut Db,
+    o: &ReplicatedOrganisation,
+    at: &str,
+) -> QueryResult<OrganisationId> {
     diesel::insert_into(organisations::table)
         .values((
             organisations::slug.eq(o.slug),

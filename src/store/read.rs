@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use super::Db;
 use super::rows::*;
 use super::schema::*;
-use crate::domain::{CallStatus, ParticipationRole, ParticipationStatus, Phase, ProjectId};
+use crate::domain::{CallStatus, OrganisationId, ParticipationRole, ParticipationStatus, Phase, ProjectId};
 
 type B = <Db as Connection>::Backend;
 
@@ -158,11 +158,11 @@ pub fn organisations_rows(
         .load(conn)
 }
 
-pub fn organisations_by_ids(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<OrganisationRow>> {
+pub fn organisations_by_ids(conn: &mut Db, ids: &[OrganisationId]) -> QueryResult<Vec<OrganisationRow>> {
     organisations::table.filter(organisations::id.eq_any(ids)).select(OrganisationRow::as_select()).load(conn)
 }
 
-pub fn organisations_by_parents(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<OrganisationRow>> {
+pub fn organisations_by_parents(conn: &mut Db, ids: &[OrganisationId]) -> QueryResult<Vec<OrganisationRow>> {
     organisations::table
         .filter(organisations::parent_id.eq_any(ids))
         .order(organisations::name)
@@ -186,7 +186,7 @@ pub fn organisation_by_slug(conn: &mut Db, slug: &str) -> QueryResult<Option<Org
         .optional()
 }
 
-pub fn organisation_by_id(conn: &mut Db, id: i32) -> QueryResult<Option<OrganisationRow>> {
+pub fn organisation_by_id(conn: &mut Db, id: OrganisationId) -> QueryResult<Option<OrganisationRow>> {
     organisations::table.find(id).select(OrganisationRow::as_select()).first(conn).optional()
 }
 
@@ -221,7 +221,7 @@ pub struct ProjectFilter {
     /// Only projects with an open call that seeks this role (e.g. PILOT).
     pub open_call_seeking: Option<ParticipationRole>,
     pub title_contains: Option<String>,
-    pub organisation_id: Option<i32>,
+    pub organisation_id: Option<OrganisationId>,
     /// `Some(None)`: only projects homed here; `Some(Some(o))`: only those replicated from `o`.
     pub origin: Option<Option<String>>,
     /// Only replicated projects (any origin).
@@ -398,7 +398,7 @@ pub fn participations_by_projects(conn: &mut Db, ids: &[ProjectId]) -> QueryResu
         .load(conn)
 }
 
-pub fn participations_by_organisations(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<ParticipationRow>> {
+pub fn participations_by_organisations(conn: &mut Db, ids: &[OrganisationId]) -> QueryResult<Vec<ParticipationRow>> {
     participations::table
         .filter(participations::organisation_id.eq_any(ids))
         .order(participations::id)
@@ -413,7 +413,7 @@ pub fn participation_by_id(conn: &mut Db, id: i32) -> QueryResult<Option<Partici
 pub fn participation_by_key(
     conn: &mut Db,
     project: ProjectId,
-    org: i32,
+    org: OrganisationId,
     role: ParticipationRole,
 ) -> QueryResult<Option<ParticipationRow>> {
     participations::table
@@ -470,7 +470,7 @@ pub struct ReuseFilter {
     pub project_id: Option<ProjectId>,
     /// At most this many (all when `None`).
     pub limit: Option<i64>,
-    pub organisation_id: Option<i32>,
+    pub organisation_id: Option<OrganisationId>,
     pub statuses: Option<Vec<String>>,
 }
 
@@ -499,7 +499,7 @@ pub fn reuse_by_projects(conn: &mut Db, ids: &[ProjectId]) -> QueryResult<Vec<Re
         .load(conn)
 }
 
-pub fn reuse_by_organisations(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<ReuseRow>> {
+pub fn reuse_by_organisations(conn: &mut Db, ids: &[OrganisationId]) -> QueryResult<Vec<ReuseRow>> {
     reuse_declarations::table
         .filter(reuse_declarations::organisation_id.eq_any(ids))
         .order(reuse_declarations::id)
@@ -511,7 +511,7 @@ pub fn reuse_by_id(conn: &mut Db, id: i32) -> QueryResult<Option<ReuseRow>> {
     reuse_declarations::table.find(id).select(ReuseRow::as_select()).first(conn).optional()
 }
 
-pub fn reuse_by_key(conn: &mut Db, project: ProjectId, org: i32) -> QueryResult<Option<ReuseRow>> {
+pub fn reuse_by_key(conn: &mut Db, project: ProjectId, org: OrganisationId) -> QueryResult<Option<ReuseRow>> {
     reuse_declarations::table
         .filter(reuse_declarations::project_id.eq(project))
         .filter(reuse_declarations::organisation_id.eq(org))

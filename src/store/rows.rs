@@ -4,7 +4,7 @@
 use diesel::prelude::*;
 
 use crate::domain::{
-    CallStatus, ChangeAction, ChangeOutcome, DeliveryModel, EventKind, FederalPriority, FundingStatus,
+    CallStatus, ChangeAction, ChangeOutcome, DeliveryModel, EventKind, FederalPriority, FundingStatus, OrganisationId,
     OrganisationKind, PartialDate, ParticipationRole, ParticipationStatus, Phase, PlatformKind, PlatformUsage,
     ProjectId, RelationKind, ReuseStatus, StepStatus, SubscriberStatus, Timestamp,
 };
@@ -70,7 +70,7 @@ pub struct LeikaServiceRow {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = organisations)]
 pub struct OrganisationRow {
-    pub id: i32,
+    pub id: OrganisationId,
     pub slug: String,
     pub name: String,
     pub short_name: Option<String>,
@@ -79,7 +79,7 @@ pub struct OrganisationRow {
     pub ags: Option<String>,
     pub ars: Option<String>,
     pub district_key: Option<String>,
-    pub parent_id: Option<i32>,
+    pub parent_id: Option<OrganisationId>,
     pub note: Option<String>,
     pub version: i32,
     pub created_at: Timestamp,
@@ -95,7 +95,7 @@ pub struct PlatformRow {
     pub slug: String,
     pub name: String,
     pub kind: PlatformKind,
-    pub operator_id: Option<i32>,
+    pub operator_id: Option<OrganisationId>,
     pub note: Option<String>,
 }
 
@@ -145,7 +145,7 @@ pub struct FundingRow {
     pub source: String,
     pub instrument: Option<String>,
     pub status: FundingStatus,
-    pub funder_id: Option<i32>,
+    pub funder_id: Option<OrganisationId>,
     pub note: Option<String>,
 }
 
@@ -188,7 +188,7 @@ pub struct RelationRow {
 pub struct ParticipationRow {
     pub id: i32,
     pub project_id: ProjectId,
-    pub organisation_id: i32,
+    pub organisation_id: OrganisationId,
     pub role: ParticipationRole,
     pub status: ParticipationStatus,
     pub since: Option<PartialDate>,
@@ -206,7 +206,7 @@ pub struct ParticipationRow {
 pub struct CallRow {
     pub id: i32,
     pub project_id: ProjectId,
-    pub issuer_id: i32,
+    pub issuer_id: OrganisationId,
     pub title: String,
     pub body: String,
     pub invites_reuse: bool,
@@ -231,7 +231,7 @@ pub struct CallRoleRow {
 pub struct ReuseRow {
     pub id: i32,
     pub project_id: ProjectId,
-    pub organisation_id: i32,
+    pub organisation_id: OrganisationId,
     pub status: ReuseStatus,
     pub declared_on: Option<PartialDate>,
     pub planned_live: Option<PartialDate>,
@@ -252,8 +252,8 @@ pub struct EventRow {
     pub title: String,
     pub kind: EventKind,
     pub held_on: PartialDate,
-    pub location_id: Option<i32>,
-    pub organiser_id: Option<i32>,
+    pub location_id: Option<OrganisationId>,
+    pub organiser_id: Option<OrganisationId>,
     pub note: Option<String>,
 }
 
@@ -272,7 +272,7 @@ pub struct ChangeRow {
     pub at: Timestamp,
     pub actor: String,
     pub actor_role: String,
-    pub actor_organisation_id: Option<i32>,
+    pub actor_organisation_id: Option<OrganisationId>,
     pub actor_issuer: Option<String>,
     pub action: ChangeAction,
     pub outcome: ChangeOutcome,
@@ -319,7 +319,7 @@ pub struct IssuerRow {
 #[diesel(table_name = contacts)]
 pub struct ContactRow {
     pub id: i32,
-    pub organisation_id: Option<i32>,
+    pub organisation_id: Option<OrganisationId>,
     pub project_id: Option<ProjectId>,
     pub name: String,
     pub function: Option<String>,
@@ -374,7 +374,7 @@ pub struct SignInLinkRow {
     pub id: String,
     pub subject: String,
     pub role: String,
-    pub organisation_id: Option<i32>,
+    pub organisation_id: Option<OrganisationId>,
     pub scope: String,
     pub created_at: String,
     pub expires_at: String,
@@ -388,7 +388,7 @@ pub struct WebSessionRow {
     pub csrf: String,
     pub subject: String,
     pub role: String,
-    pub organisation_id: Option<i32>,
+    pub organisation_id: Option<OrganisationId>,
     pub scope: String,
     pub issuer: String,
     pub created_at: String,

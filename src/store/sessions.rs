@@ -6,12 +6,13 @@ use diesel::prelude::*;
 use super::Db;
 use super::rows::{OidcLoginRow, SignInLinkRow, WebSessionRow};
 use super::schema::*;
+use crate::domain::OrganisationId;
 
 pub struct NewSignInLink<'a> {
     pub id: &'a str,
     pub subject: &'a str,
     pub role: &'a str,
-    pub organisation_id: Option<i32>,
+    pub organisation_id: Option<OrganisationId>,
     pub scope: &'a str,
     pub created_at: &'a str,
     pub expires_at: &'a str,
@@ -62,7 +63,7 @@ pub struct NewSession<'a> {
     pub csrf: &'a str,
     pub subject: &'a str,
     pub role: &'a str,
-    pub organisation_id: Option<i32>,
+    pub organisation_id: Option<OrganisationId>,
     pub scope: &'a str,
     pub issuer: &'a str,
     pub created_at: &'a str,

@@ -8,8 +8,9 @@ use super::rows::*;
 use super::schema::*;
 use super::types::columns;
 use crate::domain::{
-    CallStatus, DeliveryModel, EventKind, FederalPriority, FundingStatus, OrganisationKind, ParticipationRole,
-    ParticipationStatus, Phase, PlatformKind, PlatformUsage, ProjectId, RelationKind, ReuseStatus, StepStatus,
+    CallStatus, DeliveryModel, EventKind, FederalPriority, FundingStatus, OrganisationId, OrganisationKind,
+    ParticipationRole, ParticipationStatus, Phase, PlatformKind, PlatformUsage, ProjectId, RelationKind, ReuseStatus,
+    StepStatus,
 };
 
 #[derive(Debug, Insertable)]
@@ -23,7 +24,7 @@ pub struct NewOrganisation<'a> {
     pub ags: Option<&'a str>,
     pub ars: Option<&'a str>,
     pub district_key: Option<&'a str>,
-    pub parent_id: Option<i32>,
+    pub parent_id: Option<OrganisationId>,
     pub note: Option<&'a str>,
     pub created_at: &'a str,
     pub updated_at: &'a str,
@@ -39,7 +40,7 @@ pub struct NewPlatform<'a> {
     pub slug: &'a str,
     pub name: &'a str,
     pub kind: PlatformKind,
-    pub operator_id: Option<i32>,
+    pub operator_id: Option<OrganisationId>,
     pub note: Option<&'a str>,
 }
 
@@ -141,7 +142,7 @@ pub struct NewFunding<'a> {
     pub source: &'a str,
     pub instrument: Option<&'a str>,
     pub status: FundingStatus,
-    pub funder_id: Option<i32>,
+    pub funder_id: Option<OrganisationId>,
     pub note: Option<&'a str>,
 }
 
@@ -231,7 +232,7 @@ pub fn insert_relation(
 #[diesel(table_name = participations)]
 pub struct NewParticipation<'a> {
     pub project_id: ProjectId,
-    pub organisation_id: i32,
+    pub organisation_id: OrganisationId,
     pub role: ParticipationRole,
     pub status: ParticipationStatus,
     pub since: Option<&'a str>,
@@ -302,7 +303,7 @@ pub fn reopen_participation(
 #[diesel(table_name = calls)]
 pub struct NewCall<'a> {
     pub project_id: ProjectId,
-    pub issuer_id: i32,
+    pub issuer_id: OrganisationId,
     pub title: &'a str,
     pub body: &'a str,
     pub invites_reuse: bool,
@@ -335,7 +336,7 @@ pub fn close_call(conn: &mut Db, id: i32, expected: i32) -> QueryResult<Option<C
 #[diesel(table_name = reuse_declarations)]
 pub struct NewReuse<'a> {
     pub project_id: ProjectId,
-    pub organisation_id: i32,
+    pub organisation_id: OrganisationId,
     pub status: ReuseStatus,
     pub declared_on: Option<&'a str>,
     pub planned_live: Option<&'a str>,
@@ -386,8 +387,8 @@ pub struct NewEvent<'a> {
     pub title: &'a str,
     pub kind: EventKind,
     pub held_on: &'a str,
-    pub location_id: Option<i32>,
-    pub organiser_id: Option<i32>,
+    pub location_id: Option<OrganisationId>,
+    pub organiser_id: Option<OrganisationId>,
     pub note: Option<&'a str>,
 }
 

@@ -110,7 +110,7 @@ impl Viewer {
     }
 
     /// The organisation a signed-in Kommune or coordinator acts for.
-    pub fn organisation_id(&self) -> Option<i32> {
+    pub fn organisation_id(&self) -> Option<crate::domain::OrganisationId> {
         self.session.as_ref().and_then(|s| s.actor.organisation_id)
     }
 

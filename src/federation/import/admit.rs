@@ -151,7 +151,7 @@ fn admit_act(
         }
         // New here: it will be kept as an organisation of the peer.
         None => OrganisationRow {
-            id: 0,
+            id: crate::domain::OrganisationId::from(0),
             slug: o.slug.clone(),
             name: o.name.clone(),
             short_name: None,

@@ -2,7 +2,7 @@
 //! its change-log entry.
 
 use super::*;
-use crate::domain::{ProjectId, RecordId};
+use crate::domain::{OrganisationId, ProjectId, RecordId};
 
 pub(super) enum Outcome {
     Done(i32),
@@ -138,7 +138,7 @@ pub(super) fn organisation_of(
     at: &Timestamp,
     peer: &PeerRow,
     o: &OrgRef,
-) -> AppResult<i32> {
+) -> AppResult<OrganisationId> {
     if let Some(found) = find_organisation(conn, o)? {
         return Ok(found.id);
     }

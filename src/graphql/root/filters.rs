@@ -101,6 +101,6 @@ pub(super) fn land_of(ctx: &Ctx, code: &str, field: &str) -> FieldResult<String>
     }
 }
 
-pub(super) fn org_ref(ctx: &Ctx, r: &OrganisationRef, field: &str) -> FieldResult<i32> {
+pub(super) fn org_ref(ctx: &Ctx, r: &OrganisationRef, field: &str) -> FieldResult<OrganisationId> {
     ctx.with_conn(|c| service::find_organisation(c, r, field)).map(|o| o.id).map_err(field_error)
 }

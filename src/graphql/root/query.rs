@@ -101,7 +101,7 @@ impl Query {
             return Err(field_error(AppError::bad_input("id", "give exactly one of id, ags, ars or slug")));
         }
         let row = if let Some(id) = id {
-            let id = service::parse_id(&id, "id").map_err(field_error)?;
+            let id = OrganisationId::from(service::parse_id(&id, "id").map_err(field_error)?);
             context.read(|c| read::organisation_by_id(c, id))?
         } else if let Some(a) = ags {
             context.read(|c| read::organisation_by_ags(c, a.as_str()))?

@@ -98,7 +98,7 @@ impl Ctx {
         row.map(Project).ok_or_else(|| internal_error(&format!("project {id} vanished")))
     }
 
-    fn org_by_id(&self, id: i32) -> FieldResult<Organisation> {
+    fn org_by_id(&self, id: OrganisationId) -> FieldResult<Organisation> {
         let row = self.l.org.one(self, &id, &self.keys.orgs, read::organisations_by_ids, |r| r.id)?;
         let row = row.ok_or_else(|| internal_error(&format!("organisation {id} vanished")))?;
         if let Some(p) = row.parent_id {

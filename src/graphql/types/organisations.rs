@@ -66,7 +66,7 @@ impl Organisation {
             &self.0.id,
             &context.keys.orgs,
             read::organisations_by_parents,
-            |r| r.parent_id.unwrap_or_default(),
+            |r| r.parent_id.unwrap_or(OrganisationId::from(0)),
             n(first),
         )?;
         Ok(context.organisations(rows))

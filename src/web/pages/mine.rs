@@ -148,7 +148,7 @@ fn pending(conn: &mut Db, viewer: &Viewer) -> AppResult<Vec<PendingProject>> {
         .collect();
     let interest: Vec<ReuseRow> =
         read::reuse_by_projects(conn, &ids)?.into_iter().filter(|r| r.status == ReuseStatus::Interest).collect();
-    let mut org_ids: Vec<i32> = requested.iter().map(|p| p.organisation_id).collect();
+    let mut org_ids: Vec<OrganisationId> = requested.iter().map(|p| p.organisation_id).collect();
     org_ids.extend(interest.iter().map(|r| r.organisation_id));
     let orgs = organisations(conn, org_ids)?;
     Ok(projects

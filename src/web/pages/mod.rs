@@ -95,7 +95,7 @@ struct TopicRef {
     name: Option<String>,
 }
 
-fn organisations(conn: &mut Db, mut ids: Vec<i32>) -> AppResult<HashMap<i32, OrganisationRow>> {
+fn organisations(conn: &mut Db, mut ids: Vec<OrganisationId>) -> AppResult<HashMap<OrganisationId, OrganisationRow>> {
     ids.sort_unstable();
     ids.dedup();
     Ok(read::organisations_by_ids(conn, &ids)?.into_iter().map(|o| (o.id, o)).collect())
@@ -106,7 +106,7 @@ fn lands(conn: &mut Db) -> AppResult<HashMap<String, String>> {
 }
 
 /// The organisation of an id as a link; empty when it is not among `orgs`.
-fn org_link(orgs: &HashMap<i32, OrganisationRow>, id: i32) -> OrgLink {
+fn org_link(orgs: &HashMap<OrganisationId, OrganisationRow>, id: OrganisationId) -> OrgLink {
     match orgs.get(&id) {
         Some(o) => OrgLink::of(o),
         None => OrgLink { name: String::new(), slug: String::new() },

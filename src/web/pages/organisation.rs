@@ -93,7 +93,7 @@ pub async fn organisation(req: HttpRequest, state: web::Data<AppState>, path: we
 }
 
 /// An organisation's participations (not withdrawn) and reuse declarations, with their projects.
-pub(super) fn involvement(conn: &mut Db, org: i32) -> AppResult<(Vec<Involvement>, Vec<ReuseInvolvement>)> {
+pub(super) fn involvement(conn: &mut Db, org: OrganisationId) -> AppResult<(Vec<Involvement>, Vec<ReuseInvolvement>)> {
     let participations = read::participations_by_organisations(conn, &[org])?;
     let reuse = read::reuse_by_organisations(conn, &[org])?;
     let mut ids: Vec<ProjectId> = participations.iter().map(|p| p.project_id).collect();

@@ -126,7 +126,7 @@ struct OwnReuse {
 }
 
 /// The active (not withdrawn) participations of an organisation in a project.
-pub(super) fn own_participations(rows: &[ParticipationRow], org: Option<i32>) -> Vec<&ParticipationRow> {
+pub(super) fn own_participations(rows: &[ParticipationRow], org: Option<OrganisationId>) -> Vec<&ParticipationRow> {
     rows.iter().filter(|r| Some(r.organisation_id) == org && r.status != ParticipationStatus::Withdrawn).collect()
 }
 
@@ -148,7 +148,7 @@ pub async fn project(
         let participations = read::participations_by_projects(conn, &[p.id])?;
         let reuse = read::reuse_by_projects(conn, &[p.id])?;
         let calls = read::calls_by_projects(conn, &[p.id])?;
-        let mut org_ids: Vec<i32> = participations.iter().map(|x| x.organisation_id).collect();
+        let mut org_ids: Vec<OrganisationId> = participations.iter().map(|x| x.organisation_id).collect();
         org_ids.extend(reuse.iter().map(|r| r.organisation_id));
         let orgs = organisations(conn, org_ids)?;
         // Replicated projects are changed at their home registry only.
