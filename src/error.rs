@@ -6,7 +6,7 @@ use std::fmt;
 use crate::domain::{InvalidCode, InvalidId};
 
 /// Stable codes, shared by `userErrors[].code` and `errors[].extensions.code`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, juniper::GraphQLEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
     BadUserInput,
     NotFound,

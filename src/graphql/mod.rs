@@ -2,6 +2,7 @@
 
 pub mod context;
 pub mod errors;
+pub mod inputs;
 pub mod limits;
 pub mod root;
 pub mod types;

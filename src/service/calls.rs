@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 use super::projects::unique_to_exists;
 use super::*;
 use crate::auth::policy::{self, Op};
+use crate::domain::RecordId;
 use crate::domain::{CallStatus, PartialDate, ParticipationRole, Vocabulary};
 use crate::store::rows::CallRow;
 use crate::store::{write, write_tx};
@@ -86,7 +87,7 @@ pub fn open_call(conn: &mut Db, actor: &Actor, input: OpenCallInput) -> AppResul
 /// Deletes a call (with its roles); the change log keeps what it was, and the feed publishes a
 /// tombstone.
 pub fn delete_call(conn: &mut Db, actor: &Actor, input: CloseCallInput) -> AppResult<i32> {
-    let id = parse_id(&input.id, "id")?;
+    let id = input.id.get();
     write_tx(conn, |conn| {
         let call = read::call_by_id(conn, id)?
             .ok_or_else(|| AppError::not_found("id", format!("id: no call with id {id}")))?;
@@ -116,7 +117,7 @@ pub fn delete_call(conn: &mut Db, actor: &Actor, input: CloseCallInput) -> AppRe
 }
 
 pub fn close_call(conn: &mut Db, actor: &Actor, input: CloseCallInput) -> AppResult<CallRow> {
-    let id = parse_id(&input.id, "id")?;
+    let id = input.id.get();
     write_tx(conn, |conn| {
         let call = read::call_by_id(conn, id)?
             .ok_or_else(|| AppError::not_found("id", format!("id: no call with id {id}")))?;

@@ -1,22 +1,30 @@
-//! Inputs of the write operations. They are GraphQL input objects too, so malformed identifiers and
-//! unknown enum values are refused by GraphQL validation before any rule runs.
-
-use juniper::{GraphQLInputObject, ID};
+//! Inputs of the write operations, as plain values: every transport (GraphQL, the pages, the CLI)
+//! parses its own form of them into these, ids already typed.
 
 use crate::domain::{
-    Ags, Ars, DeliveryModel, DistrictKey, OrganisationKind, OzgId, PartialDate, ParticipationRole, Phase, ReuseStatus,
-    StepStatus,
+    Ags, Ars, CallId, DeliveryModel, DistrictKey, MilestoneId, OrganisationId, OrganisationKind, OzgId, PartialDate,
+    ParticipationId, ParticipationRole, Phase, ReuseId, ReuseStatus, StepId, StepStatus,
 };
 
-/// Names an organisation by exactly one of its id, AGS or slug.
-#[derive(Debug, Clone, Default, GraphQLInputObject)]
-pub struct OrganisationRef {
-    pub id: Option<ID>,
-    pub ags: Option<Ags>,
-    pub slug: Option<String>,
+/// An organisation, named by one of its keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrgKey {
+    Id(OrganisationId),
+    Ags(Ags),
+    Slug(String),
 }
 
-#[derive(Debug, Clone, GraphQLInputObject)]
+impl std::fmt::Display for OrgKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OrgKey::Id(id) => write!(f, "with id {id}"),
+            OrgKey::Ags(a) => write!(f, "with AGS {a}"),
+            OrgKey::Slug(s) => write!(f, "with slug {s:?}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
 pub struct CreateProjectInput {
     /// 2–80 characters of a-z, 0-9 and '-'.
     pub slug: String,
@@ -32,7 +40,7 @@ pub struct CreateProjectInput {
     pub status_note: Option<String>,
 }
 
-#[derive(Debug, Clone, GraphQLInputObject)]
+#[derive(Debug, Clone)]
 pub struct UpdateProjectInput {
     pub slug: String,
     pub expected_version: i32,
@@ -48,7 +56,7 @@ pub struct UpdateProjectInput {
     pub ozg_ids: Option<Vec<OzgId>>,
 }
 
-#[derive(Debug, Clone, GraphQLInputObject)]
+#[derive(Debug, Clone)]
 pub struct ChangePhaseInput {
     pub slug: String,
     pub expected_version: i32,
@@ -59,7 +67,7 @@ pub struct ChangePhaseInput {
     pub status_note: Option<String>,
 }
 
-#[derive(Debug, Clone, GraphQLInputObject)]
+#[derive(Debug, Clone)]
 pub struct AddMilestoneInput {
     pub project_slug: String,
     pub title: String,
@@ -70,7 +78,7 @@ pub struct AddMilestoneInput {
 }
 
 /// A step of a project's plan ("Schritt 3: Anbindung an das Fachverfahren"), appended at the end.
-#[derive(Debug, Clone, GraphQLInputObject)]
+#[derive(Debug, Clone)]
 pub struct AddStepInput {
     pub project_slug: String,
     pub title: String,
@@ -79,25 +87,25 @@ pub struct AddStepInput {
     pub status: Option<StepStatus>,
 }
 
-#[derive(Debug, Clone, GraphQLInputObject)]
+#[derive(Debug, Clone)]
 pub struct SetStepStatusInput {
-    pub id: ID,
+    pub id: StepId,
     pub status: StepStatus,
 }
 
-#[derive(Debug, Clone, GraphQLInputObject)]
+#[derive(Debug, Clone)]
 pub struct CompleteMilestoneInput {
-    pub id: ID,
+    pub id: MilestoneId,
     pub expected_version: i32,
     /// When it was reached; defaults to today.
     pub actual: Option<PartialDate>,
     pub note: Option<String>,
 }
 
-#[derive(Debug, Clone, GraphQLInputObject)]
+#[derive(Debug, Clone)]
 pub struct AddParticipationInput {
     pub project_slug: String,
-    pub organisation: OrganisationRef,
+    pub organisation: OrgKey,
     pub role: ParticipationRole,
     /// Defaults to CONFIRMED (a coordinator records an agreed participation).
     pub confirmed: Option<bool>,
@@ -105,27 +113,27 @@ pub struct AddParticipationInput {
     pub note: Option<String>,
 }
 
-#[derive(Debug, Clone, GraphQLInputObject)]
+#[derive(Debug, Clone)]
 pub struct SignUpInput {
     pub project_slug: String,
     /// The Kommune (or its office) signing itself up.
-    pub organisation: OrganisationRef,
+    pub organisation: OrgKey,
     /// PILOT, CORE_TEAM or EXTENDED_TEAM.
     pub role: ParticipationRole,
     pub note: Option<String>,
 }
 
-#[derive(Debug, Clone, GraphQLInputObject)]
+#[derive(Debug, Clone)]
 pub struct ParticipationStatusInput {
-    pub id: ID,
+    pub id: ParticipationId,
     pub expected_version: i32,
     pub note: Option<String>,
 }
 
-#[derive(Debug, Clone, GraphQLInputObject)]
+#[derive(Debug, Clone)]
 pub struct OpenCallInput {
     pub project_slug: String,
-    pub issuer: OrganisationRef,
+    pub issuer: OrgKey,
     pub title: String,
     pub body: String,
     pub roles_sought: Vec<ParticipationRole>,
@@ -136,23 +144,23 @@ pub struct OpenCallInput {
     pub closes_on: Option<PartialDate>,
 }
 
-#[derive(Debug, Clone, GraphQLInputObject)]
+#[derive(Debug, Clone)]
 pub struct CloseCallInput {
-    pub id: ID,
+    pub id: CallId,
     pub expected_version: i32,
 }
 
-#[derive(Debug, Clone, GraphQLInputObject)]
+#[derive(Debug, Clone)]
 pub struct DeclareReuseInput {
     pub project_slug: String,
-    pub organisation: OrganisationRef,
+    pub organisation: OrgKey,
     pub planned_live: Option<PartialDate>,
     pub note: Option<String>,
 }
 
-#[derive(Debug, Clone, GraphQLInputObject)]
+#[derive(Debug, Clone)]
 pub struct AdvanceReuseInput {
-    pub id: ID,
+    pub id: ReuseId,
     pub expected_version: i32,
     pub status: ReuseStatus,
     pub planned_live: Option<PartialDate>,
@@ -161,18 +169,18 @@ pub struct AdvanceReuseInput {
     pub note: Option<String>,
 }
 
-#[derive(Debug, Clone, GraphQLInputObject)]
+#[derive(Debug, Clone)]
 pub struct WithdrawReuseInput {
-    pub id: ID,
+    pub id: ReuseId,
     pub expected_version: i32,
     pub note: Option<String>,
 }
 
 /// A contact person of an organisation or a project (personal data: visible to signed-in users only).
-#[derive(Debug, Clone, GraphQLInputObject)]
+#[derive(Debug, Clone)]
 pub struct AddContactInput {
     /// Exactly one of organisation and projectSlug.
-    pub organisation: Option<OrganisationRef>,
+    pub organisation: Option<OrgKey>,
     pub project_slug: Option<String>,
     pub name: String,
     /// E.g. "Projektleitung", "Themenfeld-Koordination".
@@ -182,7 +190,7 @@ pub struct AddContactInput {
 }
 
 /// Admins: register an organisation (a Kommune, an office, an IT service provider, …).
-#[derive(Debug, Clone, GraphQLInputObject)]
+#[derive(Debug, Clone)]
 pub struct CreateOrganisationInput {
     pub slug: String,
     pub name: String,
@@ -194,12 +202,12 @@ pub struct CreateOrganisationInput {
     pub ars: Option<Ars>,
     pub district_key: Option<DistrictKey>,
     /// The organisation it belongs to (an office's city, a municipality's Kreis).
-    pub parent: Option<OrganisationRef>,
+    pub parent: Option<OrgKey>,
     pub note: Option<String>,
 }
 
 /// A newsletter: which topic field, for whom.
-#[derive(Debug, Clone, GraphQLInputObject)]
+#[derive(Debug, Clone)]
 pub struct SaveNewsletterDefinitionInput {
     pub slug: String,
     pub title: String,
@@ -209,7 +217,7 @@ pub struct SaveNewsletterDefinitionInput {
     pub audience: String,
 }
 
-#[derive(Debug, Clone, GraphQLInputObject)]
+#[derive(Debug, Clone)]
 pub struct PublishEditionInput {
     /// The newsletter definition's slug.
     pub definition: String,
@@ -217,7 +225,7 @@ pub struct PublishEditionInput {
     pub idempotency_key: String,
 }
 
-#[derive(Debug, Clone, GraphQLInputObject)]
+#[derive(Debug, Clone)]
 pub struct SubscribeInput {
     pub definition: String,
     pub email: String,

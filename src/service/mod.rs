@@ -135,30 +135,13 @@ fn append(
 }
 
 /// Resolves an organisation reference given by exactly one of id, AGS or slug.
-pub fn find_organisation(conn: &mut Db, r: &OrganisationRef, field: &str) -> AppResult<OrganisationRow> {
-    let given = [r.id.is_some(), r.ags.is_some(), r.slug.is_some()].iter().filter(|b| **b).count();
-    if given != 1 {
-        return Err(AppError::bad_input(field, format!("{field}: give exactly one of id, ags or slug")));
-    }
-    let found = if let Some(id) = &r.id {
-        let id = parse_id(id, &format!("{field}.id"))?;
-        read::organisation_by_id(conn, id.into())?
-    } else if let Some(ags) = &r.ags {
-        read::organisation_by_ags(conn, ags.as_str())?
-    } else {
-        let slug = r.slug.as_deref().unwrap_or_default();
-        read::organisation_by_slug(conn, slug)?
+pub fn find_organisation(conn: &mut Db, key: &OrgKey, field: &str) -> AppResult<OrganisationRow> {
+    let found = match key {
+        OrgKey::Id(id) => read::organisation_by_id(conn, *id)?,
+        OrgKey::Ags(ags) => read::organisation_by_ags(conn, ags.as_str())?,
+        OrgKey::Slug(slug) => read::organisation_by_slug(conn, slug)?,
     };
-    found.ok_or_else(|| AppError::not_found(field, format!("{field}: no organisation {}", describe_ref(r))))
-}
-
-fn describe_ref(r: &OrganisationRef) -> String {
-    match (&r.id, &r.ags, &r.slug) {
-        (Some(id), _, _) => format!("with id {id}"),
-        (_, Some(a), _) => format!("with AGS {a}"),
-        (_, _, Some(s)) => format!("with slug {s:?}"),
-        _ => String::new(),
-    }
+    found.ok_or_else(|| AppError::not_found(field, format!("{field}: no organisation {key}")))
 }
 
 /// Refuses work on a project that has ended (DISCONTINUED) or went into another one (MERGED).

@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 use super::projects::unique_to_exists;
 use super::*;
 use crate::auth::policy::{self, Op};
+use crate::domain::RecordId;
 use crate::domain::{OrganisationKind, PartialDate, ReuseStatus, Vocabulary};
 use crate::store::rows::ReuseRow;
 use crate::store::{write, write_tx};
@@ -232,7 +233,7 @@ fn move_reuse(conn: &mut Db, actor: &Actor, step: ReuseStep) -> AppResult<ReuseR
 }
 
 pub fn advance_reuse(conn: &mut Db, actor: &Actor, input: AdvanceReuseInput) -> AppResult<ReuseRow> {
-    let id = parse_id(&input.id, "id")?;
+    let id = input.id.get();
     let note = opt_text(input.note.as_deref(), "note", NOTE_MAX)?;
     if input.status == ReuseStatus::Withdrawn {
         return Err(AppError::bad_input("status", "status: use withdrawReuseDeclaration to withdraw"));
@@ -252,7 +253,7 @@ pub fn advance_reuse(conn: &mut Db, actor: &Actor, input: AdvanceReuseInput) -> 
 }
 
 pub fn withdraw_reuse(conn: &mut Db, actor: &Actor, input: WithdrawReuseInput) -> AppResult<ReuseRow> {
-    let id = parse_id(&input.id, "id")?;
+    let id = input.id.get();
     let note = opt_text(input.note.as_deref(), "note", NOTE_MAX)?;
     let step = ReuseStep {
         id,

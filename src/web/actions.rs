@@ -2,7 +2,6 @@
 //! ones the GraphQL mutations call), then redirects to the page that shows the outcome.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use juniper::ID;
 
 use super::pages::{Stale, edit_page};
 use super::{Form, Reply, Viewer, run_form, session_cookie};
@@ -10,7 +9,7 @@ use crate::auth::session;
 use crate::domain::*;
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::AppState;
-use crate::service::{self, OrganisationRef};
+use crate::service::{self, OrgKey};
 use crate::store::{Db, read};
 
 /// Where an action on a participation or reuse declaration returns to: the project page, or
@@ -22,11 +21,11 @@ fn back(form: &Form, project_slug: &str, hint: &str) -> Reply {
     }
 }
 
-fn own_organisation(viewer: &Viewer) -> AppResult<OrganisationRef> {
+fn own_organisation(viewer: &Viewer) -> AppResult<OrgKey> {
     let id = viewer
         .organisation_id()
         .ok_or_else(|| AppError::user(ErrorCode::Forbidden, None, "this sign-in acts for no organisation"))?;
-    Ok(OrganisationRef { id: Some(ID::new(id.to_string())), ..Default::default() })
+    Ok(OrgKey::Id(id))
 }
 
 fn date(form: &Form, field: &str) -> AppResult<Option<PartialDate>> {
@@ -110,7 +109,7 @@ pub async fn declare_reuse(
 
 fn status_input(form: &Form, id: i32) -> AppResult<service::ParticipationStatusInput> {
     Ok(service::ParticipationStatusInput {
-        id: ID::new(id.to_string()),
+        id: id.into(),
         expected_version: form.number("version")?,
         note: form.text("note"),
     })
@@ -157,7 +156,7 @@ pub async fn withdraw_reuse(
     let id = path.into_inner();
     run_form(&req, &state, body, "withdrawReuse", false, move |conn, viewer, form| {
         let input = service::WithdrawReuseInput {
-            id: ID::new(id.to_string()),
+            id: id.into(),
             expected_version: form.number("version")?,
             note: form.text("note"),
         };
@@ -179,7 +178,7 @@ pub async fn advance_reuse(
         let status = ReuseStatus::parse(form.get("status").unwrap_or_default())
             .map_err(|e| AppError::invalid_code("status", e))?;
         let input = service::AdvanceReuseInput {
-            id: ID::new(id.to_string()),
+            id: id.into(),
             expected_version: form.number("version")?,
             status,
             planned_live: None,
@@ -326,7 +325,7 @@ pub async fn set_step_status(
     run_form(&req, &state, body, "setStepStatus", false, move |conn, viewer, form| {
         let status = StepStatus::parse(form.get("status").unwrap_or_default())
             .map_err(|e| AppError::invalid_code("status", e))?;
-        let input = service::SetStepStatusInput { id: ID::new(id.to_string()), status };
+        let input = service::SetStepStatusInput { id: id.into(), status };
         let step = service::projects::set_step_status(conn, &viewer.actor(), input)?;
         let slug = project_slug_of(conn, step.project_id)?;
         Ok(Reply::Redirect(format!("/projekte/{slug}/bearbeiten?hinweis=schritt-gespeichert")))
@@ -344,7 +343,7 @@ pub async fn complete_milestone(
     let id = path.into_inner();
     run_form(&req, &state, body, "completeMilestone", false, move |conn, viewer, form| {
         let input = service::CompleteMilestoneInput {
-            id: ID::new(id.to_string()),
+            id: id.into(),
             expected_version: form.number("version")?,
             actual: date(form, "actual")?,
             note: form.text("note"),
@@ -396,7 +395,7 @@ pub async fn close_call(
 ) -> HttpResponse {
     let id = path.into_inner();
     run_form(&req, &state, body, "closeCall", false, move |conn, viewer, form| {
-        let input = service::CloseCallInput { id: ID::new(id.to_string()), expected_version: form.number("version")? };
+        let input = service::CloseCallInput { id: id.into(), expected_version: form.number("version")? };
         let call = service::calls::close_call(conn, &viewer.actor(), input)?;
         let slug = project_slug_of(conn, call.project_id)?;
         Ok(Reply::Redirect(format!("/projekte/{slug}/bearbeiten?hinweis=aufruf-geschlossen")))

@@ -4,9 +4,10 @@ use juniper::{FieldResult, GraphQLInputObject};
 
 use super::super::context::Ctx;
 use super::super::errors::field_error;
+use super::super::inputs::{OrganisationRef, org_key};
 use crate::domain::*;
 use crate::error::AppError;
-use crate::service::{self, OrganisationRef};
+use crate::service;
 
 #[derive(GraphQLInputObject)]
 pub struct OzgServiceFilter {
@@ -102,5 +103,6 @@ pub(super) fn land_of(ctx: &Ctx, code: &str, field: &str) -> FieldResult<String>
 }
 
 pub(super) fn org_ref(ctx: &Ctx, r: &OrganisationRef, field: &str) -> FieldResult<OrganisationId> {
-    ctx.with_conn(|c| service::find_organisation(c, r, field)).map(|o| o.id).map_err(field_error)
+    let key = org_key(r.clone(), field).map_err(field_error)?;
+    ctx.with_conn(|c| service::find_organisation(c, &key, field)).map(|o| o.id).map_err(field_error)
 }

@@ -4,6 +4,7 @@ use juniper::{FieldResult, GraphQLObject, graphql_object};
 
 use super::super::context::Ctx;
 use super::super::errors::{UserError, field_error, payload};
+use super::super::inputs;
 use super::super::types::*;
 use crate::domain::Vocabulary;
 use crate::error::AppError;
@@ -56,141 +57,150 @@ pub(super) fn run<T>(
 #[graphql_object(context = Ctx)]
 impl Mutation {
     /// Coordinators: create an implementation project.
-    fn create_project(context: &Ctx, input: service::CreateProjectInput) -> FieldResult<ProjectPayload> {
+    fn create_project(context: &Ctx, input: inputs::CreateProjectInput) -> FieldResult<ProjectPayload> {
         let (p, user_errors) =
-            payload(run(context, "createProject", |c, a| service::projects::create_project(c, a, input)))?;
+            payload(run(context, "createProject", |c, a| service::projects::create_project(c, a, input.try_into()?)))?;
         Ok(ProjectPayload { project: p.map(|p| context.projects(vec![p]).remove(0)), user_errors })
     }
 
     /// Coordinators: change a project's title, summary, lead Land, delivery model, status note or services.
-    fn update_project(context: &Ctx, input: service::UpdateProjectInput) -> FieldResult<ProjectPayload> {
+    fn update_project(context: &Ctx, input: inputs::UpdateProjectInput) -> FieldResult<ProjectPayload> {
         let (p, user_errors) =
-            payload(run(context, "updateProject", |c, a| service::projects::update_project(c, a, input)))?;
+            payload(run(context, "updateProject", |c, a| service::projects::update_project(c, a, input.try_into()?)))?;
         Ok(ProjectPayload { project: p.map(|p| context.projects(vec![p]).remove(0)), user_errors })
     }
 
     /// Coordinators: move a project to another phase; only allowed transitions.
-    fn change_project_phase(context: &Ctx, input: service::ChangePhaseInput) -> FieldResult<ProjectPayload> {
-        let (p, user_errors) =
-            payload(run(context, "changeProjectPhase", |c, a| service::projects::change_phase(c, a, input)))?;
+    fn change_project_phase(context: &Ctx, input: inputs::ChangePhaseInput) -> FieldResult<ProjectPayload> {
+        let (p, user_errors) = payload(run(context, "changeProjectPhase", |c, a| {
+            service::projects::change_phase(c, a, input.try_into()?)
+        }))?;
         Ok(ProjectPayload { project: p.map(|p| context.projects(vec![p]).remove(0)), user_errors })
     }
 
-    fn add_milestone(context: &Ctx, input: service::AddMilestoneInput) -> FieldResult<MilestonePayload> {
+    fn add_milestone(context: &Ctx, input: inputs::AddMilestoneInput) -> FieldResult<MilestonePayload> {
         let (m, user_errors) =
-            payload(run(context, "addMilestone", |c, a| service::projects::add_milestone(c, a, input)))?;
+            payload(run(context, "addMilestone", |c, a| service::projects::add_milestone(c, a, input.try_into()?)))?;
         Ok(MilestonePayload { milestone: m.map(Milestone), user_errors })
     }
 
     /// Coordinators: append a step to a project's plan.
-    fn add_step(context: &Ctx, input: service::AddStepInput) -> FieldResult<StepPayload> {
-        let (s, user_errors) = payload(run(context, "addStep", |c, a| service::projects::add_step(c, a, input)))?;
+    fn add_step(context: &Ctx, input: inputs::AddStepInput) -> FieldResult<StepPayload> {
+        let (s, user_errors) =
+            payload(run(context, "addStep", |c, a| service::projects::add_step(c, a, input.try_into()?)))?;
         Ok(StepPayload { step: s.map(Step), user_errors })
     }
 
     /// Coordinators: set a step's status (planned, in progress, done).
-    fn set_step_status(context: &Ctx, input: service::SetStepStatusInput) -> FieldResult<StepPayload> {
+    fn set_step_status(context: &Ctx, input: inputs::SetStepStatusInput) -> FieldResult<StepPayload> {
         let (s, user_errors) =
-            payload(run(context, "setStepStatus", |c, a| service::projects::set_step_status(c, a, input)))?;
+            payload(run(context, "setStepStatus", |c, a| service::projects::set_step_status(c, a, input.try_into()?)))?;
         Ok(StepPayload { step: s.map(Step), user_errors })
     }
 
-    fn complete_milestone(context: &Ctx, input: service::CompleteMilestoneInput) -> FieldResult<MilestonePayload> {
-        let (m, user_errors) =
-            payload(run(context, "completeMilestone", |c, a| service::projects::complete_milestone(c, a, input)))?;
+    fn complete_milestone(context: &Ctx, input: inputs::CompleteMilestoneInput) -> FieldResult<MilestonePayload> {
+        let (m, user_errors) = payload(run(context, "completeMilestone", |c, a| {
+            service::projects::complete_milestone(c, a, input.try_into()?)
+        }))?;
         Ok(MilestonePayload { milestone: m.map(Milestone), user_errors })
     }
 
     /// Coordinators: record an organisation's participation (confirmed unless `confirmed: false`).
-    fn add_participation(context: &Ctx, input: service::AddParticipationInput) -> FieldResult<ParticipationPayload> {
-        let (p, user_errors) =
-            payload(run(context, "addParticipation", |c, a| service::participation::add_participation(c, a, input)))?;
+    fn add_participation(context: &Ctx, input: inputs::AddParticipationInput) -> FieldResult<ParticipationPayload> {
+        let (p, user_errors) = payload(run(context, "addParticipation", |c, a| {
+            service::participation::add_participation(c, a, input.try_into()?)
+        }))?;
         Ok(ParticipationPayload { participation: p.map(|p| context.participations(vec![p]).remove(0)), user_errors })
     }
 
     fn confirm_participation(
         context: &Ctx,
-        input: service::ParticipationStatusInput,
+        input: inputs::ParticipationStatusInput,
     ) -> FieldResult<ParticipationPayload> {
         let (p, user_errors) = payload(run(context, "confirmParticipation", |c, a| {
-            service::participation::confirm_participation(c, a, input)
+            service::participation::confirm_participation(c, a, input.try_into()?)
         }))?;
         Ok(ParticipationPayload { participation: p.map(|p| context.participations(vec![p]).remove(0)), user_errors })
     }
 
     fn withdraw_participation(
         context: &Ctx,
-        input: service::ParticipationStatusInput,
+        input: inputs::ParticipationStatusInput,
     ) -> FieldResult<ParticipationPayload> {
         let (p, user_errors) = payload(run(context, "withdrawParticipation", |c, a| {
-            service::participation::withdraw_participation(c, a, input)
+            service::participation::withdraw_participation(c, a, input.try_into()?)
         }))?;
         Ok(ParticipationPayload { participation: p.map(|p| context.participations(vec![p]).remove(0)), user_errors })
     }
 
     /// Kommunen: sign up for a project as PILOT, CORE_TEAM or EXTENDED_TEAM (status REQUESTED).
-    fn sign_up(context: &Ctx, input: service::SignUpInput) -> FieldResult<ParticipationPayload> {
-        let (p, user_errors) = payload(run(context, "signUp", |c, a| service::participation::sign_up(c, a, input)))?;
+    fn sign_up(context: &Ctx, input: inputs::SignUpInput) -> FieldResult<ParticipationPayload> {
+        let (p, user_errors) =
+            payload(run(context, "signUp", |c, a| service::participation::sign_up(c, a, input.try_into()?)))?;
         Ok(ParticipationPayload { participation: p.map(|p| context.participations(vec![p]).remove(0)), user_errors })
     }
 
     /// Coordinators: open a call for participation.
-    fn open_call(context: &Ctx, input: service::OpenCallInput) -> FieldResult<CallPayload> {
-        let (call, user_errors) = payload(run(context, "openCall", |c, a| service::calls::open_call(c, a, input)))?;
+    fn open_call(context: &Ctx, input: inputs::OpenCallInput) -> FieldResult<CallPayload> {
+        let (call, user_errors) =
+            payload(run(context, "openCall", |c, a| service::calls::open_call(c, a, input.try_into()?)))?;
         Ok(CallPayload { call: call.map(|c| context.calls(vec![c]).remove(0)), user_errors })
     }
 
-    fn close_call(context: &Ctx, input: service::CloseCallInput) -> FieldResult<CallPayload> {
-        let (call, user_errors) = payload(run(context, "closeCall", |c, a| service::calls::close_call(c, a, input)))?;
+    fn close_call(context: &Ctx, input: inputs::CloseCallInput) -> FieldResult<CallPayload> {
+        let (call, user_errors) =
+            payload(run(context, "closeCall", |c, a| service::calls::close_call(c, a, input.try_into()?)))?;
         Ok(CallPayload { call: call.map(|c| context.calls(vec![c]).remove(0)), user_errors })
     }
 
     /// Coordinators: delete a call opened by mistake (answers already given stay as participations).
     /// Peers replicating it delete it too.
-    fn delete_call(context: &Ctx, input: service::CloseCallInput) -> FieldResult<DeletePayload> {
-        let (id, user_errors) = payload(run(context, "deleteCall", |c, a| service::calls::delete_call(c, a, input)))?;
+    fn delete_call(context: &Ctx, input: inputs::CloseCallInput) -> FieldResult<DeletePayload> {
+        let (id, user_errors) =
+            payload(run(context, "deleteCall", |c, a| service::calls::delete_call(c, a, input.try_into()?)))?;
         Ok(DeletePayload { deleted_id: id.map(|i| juniper::ID::new(i.to_string())), user_errors })
     }
 
     /// Kommunen and Länder: declare interest in reusing a project's solution.
-    fn declare_reuse_interest(
-        context: &Ctx,
-        input: service::DeclareReuseInput,
-    ) -> FieldResult<ReuseDeclarationPayload> {
-        let (r, user_errors) =
-            payload(run(context, "declareReuseInterest", |c, a| service::reuse::declare_reuse(c, a, input)))?;
+    fn declare_reuse_interest(context: &Ctx, input: inputs::DeclareReuseInput) -> FieldResult<ReuseDeclarationPayload> {
+        let (r, user_errors) = payload(run(context, "declareReuseInterest", |c, a| {
+            service::reuse::declare_reuse(c, a, input.try_into()?)
+        }))?;
         Ok(ReuseDeclarationPayload { reuse_declaration: r.map(|r| context.reuse(vec![r]).remove(0)), user_errors })
     }
 
     /// Move a reuse declaration along its lifecycle (INTEREST → NEGOTIATING → AGREED → ONBOARDING → LIVE, or DECLINED).
     fn advance_reuse_declaration(
         context: &Ctx,
-        input: service::AdvanceReuseInput,
+        input: inputs::AdvanceReuseInput,
     ) -> FieldResult<ReuseDeclarationPayload> {
-        let (r, user_errors) =
-            payload(run(context, "advanceReuseDeclaration", |c, a| service::reuse::advance_reuse(c, a, input)))?;
+        let (r, user_errors) = payload(run(context, "advanceReuseDeclaration", |c, a| {
+            service::reuse::advance_reuse(c, a, input.try_into()?)
+        }))?;
         Ok(ReuseDeclarationPayload { reuse_declaration: r.map(|r| context.reuse(vec![r]).remove(0)), user_errors })
     }
 
     fn withdraw_reuse_declaration(
         context: &Ctx,
-        input: service::WithdrawReuseInput,
+        input: inputs::WithdrawReuseInput,
     ) -> FieldResult<ReuseDeclarationPayload> {
-        let (r, user_errors) =
-            payload(run(context, "withdrawReuseDeclaration", |c, a| service::reuse::withdraw_reuse(c, a, input)))?;
+        let (r, user_errors) = payload(run(context, "withdrawReuseDeclaration", |c, a| {
+            service::reuse::withdraw_reuse(c, a, input.try_into()?)
+        }))?;
         Ok(ReuseDeclarationPayload { reuse_declaration: r.map(|r| context.reuse(vec![r]).remove(0)), user_errors })
     }
 
     /// Add a contact person to an organisation or a project.
-    fn add_contact(context: &Ctx, input: service::AddContactInput) -> FieldResult<ContactPayload> {
-        let (c, user_errors) = payload(run(context, "addContact", |c, a| service::contacts::add_contact(c, a, input)))?;
+    fn add_contact(context: &Ctx, input: inputs::AddContactInput) -> FieldResult<ContactPayload> {
+        let (c, user_errors) =
+            payload(run(context, "addContact", |c, a| service::contacts::add_contact(c, a, input.try_into()?)))?;
         Ok(ContactPayload { contact: c.map(Contact), user_errors })
     }
 
     /// Admins: register an organisation; AGS, ARS and Kreisschlüssel must be consistent with its Land.
-    fn create_organisation(context: &Ctx, input: service::CreateOrganisationInput) -> FieldResult<OrganisationPayload> {
+    fn create_organisation(context: &Ctx, input: inputs::CreateOrganisationInput) -> FieldResult<OrganisationPayload> {
         let (o, user_errors) = payload(run(context, "createOrganisation", |c, a| {
-            service::organisations::create_organisation(c, a, input)
+            service::organisations::create_organisation(c, a, input.try_into()?)
         }))?;
         Ok(OrganisationPayload { organisation: o.map(|o| context.organisations(vec![o]).remove(0)), user_errors })
     }
@@ -198,10 +208,10 @@ impl Mutation {
     /// Coordinators of the topic field: define a newsletter.
     fn save_newsletter_definition(
         context: &Ctx,
-        input: service::SaveNewsletterDefinitionInput,
+        input: inputs::SaveNewsletterDefinitionInput,
     ) -> FieldResult<NewsletterDefinitionPayload> {
         let (d, user_errors) = payload(run(context, "saveNewsletterDefinition", |c, a| {
-            service::newsletter::save_definition(c, a, input)
+            service::newsletter::save_definition(c, a, input.try_into()?)
         }))?;
         Ok(NewsletterDefinitionPayload { definition: d.map(NewsletterDefinition), user_errors })
     }
@@ -210,19 +220,20 @@ impl Mutation {
     /// returns the edition it published the first time.
     fn publish_newsletter_edition(
         context: &Ctx,
-        input: service::PublishEditionInput,
+        input: inputs::PublishEditionInput,
     ) -> FieldResult<NewsletterEditionPayload> {
         let (e, user_errors) = payload(run(context, "publishNewsletterEdition", |c, a| {
-            service::newsletter::publish_edition(c, a, input)
+            service::newsletter::publish_edition(c, a, input.try_into()?)
         }))?;
         Ok(NewsletterEditionPayload { edition: e.map(NewsletterEdition), user_errors })
     }
 
     /// Anyone: subscribe an e-mail address (double opt-in: the subscription counts once confirmed).
     /// The answer does not tell whether the address was subscribed already.
-    fn subscribe_newsletter(context: &Ctx, input: service::SubscribeInput) -> FieldResult<Vec<UserError>> {
-        let (_, user_errors) =
-            payload(run(context, "subscribeNewsletter", |c, a| service::newsletter::subscribe(c, a, input)))?;
+    fn subscribe_newsletter(context: &Ctx, input: inputs::SubscribeInput) -> FieldResult<Vec<UserError>> {
+        let (_, user_errors) = payload(run(context, "subscribeNewsletter", |c, a| {
+            service::newsletter::subscribe(c, a, input.try_into()?)
+        }))?;
         Ok(user_errors)
     }
 
