@@ -7,7 +7,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use super::{Identity, global_id};
-use crate::domain::{OrganisationId, ProjectId, Vocabulary, raw_ids};
+use crate::domain::{OrganisationId, ProjectId, RecordId, Vocabulary, raw_ids};
 use crate::error::{AppError, AppResult};
 use crate::store::rows::OrganisationRow;
 use crate::store::{Db, federation as store, read};
@@ -217,10 +217,15 @@ fn scan(conn: &mut Db, me: &Identity, after: i64, limit: i64) -> AppResult<(Vec<
     let call_ids = ids(|k| if let Key::Call(i) = k { Some(*i) } else { None });
     let reuse_ids = ids(|k| if let Key::Reuse(i) = k { Some(*i) } else { None });
 
+    fn typed<I: RecordId>(ids: &[i32]) -> Vec<I> {
+        ids.iter().map(|&i| I::from(i)).collect()
+    }
     let participations: HashMap<i32, _> =
-        store::participations_by_ids(conn, &participation_ids)?.into_iter().map(|r| (r.id, r)).collect();
-    let calls: HashMap<i32, _> = store::calls_by_ids(conn, &call_ids)?.into_iter().map(|r| (r.id, r)).collect();
-    let reuse: HashMap<i32, _> = store::reuse_by_ids(conn, &reuse_ids)?.into_iter().map(|r| (r.id, r)).collect();
+        store::participations_by_ids(conn, &typed(&participation_ids))?.into_iter().map(|r| (r.id.get(), r)).collect();
+    let calls: HashMap<i32, _> =
+        store::calls_by_ids(conn, &typed(&call_ids))?.into_iter().map(|r| (r.id.get(), r)).collect();
+    let reuse: HashMap<i32, _> =
+        store::reuse_by_ids(conn, &typed(&reuse_ids))?.into_iter().map(|r| (r.id.get(), r)).collect();
     // Projects: the changed ones and those the other records refer to.
     let mut all_projects = project_ids.clone();
     all_projects.extend(participations.values().map(|r| r.project_id));
@@ -257,7 +262,7 @@ fn scan(conn: &mut Db, me: &Identity, after: i64, limit: i64) -> AppResult<(Vec<
     let services = by(read::project_services_by_projects(conn, &project_ids)?, |s| s.project_id);
     let steps = by(read::steps_by_projects(conn, &project_ids)?, |s| s.project_id);
     let milestones = by(read::milestones_by_projects(conn, &project_ids)?, |m| m.project_id);
-    let call_roles = by(read::call_roles_by_calls(conn, &call_ids)?, |r| r.call_id);
+    let call_roles = by(read::call_roles_by_calls(conn, &typed(&call_ids))?, |r| r.call_id.get());
     let none = Vec::new();
 
     let mut entries = Vec::new();

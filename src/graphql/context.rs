@@ -10,7 +10,7 @@ use diesel::QueryResult;
 use juniper::{FieldError, FieldResult};
 
 use super::errors::field_error;
-use crate::domain::{OrganisationId, ProjectId};
+use crate::domain::{CallId, OrganisationId, ProjectId};
 use crate::error::AppError;
 use crate::federation::FederationConfig;
 use crate::service::Actor;
@@ -109,7 +109,7 @@ pub struct Keys {
     pub projects: Mutex<HashSet<ProjectId>>,
     pub orgs: Mutex<HashSet<OrganisationId>>,
     pub services: Mutex<HashSet<String>>,
-    pub calls: Mutex<HashSet<i32>>,
+    pub calls: Mutex<HashSet<CallId>>,
     pub events: Mutex<HashSet<i32>>,
     pub platforms: Mutex<HashSet<i32>>,
     pub topics: Mutex<HashSet<String>>,
@@ -135,7 +135,7 @@ pub struct Loaders {
     pub project_participations: Loader<ProjectId, Vec<ParticipationRow>>,
     pub org_participations: Loader<OrganisationId, Vec<ParticipationRow>>,
     pub project_calls: Loader<ProjectId, Vec<CallRow>>,
-    pub call_roles: Loader<i32, Vec<CallRoleRow>>,
+    pub call_roles: Loader<CallId, Vec<CallRoleRow>>,
     pub project_reuse: Loader<ProjectId, Vec<ReuseRow>>,
     pub org_reuse: Loader<OrganisationId, Vec<ReuseRow>>,
     pub org_children: Loader<OrganisationId, Vec<OrganisationRow>>,

@@ -87,7 +87,7 @@ pub fn open_call(conn: &mut Db, actor: &Actor, input: OpenCallInput) -> AppResul
 /// Deletes a call (with its roles); the change log keeps what it was, and the feed publishes a
 /// tombstone.
 pub fn delete_call(conn: &mut Db, actor: &Actor, input: CloseCallInput) -> AppResult<i32> {
-    let id = input.id.get();
+    let id = input.id;
     write_tx(conn, |conn| {
         let call = read::call_by_id(conn, id)?
             .ok_or_else(|| AppError::not_found("id", format!("id: no call with id {id}")))?;
@@ -112,12 +112,12 @@ pub fn delete_call(conn: &mut Db, actor: &Actor, input: CloseCallInput) -> AppRe
                 diff,
             },
         )?;
-        Ok(id)
+        Ok(id.get())
     })
 }
 
 pub fn close_call(conn: &mut Db, actor: &Actor, input: CloseCallInput) -> AppResult<CallRow> {
-    let id = input.id.get();
+    let id = input.id;
     write_tx(conn, |conn| {
         let call = read::call_by_id(conn, id)?
             .ok_or_else(|| AppError::not_found("id", format!("id: no call with id {id}")))?;

@@ -5,7 +5,6 @@ use serde_json::json;
 use super::projects::unique_to_exists;
 use super::*;
 use crate::auth::policy::{self, Op};
-use crate::domain::RecordId;
 use crate::domain::{OrganisationKind, PartialDate, ParticipationRole, ParticipationStatus, Vocabulary};
 use crate::store::rows::ParticipationRow;
 use crate::store::{write, write_tx};
@@ -204,7 +203,7 @@ fn set_participation(
     input: ParticipationStatusInput,
     to: ParticipationStatus,
 ) -> AppResult<ParticipationRow> {
-    let id = input.id.get();
+    let id = input.id;
     let note = opt_text(input.note.as_deref(), "note", NOTE_MAX)?;
     write_tx(conn, |conn| {
         let row = read::participation_by_id(conn, id)?

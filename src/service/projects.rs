@@ -4,7 +4,6 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::auth::policy::{self, Op};
-use crate::domain::RecordId;
 use crate::domain::{CallStatus, OzgId, PartialDate, Phase, ProjectId, RelationKind, StepStatus, Vocabulary};
 use crate::store::rows::{MilestoneRow, StepRow};
 use crate::store::{write, write_tx};
@@ -396,7 +395,7 @@ pub fn add_step(conn: &mut Db, actor: &Actor, input: AddStepInput) -> AppResult<
 
 /// Moves a step to another status (planned, in progress, done; any order: plans change).
 pub fn set_step_status(conn: &mut Db, actor: &Actor, input: SetStepStatusInput) -> AppResult<StepRow> {
-    let id = input.id.get();
+    let id = input.id;
     write_tx(conn, |conn| {
         let s = read::step_by_id(conn, id)?
             .ok_or_else(|| AppError::not_found("id", format!("id: no step with id {id}")))?;
@@ -435,7 +434,7 @@ pub fn set_step_status(conn: &mut Db, actor: &Actor, input: SetStepStatusInput) 
 }
 
 pub fn complete_milestone(conn: &mut Db, actor: &Actor, input: CompleteMilestoneInput) -> AppResult<MilestoneRow> {
-    let id = input.id.get();
+    let id = input.id;
     let note = opt_text(input.note.as_deref(), "note", NOTE_MAX)?;
     let actual = input.actual.unwrap_or_else(PartialDate::today).to_string();
     write_tx(conn, |conn| {

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use super::projects::unique_to_exists;
 use super::*;
 use crate::auth::policy::{self, Op};
-use crate::domain::RecordId;
+use crate::domain::ReuseId;
 use crate::domain::{OrganisationKind, PartialDate, ReuseStatus, Vocabulary};
 use crate::store::rows::ReuseRow;
 use crate::store::{write, write_tx};
@@ -156,7 +156,7 @@ pub fn reuse_op<'a>(to: ReuseStatus, project: &'a ProjectRow, organisation: &'a 
 
 /// A requested step in a reuse declaration's lifecycle.
 struct ReuseStep {
-    id: i32,
+    id: ReuseId,
     expected: i32,
     to: ReuseStatus,
     planned: Option<PartialDate>,
@@ -233,7 +233,7 @@ fn move_reuse(conn: &mut Db, actor: &Actor, step: ReuseStep) -> AppResult<ReuseR
 }
 
 pub fn advance_reuse(conn: &mut Db, actor: &Actor, input: AdvanceReuseInput) -> AppResult<ReuseRow> {
-    let id = input.id.get();
+    let id = input.id;
     let note = opt_text(input.note.as_deref(), "note", NOTE_MAX)?;
     if input.status == ReuseStatus::Withdrawn {
         return Err(AppError::bad_input("status", "status: use withdrawReuseDeclaration to withdraw"));
@@ -253,7 +253,7 @@ pub fn advance_reuse(conn: &mut Db, actor: &Actor, input: AdvanceReuseInput) -> 
 }
 
 pub fn withdraw_reuse(conn: &mut Db, actor: &Actor, input: WithdrawReuseInput) -> AppResult<ReuseRow> {
-    let id = input.id.get();
+    let id = input.id;
     let note = opt_text(input.note.as_deref(), "note", NOTE_MAX)?;
     let step = ReuseStep {
         id,

@@ -6,8 +6,8 @@ use diesel::prelude::*;
 use super::Db;
 use super::schema::*;
 use crate::domain::{
-    CallStatus, DeliveryModel, OrganisationId, OrganisationKind, ParticipationRole, ParticipationStatus, Phase,
-    ProjectId, ReuseStatus,
+    CallId, CallStatus, DeliveryModel, OrganisationId, OrganisationKind, ParticipationId, ParticipationRole,
+    ParticipationStatus, Phase, ProjectId, ReuseId, ReuseStatus,
 };
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -331,18 +331,21 @@ pub fn set_orphaned(conn: &mut Db, global_ids: &[String], at: Option<&str>) -> Q
     Ok(n)
 }
 
-pub fn participations_by_ids(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<super::rows::ParticipationRow>> {
+pub fn participations_by_ids(
+    conn: &mut Db,
+    ids: &[ParticipationId],
+) -> QueryResult<Vec<super::rows::ParticipationRow>> {
     participations::table
         .filter(participations::id.eq_any(ids))
         .select(super::rows::ParticipationRow::as_select())
         .load(conn)
 }
 
-pub fn calls_by_ids(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<super::rows::CallRow>> {
+pub fn calls_by_ids(conn: &mut Db, ids: &[CallId]) -> QueryResult<Vec<super::rows::CallRow>> {
     calls::table.filter(calls::id.eq_any(ids)).select(super::rows::CallRow::as_select()).load(conn)
 }
 
-pub fn reuse_by_ids(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<super::rows::ReuseRow>> {
+pub fn reuse_by_ids(conn: &mut Db, ids: &[ReuseId]) -> QueryResult<Vec<super::rows::ReuseRow>> {
     reuse_declarations::table
         .filter(reuse_declarations::id.eq_any(ids))
         .select(super::rows::ReuseRow::as_select())
@@ -521,16 +524,16 @@ pub fn put_call(conn: &mut Db, id: Option<i32>, c: &ReplicatedCall, roles: &[Par
 }
 
 /// Deletes a call with its roles (a call opened by mistake, or a replicated call its home deleted).
-pub fn delete_call(conn: &mut Db, id: i32) -> QueryResult<usize> {
+pub fn delete_call(conn: &mut Db, id: CallId) -> QueryResult<usize> {
     diesel::delete(call_roles::table.filter(call_roles::call_id.eq(id))).execute(conn)?;
     diesel::delete(calls::table.filter(calls::id.eq(id))).execute(conn)
 }
 
-pub fn delete_participation(conn: &mut Db, id: i32) -> QueryResult<usize> {
+pub fn delete_participation(conn: &mut Db, id: ParticipationId) -> QueryResult<usize> {
     diesel::delete(participations::table.filter(participations::id.eq(id))).execute(conn)
 }
 
-pub fn delete_reuse(conn: &mut Db, id: i32) -> QueryResult<usize> {
+pub fn delete_reuse(conn: &mut Db, id: ReuseId) -> QueryResult<usize> {
     diesel::delete(reuse_declarations::table.filter(reuse_declarations::id.eq(id))).execute(conn)
 }
 

@@ -6,7 +6,10 @@ use diesel::prelude::*;
 use super::Db;
 use super::rows::*;
 use super::schema::*;
-use crate::domain::{CallStatus, OrganisationId, ParticipationRole, ParticipationStatus, Phase, ProjectId};
+use crate::domain::{
+    CallId, CallStatus, MilestoneId, OrganisationId, ParticipationId, ParticipationRole, ParticipationStatus, Phase,
+    ProjectId, ReuseId, StepId,
+};
 
 type B = <Db as Connection>::Backend;
 
@@ -371,11 +374,11 @@ pub fn milestones_by_projects(conn: &mut Db, ids: &[ProjectId]) -> QueryResult<V
         .load(conn)
 }
 
-pub fn step_by_id(conn: &mut Db, id: i32) -> QueryResult<Option<StepRow>> {
+pub fn step_by_id(conn: &mut Db, id: StepId) -> QueryResult<Option<StepRow>> {
     project_steps::table.find(id).select(StepRow::as_select()).first(conn).optional()
 }
 
-pub fn milestone_by_id(conn: &mut Db, id: i32) -> QueryResult<Option<MilestoneRow>> {
+pub fn milestone_by_id(conn: &mut Db, id: MilestoneId) -> QueryResult<Option<MilestoneRow>> {
     milestones::table.find(id).select(MilestoneRow::as_select()).first(conn).optional()
 }
 
@@ -406,7 +409,7 @@ pub fn participations_by_organisations(conn: &mut Db, ids: &[OrganisationId]) ->
         .load(conn)
 }
 
-pub fn participation_by_id(conn: &mut Db, id: i32) -> QueryResult<Option<ParticipationRow>> {
+pub fn participation_by_id(conn: &mut Db, id: ParticipationId) -> QueryResult<Option<ParticipationRow>> {
     participations::table.find(id).select(ParticipationRow::as_select()).first(conn).optional()
 }
 
@@ -457,11 +460,11 @@ pub fn calls_by_projects(conn: &mut Db, ids: &[ProjectId]) -> QueryResult<Vec<Ca
     calls::table.filter(calls::project_id.eq_any(ids)).order(calls::id).select(CallRow::as_select()).load(conn)
 }
 
-pub fn call_by_id(conn: &mut Db, id: i32) -> QueryResult<Option<CallRow>> {
+pub fn call_by_id(conn: &mut Db, id: CallId) -> QueryResult<Option<CallRow>> {
     calls::table.find(id).select(CallRow::as_select()).first(conn).optional()
 }
 
-pub fn call_roles_by_calls(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<CallRoleRow>> {
+pub fn call_roles_by_calls(conn: &mut Db, ids: &[CallId]) -> QueryResult<Vec<CallRoleRow>> {
     call_roles::table.filter(call_roles::call_id.eq_any(ids)).select(CallRoleRow::as_select()).load(conn)
 }
 
@@ -507,7 +510,7 @@ pub fn reuse_by_organisations(conn: &mut Db, ids: &[OrganisationId]) -> QueryRes
         .load(conn)
 }
 
-pub fn reuse_by_id(conn: &mut Db, id: i32) -> QueryResult<Option<ReuseRow>> {
+pub fn reuse_by_id(conn: &mut Db, id: ReuseId) -> QueryResult<Option<ReuseRow>> {
     reuse_declarations::table.find(id).select(ReuseRow::as_select()).first(conn).optional()
 }
 

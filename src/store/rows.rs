@@ -4,9 +4,10 @@
 use diesel::prelude::*;
 
 use crate::domain::{
-    CallStatus, ChangeAction, ChangeOutcome, DeliveryModel, EventKind, FederalPriority, FundingStatus, OrganisationId,
-    OrganisationKind, PartialDate, ParticipationRole, ParticipationStatus, Phase, PlatformKind, PlatformUsage,
-    ProjectId, RelationKind, ReuseStatus, StepStatus, SubscriberStatus, Timestamp,
+    CallId, CallStatus, ChangeAction, ChangeOutcome, DeliveryModel, EventKind, FederalPriority, FundingStatus,
+    MilestoneId, OrganisationId, OrganisationKind, PartialDate, ParticipationId, ParticipationRole,
+    ParticipationStatus, Phase, PlatformKind, PlatformUsage, ProjectId, RelationKind, ReuseId, ReuseStatus, StepId,
+    StepStatus, SubscriberStatus, Timestamp,
 };
 
 use super::schema::*;
@@ -152,7 +153,7 @@ pub struct FundingRow {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = project_steps)]
 pub struct StepRow {
-    pub id: i32,
+    pub id: StepId,
     pub project_id: ProjectId,
     pub position: i32,
     pub title: String,
@@ -163,7 +164,7 @@ pub struct StepRow {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = milestones)]
 pub struct MilestoneRow {
-    pub id: i32,
+    pub id: MilestoneId,
     pub project_id: ProjectId,
     pub title: String,
     pub phase: Option<Phase>,
@@ -186,7 +187,7 @@ pub struct RelationRow {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = participations)]
 pub struct ParticipationRow {
-    pub id: i32,
+    pub id: ParticipationId,
     pub project_id: ProjectId,
     pub organisation_id: OrganisationId,
     pub role: ParticipationRole,
@@ -204,7 +205,7 @@ pub struct ParticipationRow {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = calls)]
 pub struct CallRow {
-    pub id: i32,
+    pub id: CallId,
     pub project_id: ProjectId,
     pub issuer_id: OrganisationId,
     pub title: String,
@@ -221,7 +222,7 @@ pub struct CallRow {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = call_roles)]
 pub struct CallRoleRow {
-    pub call_id: i32,
+    pub call_id: CallId,
     pub role: ParticipationRole,
     pub organisation_kind: Option<OrganisationKind>,
 }
@@ -229,7 +230,7 @@ pub struct CallRoleRow {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = reuse_declarations)]
 pub struct ReuseRow {
-    pub id: i32,
+    pub id: ReuseId,
     pub project_id: ProjectId,
     pub organisation_id: OrganisationId,
     pub status: ReuseStatus,

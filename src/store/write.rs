@@ -8,9 +8,9 @@ use super::rows::*;
 use super::schema::*;
 use super::types::columns;
 use crate::domain::{
-    CallStatus, DeliveryModel, EventKind, FederalPriority, FundingStatus, OrganisationId, OrganisationKind,
-    ParticipationRole, ParticipationStatus, Phase, PlatformKind, PlatformUsage, ProjectId, RelationKind, ReuseStatus,
-    StepStatus,
+    CallId, CallStatus, DeliveryModel, EventKind, FederalPriority, FundingStatus, MilestoneId, OrganisationId,
+    OrganisationKind, ParticipationId, ParticipationRole, ParticipationStatus, Phase, PlatformKind, PlatformUsage,
+    ProjectId, RelationKind, ReuseId, ReuseStatus, StepId, StepStatus,
 };
 
 #[derive(Debug, Insertable)]
@@ -151,7 +151,7 @@ pub fn insert_funding(conn: &mut Db, f: &NewFunding) -> QueryResult<i32> {
 }
 
 /// Sets a step's status; returns the changed step (`None`: there is no such step).
-pub fn set_step_status(conn: &mut Db, id: i32, status: StepStatus) -> QueryResult<Option<StepRow>> {
+pub fn set_step_status(conn: &mut Db, id: StepId, status: StepStatus) -> QueryResult<Option<StepRow>> {
     diesel::update(project_steps::table.find(id))
         .set(project_steps::status.eq(status))
         .returning(columns::<StepRow>())
@@ -190,7 +190,7 @@ pub fn insert_milestone(conn: &mut Db, m: &NewMilestone) -> QueryResult<Mileston
 
 pub fn complete_milestone(
     conn: &mut Db,
-    id: i32,
+    id: MilestoneId,
     expected: i32,
     actual: &str,
     note: Option<&str>,
@@ -250,7 +250,7 @@ pub fn insert_participation(conn: &mut Db, p: &NewParticipation) -> QueryResult<
 /// returns the changed row (`None`: the version was not `expected`).
 pub fn set_participation_status(
     conn: &mut Db,
-    id: i32,
+    id: ParticipationId,
     expected: i32,
     status: ParticipationStatus,
     note: Option<&str>,
@@ -275,7 +275,7 @@ pub fn set_participation_status(
 /// Requests a withdrawn participation again (status REQUESTED, new `since`, optional note).
 pub fn reopen_participation(
     conn: &mut Db,
-    id: i32,
+    id: ParticipationId,
     expected: i32,
     note: Option<&str>,
     since: Option<&str>,
@@ -324,7 +324,7 @@ pub fn insert_call(conn: &mut Db, c: &NewCall, roles: &[ParticipationRole]) -> Q
 
 /// Closes the call if the version is still `expected`; returns the closed call (`None`: the
 /// version was not `expected`).
-pub fn close_call(conn: &mut Db, id: i32, expected: i32) -> QueryResult<Option<CallRow>> {
+pub fn close_call(conn: &mut Db, id: CallId, expected: i32) -> QueryResult<Option<CallRow>> {
     diesel::update(calls::table.filter(calls::id.eq(id)).filter(calls::version.eq(expected)))
         .set((calls::status.eq(CallStatus::Closed), calls::version.eq(expected + 1)))
         .returning(columns::<CallRow>())
@@ -364,7 +364,7 @@ pub struct ReuseChanges {
 /// version was not `expected`).
 pub fn update_reuse(
     conn: &mut Db,
-    id: i32,
+    id: ReuseId,
     expected: i32,
     c: &ReuseChanges,
     now: &str,

@@ -297,15 +297,15 @@ pub(super) fn put_call(
 /// orphaned instead of deleted.
 pub(super) fn delete(conn: &mut Db, actor: &Actor, at: &Timestamp, x: &FederatedRow) -> AppResult<()> {
     let project = match x.entity_type.as_str() {
-        "Participation" => read::participation_by_id(conn, x.local_id)?.map(|p| p.project_id),
-        "ReuseDeclaration" => read::reuse_by_id(conn, x.local_id)?.map(|p| p.project_id),
-        "Call" => read::call_by_id(conn, x.local_id)?.map(|p| p.project_id),
+        "Participation" => read::participation_by_id(conn, x.local_id.into())?.map(|p| p.project_id),
+        "ReuseDeclaration" => read::reuse_by_id(conn, x.local_id.into())?.map(|p| p.project_id),
+        "Call" => read::call_by_id(conn, x.local_id.into())?.map(|p| p.project_id),
         _ => Some(ProjectId::from(x.local_id)),
     };
     match x.entity_type.as_str() {
-        "Participation" => store::delete_participation(conn, x.local_id).map(drop)?,
-        "ReuseDeclaration" => store::delete_reuse(conn, x.local_id).map(drop)?,
-        "Call" => store::delete_call(conn, x.local_id).map(drop)?,
+        "Participation" => store::delete_participation(conn, x.local_id.into()).map(drop)?,
+        "ReuseDeclaration" => store::delete_reuse(conn, x.local_id.into()).map(drop)?,
+        "Call" => store::delete_call(conn, x.local_id.into()).map(drop)?,
         _ => {
             store::set_orphaned(conn, std::slice::from_ref(&x.global_id), Some(&at.to_db()))?;
             return Ok(());

@@ -123,7 +123,7 @@ pub fn edit_page(
     let milestones: Vec<MilestoneView> = read::milestones_by_projects(conn, &[p.id])?
         .into_iter()
         .map(|m| MilestoneView {
-            id: m.id,
+            id: m.id.get(),
             version: m.version,
             title: m.title,
             phase: m.phase.map(|p| p.label()),
@@ -136,7 +136,7 @@ pub fn edit_page(
     let calls = open_calls(conn, calls)?;
     let steps: Vec<StepView> = read::steps_by_projects(conn, &[p.id])?
         .into_iter()
-        .map(|s| StepView { id: s.id, position: s.position, title: s.title, status: s.status.code() })
+        .map(|s| StepView { id: s.id.get(), position: s.position, title: s.title, status: s.status.code() })
         .collect();
     let latest = changes::recent_public(conn, p.id, 1)?.first().map(|c| c.id).unwrap_or(0);
     let stale = match stale {

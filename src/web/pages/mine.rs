@@ -158,7 +158,7 @@ fn pending(conn: &mut Db, viewer: &Viewer) -> AppResult<Vec<PendingProject>> {
                 .iter()
                 .filter(|r| r.project_id == p.id)
                 .map(|r| PendingSignUp {
-                    id: r.id,
+                    id: r.id.get(),
                     version: r.version,
                     organisation: org_link(&orgs, r.organisation_id),
                     role: r.role.label(),

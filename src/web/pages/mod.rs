@@ -160,7 +160,7 @@ fn open_calls(conn: &mut Db, calls: Vec<CallRow>) -> AppResult<Vec<OpenCall>> {
                 })
                 .collect();
             OpenCall {
-                id: c.id,
+                id: c.id.get(),
                 version: c.version,
                 project: projects.get(&c.project_id).map(ProjectLink::of),
                 issuer: org_link(&orgs, c.issuer_id),

@@ -105,7 +105,7 @@ pub(super) fn involvement(conn: &mut Db, org: OrganisationId) -> AppResult<(Vec<
         .iter()
         .filter(|p| p.status != ParticipationStatus::Withdrawn)
         .map(|p| Involvement {
-            id: p.id,
+            id: p.id.get(),
             version: p.version,
             project: project(p.project_id),
             role: p.role.label(),
@@ -117,7 +117,7 @@ pub(super) fn involvement(conn: &mut Db, org: OrganisationId) -> AppResult<(Vec<
         .iter()
         .filter(|r| r.status != ReuseStatus::Withdrawn)
         .map(|r| ReuseInvolvement {
-            id: r.id,
+            id: r.id.get(),
             version: r.version,
             project: project(r.project_id),
             status: r.status.label(),

@@ -162,7 +162,7 @@ pub async fn project(
             let role = pa.role;
             let pos = ParticipationRole::ALL.iter().position(|r| *r == role).unwrap_or(99);
             groups.entry(pos).or_insert_with(|| (role, vec![])).1.push(Member {
-                id: pa.id,
+                id: pa.id.get(),
                 version: pa.version,
                 organisation: org_link(&orgs, pa.organisation_id),
                 status: pa.status.code(),
@@ -191,7 +191,7 @@ pub async fn project(
                             .map(|n| code_label(*n))
                             .collect();
                         ReuseItem {
-                            id: r.id,
+                            id: r.id.get(),
                             version: r.version,
                             organisation: org_link(&orgs, r.organisation_id),
                             note: r.note.clone(),
@@ -222,7 +222,7 @@ pub async fn project(
                     participations: own
                         .iter()
                         .map(|x| OwnParticipation {
-                            id: x.id,
+                            id: x.id.get(),
                             version: x.version,
                             role: x.role.label(),
                             status: x.status.label(),
@@ -234,7 +234,7 @@ pub async fn project(
                         .filter(|r| !taken.contains(*r))
                         .map(|r| code_label(*r))
                         .collect(),
-                    reuse: own_reuse.map(|r| OwnReuse { id: r.id, version: r.version, status: r.status.label() }),
+                    reuse: own_reuse.map(|r| OwnReuse { id: r.id.get(), version: r.version, status: r.status.label() }),
                 }
             }),
             _ => None,

@@ -130,7 +130,7 @@ pub async fn topic(
         let calls: Vec<CallRow> =
             read::calls_by_projects(conn, &ids)?.into_iter().filter(|c| c.status == CallStatus::Open).collect();
         let roles = read::call_roles_by_calls(conn, &calls.iter().map(|c| c.id).collect::<Vec<_>>())?;
-        let pilot_calls: HashSet<i32> =
+        let pilot_calls: HashSet<CallId> =
             roles.iter().filter(|r| r.role == ParticipationRole::Pilot).map(|r| r.call_id).collect();
         let wanting: HashSet<ProjectId> =
             calls.iter().filter(|c| pilot_calls.contains(&c.id)).map(|c| c.project_id).collect();
