@@ -10,7 +10,7 @@ use diesel::QueryResult;
 use juniper::{FieldError, FieldResult};
 
 use super::errors::field_error;
-use crate::domain::{CallId, OrganisationId, ProjectId};
+use crate::domain::{CallId, EventId, LifeSituationId, OrganisationId, PlatformId, ProjectId};
 use crate::error::AppError;
 use crate::federation::FederationConfig;
 use crate::service::Actor;
@@ -110,10 +110,10 @@ pub struct Keys {
     pub orgs: Mutex<HashSet<OrganisationId>>,
     pub services: Mutex<HashSet<String>>,
     pub calls: Mutex<HashSet<CallId>>,
-    pub events: Mutex<HashSet<i32>>,
-    pub platforms: Mutex<HashSet<i32>>,
+    pub events: Mutex<HashSet<EventId>>,
+    pub platforms: Mutex<HashSet<PlatformId>>,
     pub topics: Mutex<HashSet<String>>,
-    pub life_situations: Mutex<HashSet<i32>>,
+    pub life_situations: Mutex<HashSet<LifeSituationId>>,
 }
 
 #[derive(Default)]
@@ -121,9 +121,9 @@ pub struct Loaders {
     pub project: Loader<ProjectId, Arc<ProjectRow>>,
     pub org: Loader<OrganisationId, Arc<OrganisationRow>>,
     pub service: Loader<String, Arc<OzgServiceRow>>,
-    pub platform: Loader<i32, Arc<PlatformRow>>,
-    pub life_situation: Loader<i32, Arc<LifeSituationRow>>,
-    pub event: Loader<i32, Arc<EventRow>>,
+    pub platform: Loader<PlatformId, Arc<PlatformRow>>,
+    pub life_situation: Loader<LifeSituationId, Arc<LifeSituationRow>>,
+    pub event: Loader<EventId, Arc<EventRow>>,
     pub project_services: Loader<ProjectId, Vec<ProjectServiceRow>>,
     pub service_projects: Loader<String, Vec<ProjectServiceRow>>,
     pub project_platforms: Loader<ProjectId, Vec<ProjectPlatformRow>>,
@@ -143,7 +143,7 @@ pub struct Loaders {
     pub topic_leads: Loader<String, Vec<TopicFieldLeadRow>>,
     pub topic_life_situations: Loader<String, Vec<LifeSituationRow>>,
     pub project_events: Loader<ProjectId, Vec<EventProjectRow>>,
-    pub event_projects: Loader<i32, Vec<EventProjectRow>>,
+    pub event_projects: Loader<EventId, Vec<EventProjectRow>>,
     pub org_contacts: Loader<OrganisationId, Vec<ContactRow>>,
     pub project_contacts: Loader<ProjectId, Vec<ContactRow>>,
 }

@@ -289,7 +289,7 @@ pub fn sections(
     let steps = read::steps_by_projects(conn, &ids)?;
     let milestones = read::milestones_by_projects(conn, &ids)?;
     let platform_uses = read::project_platforms_by_projects(conn, &ids)?;
-    let platforms: HashMap<i32, PlatformRow> =
+    let platforms: HashMap<PlatformId, PlatformRow> =
         read::platforms_by_ids(conn, &platform_uses.iter().map(|u| u.platform_id).collect::<Vec<_>>())?
             .into_iter()
             .map(|p| (p.id, p))
@@ -299,7 +299,7 @@ pub fn sections(
     let calls = read::calls_by_projects(conn, &ids)?;
     let call_roles = read::call_roles_by_calls(conn, &calls.iter().map(|c| c.id).collect::<Vec<_>>())?;
     let event_links = read::event_projects_by_projects(conn, &ids)?;
-    let events: HashMap<i32, EventRow> =
+    let events: HashMap<EventId, EventRow> =
         read::events_by_ids(conn, &event_links.iter().map(|e| e.event_id).collect::<Vec<_>>())?
             .into_iter()
             .map(|e| (e.id, e))

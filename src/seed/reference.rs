@@ -74,10 +74,11 @@ impl Seeder<'_> {
             read::ozg_services_rows(self.conn, &f, 0, i64::MAX)?.into_iter().map(|r| r.ozg_id).collect()
         };
         let slugs: Vec<String> = topics.values().cloned().collect();
-        let mut situations: HashMap<(String, String), i32> = read::life_situations_by_topic(self.conn, &slugs)?
-            .into_iter()
-            .map(|l| ((l.topic_field_slug, l.name), l.id))
-            .collect();
+        let mut situations: HashMap<(String, String), LifeSituationId> =
+            read::life_situations_by_topic(self.conn, &slugs)?
+                .into_iter()
+                .map(|l| ((l.topic_field_slug, l.name), l.id))
+                .collect();
         let file = self.dir.join("reference/ozg-leistungen.csv");
         let (mut n, mut ls) = (0, 0);
         for r in rows {

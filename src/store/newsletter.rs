@@ -6,7 +6,7 @@ use super::Db;
 use super::rows::{DefinitionRow, EditionRow, SubscriberRow};
 use super::schema::*;
 use super::types::columns;
-use crate::domain::SubscriberStatus;
+use crate::domain::{DefinitionId, EditionId, SubscriberStatus};
 
 pub fn definitions(conn: &mut Db) -> QueryResult<Vec<DefinitionRow>> {
     definitions_first(conn, i64::MAX)
@@ -49,12 +49,12 @@ pub fn insert_definition(
         .get_result(conn)
 }
 
-pub fn editions(conn: &mut Db, definition_id: i32) -> QueryResult<Vec<EditionRow>> {
+pub fn editions(conn: &mut Db, definition_id: DefinitionId) -> QueryResult<Vec<EditionRow>> {
     editions_first(conn, definition_id, i64::MAX)
 }
 
 /// The first `limit` editions of a newsletter, oldest first.
-pub fn editions_first(conn: &mut Db, definition_id: i32, limit: i64) -> QueryResult<Vec<EditionRow>> {
+pub fn editions_first(conn: &mut Db, definition_id: DefinitionId, limit: i64) -> QueryResult<Vec<EditionRow>> {
     newsletter_editions::table
         .filter(newsletter_editions::definition_id.eq(definition_id))
         .order(newsletter_editions::number)
@@ -63,7 +63,7 @@ pub fn editions_first(conn: &mut Db, definition_id: i32, limit: i64) -> QueryRes
         .load(conn)
 }
 
-pub fn edition_by_key(conn: &mut Db, definition_id: i32, key: &str) -> QueryResult<Option<EditionRow>> {
+pub fn edition_by_key(conn: &mut Db, definition_id: DefinitionId, key: &str) -> QueryResult<Option<EditionRow>> {
     newsletter_editions::table
         .filter(newsletter_editions::definition_id.eq(definition_id))
         .filter(newsletter_editions::idempotency_key.eq(key))
@@ -72,7 +72,7 @@ pub fn edition_by_key(conn: &mut Db, definition_id: i32, key: &str) -> QueryResu
         .optional()
 }
 
-pub fn last_edition(conn: &mut Db, definition_id: i32) -> QueryResult<Option<EditionRow>> {
+pub fn last_edition(conn: &mut Db, definition_id: DefinitionId) -> QueryResult<Option<EditionRow>> {
     newsletter_editions::table
         .filter(newsletter_editions::definition_id.eq(definition_id))
         .order(newsletter_editions::number.desc())
@@ -82,7 +82,7 @@ pub fn last_edition(conn: &mut Db, definition_id: i32) -> QueryResult<Option<Edi
 }
 
 pub struct NewEdition<'a> {
-    pub definition_id: i32,
+    pub definition_id: DefinitionId,
     pub number: i32,
     pub published_at: &'a str,
     pub since: Option<&'a str>,
@@ -93,7 +93,7 @@ pub struct NewEdition<'a> {
     pub body_text: &'a str,
 }
 
-pub fn insert_edition(conn: &mut Db, e: &NewEdition) -> QueryResult<i32> {
+pub fn insert_edition(conn: &mut Db, e: &NewEdition) -> QueryResult<EditionId> {
     diesel::insert_into(newsletter_editions::table)
         .values((
             newsletter_editions::definition_id.eq(e.definition_id),
@@ -110,7 +110,11 @@ pub fn insert_edition(conn: &mut Db, e: &NewEdition) -> QueryResult<i32> {
         .get_result(conn)
 }
 
-pub fn subscriber_by_email(conn: &mut Db, definition_id: i32, email: &str) -> QueryResult<Option<SubscriberRow>> {
+pub fn subscriber_by_email(
+    conn: &mut Db,
+    definition_id: DefinitionId,
+    email: &str,
+) -> QueryResult<Option<SubscriberRow>> {
     newsletter_subscribers::table
         .filter(newsletter_subscribers::definition_id.eq(definition_id))
         .filter(newsletter_subscribers::email.eq(email))
@@ -135,7 +139,7 @@ pub fn subscriber_by_unsubscribe_token(conn: &mut Db, token: &str) -> QueryResul
         .optional()
 }
 
-pub fn subscribers(conn: &mut Db, definition_id: i32) -> QueryResult<Vec<SubscriberRow>> {
+pub fn subscribers(conn: &mut Db, definition_id: DefinitionId) -> QueryResult<Vec<SubscriberRow>> {
     newsletter_subscribers::table
         .filter(newsletter_subscribers::definition_id.eq(definition_id))
         .order(newsletter_subscribers::id)
@@ -145,7 +149,7 @@ pub fn subscribers(conn: &mut Db, definition_id: i32) -> QueryResult<Vec<Subscri
 
 pub fn insert_subscriber(
     conn: &mut Db,
-    definition_id: i32,
+    definition_id: DefinitionId,
     email: &str,
     confirm_token: &str,
     unsubscribe_token: &str,

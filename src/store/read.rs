@@ -7,8 +7,8 @@ use super::Db;
 use super::rows::*;
 use super::schema::*;
 use crate::domain::{
-    CallId, CallStatus, MilestoneId, OrganisationId, ParticipationId, ParticipationRole, ParticipationStatus, Phase,
-    ProjectId, ReuseId, StepId,
+    CallId, CallStatus, EventId, LifeSituationId, MilestoneId, OrganisationId, OrganisationKind, ParticipationId,
+    ParticipationRole, ParticipationStatus, Phase, PlatformId, ProjectId, ReuseId, StepId,
 };
 
 type B = <Db as Connection>::Backend;
@@ -58,7 +58,7 @@ pub fn life_situations_by_topic(conn: &mut Db, slugs: &[String]) -> QueryResult<
         .load(conn)
 }
 
-pub fn life_situations_by_ids(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<LifeSituationRow>> {
+pub fn life_situations_by_ids(conn: &mut Db, ids: &[LifeSituationId]) -> QueryResult<Vec<LifeSituationRow>> {
     life_situations::table.filter(life_situations::id.eq_any(ids)).select(LifeSituationRow::as_select()).load(conn)
 }
 
@@ -120,10 +120,10 @@ pub fn leika_by_key(conn: &mut Db, key: &str) -> QueryResult<Option<LeikaService
 
 #[derive(Debug, Default, Clone)]
 pub struct OrganisationFilter {
-    pub kind: Option<String>,
+    pub kind: Option<OrganisationKind>,
     pub land: Option<String>,
     pub name_contains: Option<String>,
-    pub parent_id: Option<i32>,
+    pub parent_id: Option<OrganisationId>,
 }
 
 fn organisation_query<'a>(f: &'a OrganisationFilter) -> organisations::BoxedQuery<'a, B> {
@@ -342,7 +342,7 @@ pub fn project_platforms_by_projects(conn: &mut Db, ids: &[ProjectId]) -> QueryR
         .load(conn)
 }
 
-pub fn platforms_by_ids(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<PlatformRow>> {
+pub fn platforms_by_ids(conn: &mut Db, ids: &[PlatformId]) -> QueryResult<Vec<PlatformRow>> {
     platforms::table.filter(platforms::id.eq_any(ids)).select(PlatformRow::as_select()).load(conn)
 }
 
@@ -534,7 +534,7 @@ pub fn events_first(conn: &mut Db, limit: i64) -> QueryResult<Vec<EventRow>> {
     events::table.order((events::held_on, events::id)).limit(limit).select(EventRow::as_select()).load(conn)
 }
 
-pub fn event_projects_by_events(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<EventProjectRow>> {
+pub fn event_projects_by_events(conn: &mut Db, ids: &[EventId]) -> QueryResult<Vec<EventProjectRow>> {
     event_projects::table.filter(event_projects::event_id.eq_any(ids)).select(EventProjectRow::as_select()).load(conn)
 }
 
@@ -542,7 +542,7 @@ pub fn event_projects_by_projects(conn: &mut Db, ids: &[ProjectId]) -> QueryResu
     event_projects::table.filter(event_projects::project_id.eq_any(ids)).select(EventProjectRow::as_select()).load(conn)
 }
 
-pub fn events_by_ids(conn: &mut Db, ids: &[i32]) -> QueryResult<Vec<EventRow>> {
+pub fn events_by_ids(conn: &mut Db, ids: &[EventId]) -> QueryResult<Vec<EventRow>> {
     events::table.filter(events::id.eq_any(ids)).select(EventRow::as_select()).load(conn)
 }
 

@@ -4,10 +4,10 @@
 use diesel::prelude::*;
 
 use crate::domain::{
-    CallId, CallStatus, ChangeAction, ChangeOutcome, DeliveryModel, EventKind, FederalPriority, FundingStatus,
-    MilestoneId, OrganisationId, OrganisationKind, PartialDate, ParticipationId, ParticipationRole,
-    ParticipationStatus, Phase, PlatformKind, PlatformUsage, ProjectId, RelationKind, ReuseId, ReuseStatus, StepId,
-    StepStatus, SubscriberStatus, Timestamp,
+    CallId, CallStatus, ChangeAction, ChangeOutcome, ContactId, DefinitionId, DeliveryModel, EditionId, EventId,
+    EventKind, FederalPriority, FundingStatus, LifeSituationId, MilestoneId, OrganisationId, OrganisationKind,
+    PartialDate, ParticipationId, ParticipationRole, ParticipationStatus, Phase, PlatformId, PlatformKind,
+    PlatformUsage, ProjectId, RelationKind, ReuseId, ReuseStatus, StepId, StepStatus, SubscriberStatus, Timestamp,
 };
 
 use super::schema::*;
@@ -42,7 +42,7 @@ pub struct TopicFieldLeadRow {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = life_situations)]
 pub struct LifeSituationRow {
-    pub id: i32,
+    pub id: LifeSituationId,
     pub topic_field_slug: String,
     pub name: String,
 }
@@ -53,7 +53,7 @@ pub struct OzgServiceRow {
     pub ozg_id: String,
     pub name: String,
     pub topic_field_slug: String,
-    pub life_situation_id: i32,
+    pub life_situation_id: LifeSituationId,
     pub federal_priority: FederalPriority,
     pub priority_note: Option<String>,
 }
@@ -92,7 +92,7 @@ pub struct OrganisationRow {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = platforms)]
 pub struct PlatformRow {
-    pub id: i32,
+    pub id: PlatformId,
     pub slug: String,
     pub name: String,
     pub kind: PlatformKind,
@@ -133,7 +133,7 @@ pub struct ProjectServiceRow {
 pub struct ProjectPlatformRow {
     pub id: i32,
     pub project_id: ProjectId,
-    pub platform_id: i32,
+    pub platform_id: PlatformId,
     pub usage: PlatformUsage,
     pub note: Option<String>,
 }
@@ -248,7 +248,7 @@ pub struct ReuseRow {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = events)]
 pub struct EventRow {
-    pub id: i32,
+    pub id: EventId,
     pub slug: String,
     pub title: String,
     pub kind: EventKind,
@@ -261,7 +261,7 @@ pub struct EventRow {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = event_projects)]
 pub struct EventProjectRow {
-    pub event_id: i32,
+    pub event_id: EventId,
     pub project_id: ProjectId,
     pub outcome: Option<String>,
 }
@@ -319,7 +319,7 @@ pub struct IssuerRow {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = contacts)]
 pub struct ContactRow {
-    pub id: i32,
+    pub id: ContactId,
     pub organisation_id: Option<OrganisationId>,
     pub project_id: Option<ProjectId>,
     pub name: String,
@@ -332,7 +332,7 @@ pub struct ContactRow {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = newsletter_definitions)]
 pub struct DefinitionRow {
-    pub id: i32,
+    pub id: DefinitionId,
     pub slug: String,
     pub title: String,
     pub topic_field_slug: String,
@@ -344,8 +344,8 @@ pub struct DefinitionRow {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = newsletter_editions)]
 pub struct EditionRow {
-    pub id: i32,
-    pub definition_id: i32,
+    pub id: EditionId,
+    pub definition_id: DefinitionId,
     pub number: i32,
     pub published_at: Timestamp,
     pub since: Option<Timestamp>,
@@ -360,7 +360,7 @@ pub struct EditionRow {
 #[diesel(table_name = newsletter_subscribers)]
 pub struct SubscriberRow {
     pub id: i32,
-    pub definition_id: i32,
+    pub definition_id: DefinitionId,
     pub email: String,
     pub status: SubscriberStatus,
     pub confirm_token: String,

@@ -8,9 +8,9 @@ use super::rows::*;
 use super::schema::*;
 use super::types::columns;
 use crate::domain::{
-    CallId, CallStatus, DeliveryModel, EventKind, FederalPriority, FundingStatus, MilestoneId, OrganisationId,
-    OrganisationKind, ParticipationId, ParticipationRole, ParticipationStatus, Phase, PlatformKind, PlatformUsage,
-    ProjectId, RelationKind, ReuseId, ReuseStatus, StepId, StepStatus,
+    CallId, CallStatus, DeliveryModel, EventId, EventKind, FederalPriority, FundingStatus, LifeSituationId,
+    MilestoneId, OrganisationId, OrganisationKind, ParticipationId, ParticipationRole, ParticipationStatus, Phase,
+    PlatformId, PlatformKind, PlatformUsage, ProjectId, RelationKind, ReuseId, ReuseStatus, StepId, StepStatus,
 };
 
 #[derive(Debug, Insertable)]
@@ -44,7 +44,7 @@ pub struct NewPlatform<'a> {
     pub note: Option<&'a str>,
 }
 
-pub fn insert_platform(conn: &mut Db, p: &NewPlatform) -> QueryResult<i32> {
+pub fn insert_platform(conn: &mut Db, p: &NewPlatform) -> QueryResult<PlatformId> {
     diesel::insert_into(platforms::table).values(p).returning(platforms::id).get_result(conn)
 }
 
@@ -120,7 +120,7 @@ pub fn delete_project_services(conn: &mut Db, project_id: ProjectId) -> QueryRes
 pub fn insert_project_platform(
     conn: &mut Db,
     project_id: ProjectId,
-    platform_id: i32,
+    platform_id: PlatformId,
     usage: PlatformUsage,
     note: Option<&str>,
 ) -> QueryResult<i32> {
@@ -392,13 +392,13 @@ pub struct NewEvent<'a> {
     pub note: Option<&'a str>,
 }
 
-pub fn insert_event(conn: &mut Db, e: &NewEvent) -> QueryResult<i32> {
+pub fn insert_event(conn: &mut Db, e: &NewEvent) -> QueryResult<EventId> {
     diesel::insert_into(events::table).values(e).returning(events::id).get_result(conn)
 }
 
 pub fn insert_event_project(
     conn: &mut Db,
-    event_id: i32,
+    event_id: EventId,
     project_id: ProjectId,
     outcome: Option<&str>,
 ) -> QueryResult<()> {
@@ -446,7 +446,7 @@ pub fn insert_topic_field_lead(
         .map(drop)
 }
 
-pub fn insert_life_situation(conn: &mut Db, topic: &str, name: &str) -> QueryResult<i32> {
+pub fn insert_life_situation(conn: &mut Db, topic: &str, name: &str) -> QueryResult<LifeSituationId> {
     diesel::insert_into(life_situations::table)
         .values((life_situations::topic_field_slug.eq(topic), life_situations::name.eq(name)))
         .returning(life_situations::id)
@@ -458,7 +458,7 @@ pub fn insert_ozg_service(
     ozg_id: &str,
     name: &str,
     topic: &str,
-    life_situation_id: i32,
+    life_situation_id: LifeSituationId,
 ) -> QueryResult<()> {
     diesel::insert_into(ozg_services::table)
         .values((

@@ -124,7 +124,7 @@ impl Query {
         let (offset, limit) = window(first, after)?;
         let mut f = read::OrganisationFilter::default();
         if let Some(filter) = filter {
-            f.kind = filter.kind.map(|k| k.code().to_owned());
+            f.kind = filter.kind;
             f.land = filter.land.map(|l| land_of(context, &l, "filter.land")).transpose()?;
             f.name_contains = search_text("filter.nameContains", filter.name_contains)?;
         }
