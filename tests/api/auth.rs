@@ -325,6 +325,23 @@ async fn contacts_are_personal_data(app: &TestApp) {
     let signed_in = app.gql_as(Some(&kommune), q, json!({})).await;
     assert_eq!(signed_in["data"]["project"]["contacts"][0]["name"], "Erika Mustermann");
 
+    // An organisation's contacts are read back the same way.
+    let d = app
+        .data(add, json!({ "i": { "organisation": { "slug": "kdn" }, "name": "Max Beispiel", "function": "Themenfeld-Koordination" } }))
+        .await;
+    assert_eq!(d["addContact"]["contact"]["name"], "Max Beispiel", "{d}");
+    let q = r#"{ organisation(slug: "kdn") { name contacts { name function } } }"#;
+    let anon = app.gql_as(None, q, json!({})).await;
+    assert!(anon["data"]["organisation"]["name"].is_string(), "{anon}");
+    assert!(anon["data"]["organisation"]["contacts"].is_null());
+    assert_eq!(anon["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+    let signed_in = app.gql_as(Some(&kommune), q, json!({})).await;
+    assert_eq!(
+        signed_in["data"]["organisation"]["contacts"],
+        json!([{ "name": "Max Beispiel", "function": "Themenfeld-Koordination" }]),
+        "{signed_in}"
+    );
+
     // The public change log says that a contact was added, not who it is nor who added it.
     let log =
         r#"{ changes(first: 20, entityType: "Contact") { edges { node { summary actor fields { field after } } } } }"#;

@@ -67,7 +67,7 @@ pub fn list_bound(type_name: &str, field: &str) -> Option<ListBound> {
         }
         ("Query", "calls" | "reuseDeclarations" | "events" | "newsletterDefinitions")
         | ("OzgService", "projects")
-        | ("Organisation", "children" | "participations" | "reuseDeclarations")
+        | ("Organisation", "children" | "participations" | "reuseDeclarations" | "contacts")
         | (
             "Project",
             "services" | "platforms" | "fundings" | "steps" | "milestones" | "relations" | "relatedFrom"

@@ -105,6 +105,24 @@ impl Organisation {
         )?;
         Ok(context.reuse(rows))
     }
+    /// Contact persons of the organisation (signed-in users only: null with an UNAUTHENTICATED
+    /// error for anonymous readers).
+    fn contacts(
+        &self,
+        context: &Ctx,
+        #[graphql(default = 100, description = "At most this many items (1 to 1000).")] first: i32,
+    ) -> FieldResult<Option<Vec<Contact>>> {
+        require_signed_in(context)?;
+        let rows = context.l.org_contacts.many_first(
+            context,
+            &self.0.id,
+            &context.keys.orgs,
+            crate::store::auth::contacts_by_organisations,
+            |r| r.organisation_id.unwrap_or(OrganisationId::from(0)),
+            n(first),
+        )?;
+        Ok(Some(rows.into_iter().map(Contact).collect()))
+    }
     fn version(&self) -> i32 {
         self.0.version
     }
