@@ -44,7 +44,7 @@ pub fn add_contact(conn: &mut Db, actor: &Actor, input: AddContactInput) -> AppR
             }
         };
         let at = now();
-        let id = store::insert_contact(
+        let contact = store::insert_contact(
             conn,
             &store::NewContact {
                 organisation_id: org,
@@ -63,7 +63,7 @@ pub fn add_contact(conn: &mut Db, actor: &Actor, input: AddContactInput) -> AppR
             Change {
                 action: ChangeAction::Create,
                 entity_type: "Contact",
-                entity_id: id.to_string(),
+                entity_id: contact.id.to_string(),
                 project_id: project,
                 summary: format!("Kontaktperson für {about} hinzugefügt"),
                 diff: Diff::created(&[
@@ -74,6 +74,6 @@ pub fn add_contact(conn: &mut Db, actor: &Actor, input: AddContactInput) -> AppR
                 ]),
             },
         )?;
-        Ok(store::contact_by_id(conn, id)?.expect("just inserted"))
+        Ok(contact)
     })
 }

@@ -38,8 +38,9 @@ pub fn save_definition(conn: &mut Db, actor: &Actor, input: SaveNewsletterDefini
             return Err(AppError::already_exists("slug", format!("slug: a newsletter {slug:?} exists already")));
         }
         let at = now();
-        store::insert_definition(conn, slug.as_str(), &title, &input.topic_field, &audience, &at.to_db())
-            .map_err(|e| super::projects::unique_to_exists(e, "slug", "slug: the newsletter exists already"))?;
+        let definition =
+            store::insert_definition(conn, slug.as_str(), &title, &input.topic_field, &audience, &at.to_db())
+                .map_err(|e| super::projects::unique_to_exists(e, "slug", "slug: the newsletter exists already"))?;
         record(
             conn,
             actor,
@@ -57,7 +58,7 @@ pub fn save_definition(conn: &mut Db, actor: &Actor, input: SaveNewsletterDefini
                 ]),
             },
         )?;
-        Ok(store::definition_by_slug(conn, slug.as_str())?.expect("just inserted"))
+        Ok(definition)
     })
 }
 
@@ -85,7 +86,7 @@ pub fn publish_edition(conn: &mut Db, actor: &Actor, input: PublishEditionInput)
             newsletter::render(&issue, Format::Text, &ctx)?,
         );
         let ts = published.to_db();
-        store::insert_edition(
+        let edition = store::insert_edition(
             conn,
             &store::NewEdition {
                 definition_id: def.id,
@@ -119,7 +120,7 @@ pub fn publish_edition(conn: &mut Db, actor: &Actor, input: PublishEditionInput)
                 ]),
             },
         )?;
-        Ok(store::edition_by_key(conn, def.id, &key)?.expect("just inserted"))
+        Ok(edition)
     })
 }
 

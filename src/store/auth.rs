@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use super::Db;
 use super::rows::{ContactRow, IssuerRow, SigningKeyRow};
 use super::schema::*;
-use crate::domain::{ContactId, OrganisationId, ProjectId};
+use crate::domain::{OrganisationId, ProjectId};
 
 pub fn signing_keys(conn: &mut Db) -> QueryResult<Vec<SigningKeyRow>> {
     signing_keys::table.order(signing_keys::created_at.desc()).select(SigningKeyRow::as_select()).load(conn)
@@ -131,7 +131,7 @@ pub struct NewContact<'a> {
     pub created_at: &'a str,
 }
 
-pub fn insert_contact(conn: &mut Db, c: &NewContact) -> QueryResult<ContactId> {
+pub fn insert_contact(conn: &mut Db, c: &NewContact) -> QueryResult<ContactRow> {
     diesel::insert_into(contacts::table)
         .values((
             contacts::organisation_id.eq(c.organisation_id),
@@ -142,12 +142,8 @@ pub fn insert_contact(conn: &mut Db, c: &NewContact) -> QueryResult<ContactId> {
             contacts::phone.eq(c.phone),
             contacts::created_at.eq(c.created_at),
         ))
-        .returning(contacts::id)
+        .returning(super::types::columns::<ContactRow>())
         .get_result(conn)
-}
-
-pub fn contact_by_id(conn: &mut Db, id: ContactId) -> QueryResult<Option<ContactRow>> {
-    contacts::table.find(id).select(ContactRow::as_select()).first(conn).optional()
 }
 
 /// The topic fields of a project's OZG-Leistungen (for scope checks).

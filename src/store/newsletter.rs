@@ -6,7 +6,7 @@ use super::Db;
 use super::rows::{DefinitionRow, EditionRow, SubscriberRow};
 use super::schema::*;
 use super::types::columns;
-use crate::domain::{DefinitionId, EditionId, SubscriberStatus};
+use crate::domain::{DefinitionId, SubscriberStatus};
 
 pub fn definitions(conn: &mut Db) -> QueryResult<Vec<DefinitionRow>> {
     definitions_first(conn, i64::MAX)
@@ -36,7 +36,7 @@ pub fn insert_definition(
     topic: &str,
     audience: &str,
     now: &str,
-) -> QueryResult<i32> {
+) -> QueryResult<DefinitionRow> {
     diesel::insert_into(newsletter_definitions::table)
         .values((
             newsletter_definitions::slug.eq(slug),
@@ -45,7 +45,7 @@ pub fn insert_definition(
             newsletter_definitions::audience.eq(audience),
             newsletter_definitions::created_at.eq(now),
         ))
-        .returning(newsletter_definitions::id)
+        .returning(columns::<DefinitionRow>())
         .get_result(conn)
 }
 
@@ -93,7 +93,7 @@ pub struct NewEdition<'a> {
     pub body_text: &'a str,
 }
 
-pub fn insert_edition(conn: &mut Db, e: &NewEdition) -> QueryResult<EditionId> {
+pub fn insert_edition(conn: &mut Db, e: &NewEdition) -> QueryResult<EditionRow> {
     diesel::insert_into(newsletter_editions::table)
         .values((
             newsletter_editions::definition_id.eq(e.definition_id),
@@ -106,7 +106,7 @@ pub fn insert_edition(conn: &mut Db, e: &NewEdition) -> QueryResult<EditionId> {
             newsletter_editions::body_markdown.eq(e.body_markdown),
             newsletter_editions::body_text.eq(e.body_text),
         ))
-        .returning(newsletter_editions::id)
+        .returning(columns::<EditionRow>())
         .get_result(conn)
 }
 
